@@ -1,0 +1,68 @@
+# featevo - every figure and table of the paper from raw MNIST.
+#   make tools   build the programs into bin/
+#   make data    raw MNIST -> data/mnist/*.npy (verified by SHA-256)
+#   make test    unit, shell, PyTorch-oracle and fuzz-smoke tests, plain and under ASan+UBSan
+#   make fuzz    longer libFuzzer runs
+# `make -n TARGET` shows exactly how anything is made.
+
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+# Flags the project needs whatever the user's CFLAGS say.
+FE_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L \
+             -Itools/lib -Itools/nn $(shell pkg-config --cflags libpng 2>/dev/null)
+LDLIBS  := -lopenblas -lpng -lz -lm
+
+# SAN=1 builds everything with AddressSanitizer + UBSan into build/asan/.
+ifeq ($(SAN),1)
+  O      := build/asan
+  BIN    := build/asan/bin
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+  O      := build/release
+  BIN    := bin
+  SANFLAGS :=
+endif
+
+LIB_SRC := $(sort $(wildcard tools/lib/*.c) $(wildcard tools/nn/*.c))
+LIB_OBJ := $(patsubst tools/%.c,$(O)/%.o,$(LIB_SRC))
+HDRS    := $(wildcard tools/lib/*.h tools/nn/*.h)
+TOOL_SRC := $(sort $(wildcard tools/*.c))
+TOOLS   := $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNITS   := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+
+.PHONY: all tools tests-build test test-plain test-asan fuzz clean data help
+.DEFAULT_GOAL := help
+
+help:
+	@sed -n '2,6p' Makefile | sed 's/^# *//'
+
+tools: $(TOOLS)
+
+$(O)/%.o: tools/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(O)/libfeatevo.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: tools/%.c $(O)/libfeatevo.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $< $(O)/libfeatevo.a $(LDLIBS) -o $@
+
+$(O)/tests/%: tests/unit/%.c $(O)/libfeatevo.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $< $(O)/libfeatevo.a -lcmocka $(LDLIBS) -o $@
+
+tests-build: $(TOOLS) $(UNITS)
+
+clean:
+	rm -rf build bin
+
+include pipeline/data.mk
+include tests/tests.mk

@@ -1,0 +1,134 @@
+/* conv2d.c - 2-D convolution as im2col + one OpenBLAS sgemm per chunk of images.
+ *
+ * Layout: x [cin][N][h][w], y [cout][N][oh][ow], w [cout][cin*k*k] with the
+ * patch index (ci*k + ki)*k + kj, as PyTorch's weight [cout][cin][k][k] flattens.
+ * The im2col matrix of a chunk of nc images is [cin*k*k][nc*oh*ow]; the chunk's
+ * output columns are a contiguous block of every output row, so the GEMM writes
+ * straight into y with leading dimension N*oh*ow. */
+#include <string.h>
+#include <cblas.h>
+#include "layers.h"
+
+void conv_geom_init(conv_geom *g, int cin, int cout, int k, int stride, int pad, int h, int w)
+{
+    g->cin = cin; g->cout = cout; g->k = k; g->stride = stride; g->pad = pad;
+    g->h = h; g->w = w;
+    g->oh = (h + 2 * pad - k) / stride + 1;
+    g->ow = (w + 2 * pad - k) / stride + 1;
+}
+
+size_t conv_col_floats(const conv_geom *g, int chunk)
+{
+    return (size_t)g->cin * g->k * g->k * (size_t)g->oh * g->ow * (size_t)chunk;
+}
+
+int conv_chunk(const conv_geom *g, size_t col_cap)
+{
+    size_t per = conv_col_floats(g, 1);
+    size_t c = per ? col_cap / per : 1;
+    return c < 1 ? 1 : (c > 1 << 20 ? 1 << 20 : (int)c);
+}
+
+void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, float *col)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, s = g->stride, p = g->pad;
+    const size_t ohw = (size_t)OH * OW, cols = (size_t)nc * ohw, hw = (size_t)H * W;
+    for (int ci = 0; ci < g->cin; ci++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *dst = col + ((size_t)(ci * k + ki) * k + kj) * cols;
+                for (int n = 0; n < nc; n++) {
+                    const float *src = x + ((size_t)ci * n_total + n0 + n) * hw;
+                    for (int oh = 0; oh < OH; oh++, dst += OW) {
+                        int ih = oh * s - p + ki;
+                        if (ih < 0 || ih >= H) {
+                            memset(dst, 0, sizeof(float) * OW);
+                            continue;
+                        }
+                        const float *row = src + (size_t)ih * W;
+                        for (int ow = 0; ow < OW; ow++) {
+                            int iw = ow * s - p + kj;
+                            dst[ow] = (iw >= 0 && iw < W) ? row[iw] : 0.0f;
+                        }
+                    }
+                }
+            }
+}
+
+/* dx += col2im(col) for one chunk. */
+static void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *col, float *dx)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, s = g->stride, p = g->pad;
+    const size_t ohw = (size_t)OH * OW, cols = (size_t)nc * ohw, hw = (size_t)H * W;
+    for (int ci = 0; ci < g->cin; ci++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                const float *src = col + ((size_t)(ci * k + ki) * k + kj) * cols;
+                for (int n = 0; n < nc; n++) {
+                    float *dst = dx + ((size_t)ci * n_total + n0 + n) * hw;
+                    for (int oh = 0; oh < OH; oh++, src += OW) {
+                        int ih = oh * s - p + ki;
+                        if (ih < 0 || ih >= H)
+                            continue;
+                        float *row = dst + (size_t)ih * W;
+                        for (int ow = 0; ow < OW; ow++) {
+                            int iw = ow * s - p + kj;
+                            if (iw >= 0 && iw < W)
+                                row[iw] += src[ow];
+                        }
+                    }
+                }
+            }
+}
+
+void conv2d_forward(const conv_geom *g, int n, const float *x, const float *w, const float *b,
+                    float *y, float *col, size_t col_cap)
+{
+    const int K = g->cin * g->k * g->k;
+    const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw;
+    const int chunk = conv_chunk(g, col_cap);
+    for (int n0 = 0; n0 < n; n0 += chunk) {
+        int nc = n - n0 < chunk ? n - n0 : chunk;
+        im2col(g, n, n0, nc, x, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)(nc * ohw), K,
+                    1.0f, w, K, col, (int)(nc * ohw), 0.0f, y + n0 * ohw, (int)ldy);
+    }
+    if (b)
+        for (int co = 0; co < g->cout; co++) {
+            float *yr = y + co * ldy, bv = b[co];
+            for (size_t i = 0; i < ldy; i++)
+                yr[i] += bv;
+        }
+}
+
+void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, const float *dy,
+                     float *dw, float *db, float *dx, int accumulate_dx, float *col, size_t col_cap)
+{
+    const int K = g->cin * g->k * g->k;
+    const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw;
+    const int chunk = conv_chunk(g, col_cap);
+    if (db)
+        for (int co = 0; co < g->cout; co++) {
+            const float *r = dy + co * ldy;
+            double s = 0;
+            for (size_t i = 0; i < ldy; i++)
+                s += r[i];
+            db[co] = (float)s;
+        }
+    if (dx && !accumulate_dx)
+        memset(dx, 0, sizeof(float) * (size_t)g->cin * n * g->h * g->w);
+    for (int n0 = 0; n0 < n; n0 += chunk) {
+        int nc = n - n0 < chunk ? n - n0 : chunk;
+        int cols = (int)(nc * ohw);
+        if (dw) {
+            im2col(g, n, n0, nc, x, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, K, cols, 1.0f,
+                        dy + n0 * ohw, (int)ldy, col, cols, n0 == 0 ? 0.0f : 1.0f, dw, K);
+        }
+        if (dx) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, cols, g->cout, 1.0f, w, K,
+                        dy + n0 * ohw, (int)ldy, 0.0f, col, cols);
+            col2im_add(g, n, n0, nc, col, dx);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+/* model.h - LeNet-5 and the CIFAR-style ResNet-18 of the paper, with their
+ * parameters named exactly as PyTorch's state_dict names them.
+ *
+ * A model owns three arenas planned once for a maximum batch size:
+ *   params/grads  every trainable tensor, contiguous (the optimiser is one loop)
+ *   bufs          BatchNorm running statistics
+ *   acts          the activations kept for the backward pass, plus scratch
+ * Forward and backward never allocate. */
+#ifndef FE_MODEL_H
+#define FE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fe.h"
+#include "layers.h"
+#include "npy.h"
+#include "rng.h"
+
+typedef enum { FE_LENET5, FE_RESNET18 } fe_arch;
+
+#define FE_IMG 28        /* input images are 1 x 28 x 28 */
+#define FE_CLASSES 10
+
+typedef struct {
+    char name[64];          /* state_dict key */
+    int ndim;
+    int64_t shape[4];
+    size_t n;               /* elements */
+    float *data;            /* NULL for num_batches_tracked */
+    float *grad;            /* trainable parameters only */
+    int64_t *i64;           /* num_batches_tracked */
+    int is_conv_weight;     /* for --init normal:STD */
+    int fan_in;             /* for PyTorch's default init */
+} fe_param;
+
+typedef struct {
+    char name[48];
+    conv_geom g;
+    float *w, *b, *dw, *db;
+    float *y;               /* output [cout][N][oh][ow] */
+} fe_conv;
+
+typedef struct {
+    bn_geom g;
+    float *gamma, *beta, *dgamma, *dbeta, *rmean, *rvar, *smean, *sinv;
+    int64_t nbt;
+} fe_bn;
+
+typedef struct {
+    char name[48];
+    int in, out;
+    float *w, *b, *dw, *db;
+    float *y;               /* output [out][N] */
+} fe_fc;
+
+typedef struct {
+    fe_conv c1, c2, sc;
+    fe_bn b1, b2, sbn;
+    int has_sc;
+    float *a1;              /* relu(bn1(conv1(x))) */
+    float *out;             /* relu(bn2(conv2(a1)) + shortcut(x)) */
+} fe_block;
+
+/* A named layer for snapshot/agop: a conv or linear layer, its output z (the
+ * quantity whose gradient agop needs) and the activation after its nonlinearity. */
+typedef struct {
+    const char *name;
+    fe_conv *conv;          /* exactly one of conv, fc is set */
+    fe_fc *fc;
+    float *post;            /* [C][N][H][W] (or [C][N]) after the nonlinearity */
+    int post_c, post_h, post_w;
+} fe_layer;
+
+typedef struct fe_model {
+    fe_arch arch;
+    int maxn;               /* batch capacity */
+    int n;                  /* batch size of the last forward */
+    int training;           /* mode of the last forward */
+
+    float *params, *grads, *bufs, *acts;
+    size_t nparams, nbufs, nacts;
+    fe_param *p;
+    int np, pcap;
+    fe_layer layers[32];
+    int nlayers;
+
+    float *input;           /* [1][N][28][28] normalised */
+    float *logits;          /* [10][N] */
+    float *dlogits;
+    float *g[4];            /* gradient scratch, each as large as the largest activation */
+    float *col;             /* im2col scratch */
+    size_t col_cap;
+
+    /* LeNet-5 */
+    fe_conv conv1, conv2;
+    float *p1, *p2, *flat;
+    fe_fc fc1, fc2, fc3;
+    /* ResNet-18 (conv1 shared name) */
+    fe_bn bn1;
+    float *a0;
+    fe_block blk[8];
+    float *pooled;
+    fe_fc linear;
+} fe_model;
+
+const char *fe_arch_name(fe_arch a);
+int fe_arch_parse(const char *s, fe_arch *a);
+
+/* Build a model for batches of up to maxn images; col_floats bounds the im2col
+ * scratch (0 picks a default).  Returns NULL and fills err on failure. */
+fe_model *fe_model_new(fe_arch arch, int maxn, size_t col_floats, fe_err *err);
+void fe_model_free(fe_model *m);
+
+/* Initialise: PyTorch defaults (U(-1/sqrt(fan_in), +) for conv/linear weight and
+ * bias; BN weight 1, bias 0, running stats 0/1).  conv_std > 0 draws every conv
+ * weight from N(0, conv_std) instead. */
+void fe_model_init(fe_model *m, fe_rng *r, double conv_std);
+
+/* Forward n images already written to m->input.  training selects BN mode. */
+void fe_model_forward(fe_model *m, int n, int training);
+
+/* Called with the gradient of the loss w.r.t. a layer's output z, laid out
+ * [rows][cols] (rows = out channels, cols = N*oh*ow). */
+typedef struct {
+    int layer;              /* index into m->layers, or -1 for none */
+    void (*fn)(void *ctx, const fe_layer *l, const float *dz, int rows, int64_t cols);
+    void *ctx;
+} fe_hook;
+
+/* Backward from m->dlogits through the last forward.  param_grads = 0 skips the
+ * parameter gradients (agop); a hook, when set, is called at its layer and the
+ * pass stops there. */
+void fe_model_backward(fe_model *m, int param_grads, const fe_hook *hook);
+
+/* Named layers. */
+int fe_model_find_layer(const fe_model *m, const char *name);
+/* "conv1, conv2, fc1, ..." into buf. */
+void fe_model_layer_list(const fe_model *m, char *buf, size_t len);
+
+/* Checkpoints: .npz with exactly the PyTorch state_dict keys and shapes. */
+int fe_model_save(const fe_model *m, const char *path, fe_err *err);
+int fe_model_load(fe_model *m, const char *path, fe_err *err);
+int fe_model_from_npz(fe_model *m, const npz_t *z, fe_err *err);
+
+/* Normalise uint8 images idx[0..n) of data [N][28][28] into m->input. */
+void fe_model_set_input(fe_model *m, const uint8_t *images, const int64_t *idx, int n,
+                        float mean, float std);
+
+#endif

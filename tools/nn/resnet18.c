@@ -1,0 +1,156 @@
+/* resnet18.c - the CIFAR-style ResNet-18 of the paper on 1x28x28 inputs:
+ *   conv1 3x3 1->64 (no bias), bn1, ReLU                      28x28
+ *   layer1..layer4: two BasicBlocks each, widths 64 128 256 512,
+ *   the first block of layers 2-4 with stride 2               28 14 7 4
+ *   global average pool -> linear 512->10
+ * BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), the
+ * shortcut a 1x1 conv + BN when the stride or width changes. */
+#include <stdio.h>
+#include <string.h>
+#include "nn_internal.h"
+
+void resnet18_build(fe_builder *b)
+{
+    fe_model *m = b->m;
+    const int N = m->maxn;
+    fe_b_conv(b, &m->conv1, "conv1", 1, 64, 3, 1, 1, 28, 28, 0);
+    fe_b_bn(b, &m->bn1, "bn1", 64);
+    m->a0 = fe_b_act(b, (size_t)64 * N * 28 * 28);
+    fe_b_layer(b, "conv1", &m->conv1, NULL, m->a0, 64, 28, 28);
+    int cin = 64, hw = 28;
+    static const int widths[4] = {64, 128, 256, 512};
+    for (int L = 0; L < 4; L++)
+        for (int J = 0; J < 2; J++) {
+            fe_block *k = &m->blk[L * 2 + J];
+            int cout = widths[L], stride = (L > 0 && J == 0) ? 2 : 1;
+            int ohw = (hw - 1) / stride + 1;
+            char name[48];
+            snprintf(name, sizeof name, "layer%d.%d.conv1", L + 1, J);
+            fe_b_conv(b, &k->c1, name, cin, cout, 3, stride, 1, hw, hw, 0);
+            snprintf(name, sizeof name, "layer%d.%d.bn1", L + 1, J);
+            fe_b_bn(b, &k->b1, name, cout);
+            k->a1 = fe_b_act(b, (size_t)cout * N * ohw * ohw);
+            snprintf(name, sizeof name, "layer%d.%d.conv2", L + 1, J);
+            fe_b_conv(b, &k->c2, name, cout, cout, 3, 1, 1, ohw, ohw, 0);
+            snprintf(name, sizeof name, "layer%d.%d.bn2", L + 1, J);
+            fe_b_bn(b, &k->b2, name, cout);
+            k->has_sc = stride != 1 || cin != cout;
+            if (k->has_sc) {
+                snprintf(name, sizeof name, "layer%d.%d.shortcut.0", L + 1, J);
+                fe_b_conv(b, &k->sc, name, cin, cout, 1, stride, 0, hw, hw, 0);
+                snprintf(name, sizeof name, "layer%d.%d.shortcut.1", L + 1, J);
+                fe_b_bn(b, &k->sbn, name, cout);
+            }
+            k->out = fe_b_act(b, (size_t)cout * N * ohw * ohw);
+            fe_b_layer(b, NULL, &k->c1, NULL, k->a1, cout, ohw, ohw);
+            fe_b_layer(b, NULL, &k->c2, NULL, k->out, cout, ohw, ohw);
+            if (k->has_sc)   /* no nonlinearity of its own: its output is kept pre-BN */
+                fe_b_layer(b, NULL, &k->sc, NULL, k->sc.y, cout, ohw, ohw);
+            cin = cout;
+            hw = ohw;
+        }
+    m->pooled = fe_b_act(b, (size_t)512 * N);
+    fe_b_fc(b, &m->linear, "linear", 512, 10);
+    fe_b_layer(b, NULL, NULL, &m->linear, m->linear.y, 10, 1, 1);
+}
+
+static void bn_fwd(fe_bn *bn, int64_t m, const float *x, float *y, int training)
+{
+    if (training)
+        bn_forward_train(&bn->g, m, x, bn->gamma, bn->beta, y, bn->smean, bn->sinv, bn->rmean,
+                         bn->rvar, &bn->nbt);
+    else
+        bn_forward_eval(&bn->g, m, x, bn->gamma, bn->beta, bn->rmean, bn->rvar, y);
+}
+
+static void bn_bwd(const fe_bn *bn, int64_t m, const float *x, const float *dy, float *dx,
+                   int training, int pg)
+{
+    if (training)
+        bn_backward_train(&bn->g, m, x, dy, bn->gamma, bn->smean, bn->sinv, dx,
+                          pg ? bn->dgamma : NULL, pg ? bn->dbeta : NULL);
+    else
+        bn_backward_eval(&bn->g, m, dy, bn->gamma, bn->rvar, dx);
+}
+
+static int64_t plane(const fe_conv *c, int n) { return (int64_t)n * c->g.oh * c->g.ow; }
+
+void resnet18_forward(fe_model *m, int n, int tr)
+{
+    conv2d_forward(&m->conv1.g, n, m->input, m->conv1.w, NULL, m->conv1.y, m->col, m->col_cap);
+    bn_fwd(&m->bn1, plane(&m->conv1, n), m->conv1.y, m->a0, tr);
+    relu_forward((size_t)64 * plane(&m->conv1, n), m->a0);
+    const float *x = m->a0;
+    for (int i = 0; i < 8; i++) {
+        fe_block *k = &m->blk[i];
+        const int64_t p = plane(&k->c1, n);
+        const size_t sz = (size_t)k->c1.g.cout * p;
+        conv2d_forward(&k->c1.g, n, x, k->c1.w, NULL, k->c1.y, m->col, m->col_cap);
+        bn_fwd(&k->b1, p, k->c1.y, k->a1, tr);
+        relu_forward(sz, k->a1);
+        conv2d_forward(&k->c2.g, n, k->a1, k->c2.w, NULL, k->c2.y, m->col, m->col_cap);
+        bn_fwd(&k->b2, p, k->c2.y, k->out, tr);
+        if (k->has_sc) {
+            conv2d_forward(&k->sc.g, n, x, k->sc.w, NULL, k->sc.y, m->col, m->col_cap);
+            bn_fwd(&k->sbn, p, k->sc.y, m->g[0], tr);
+            add_inplace(sz, k->out, m->g[0]);
+        } else {
+            add_inplace(sz, k->out, x);
+        }
+        relu_forward(sz, k->out);
+        x = k->out;
+    }
+    avgpool_forward(512, n, 16, x, m->pooled);
+    linear_forward(512, 10, n, m->pooled, m->linear.w, m->linear.b, m->linear.y);
+    memcpy(m->logits, m->linear.y, sizeof(float) * 10 * n);
+}
+
+void resnet18_backward(fe_model *m, int pg, const fe_hook *hook)
+{
+    const int n = m->n, tr = m->training;
+    float *gA = m->g[0], *gB = m->g[1], *gC = m->g[2], *gD = m->g[3];
+    if (fe_hook_at(m, hook, "linear", m->dlogits, 10, n))
+        return;
+    linear_backward(512, 10, n, m->pooled, m->linear.w, m->dlogits, pg ? m->linear.dw : NULL,
+                    pg ? m->linear.db : NULL, gB);
+    avgpool_backward(512, n, 16, gB, gA);
+    /* gA holds d(block output); each block leaves d(block input) in gD. */
+    for (int i = 7; i >= 0; i--) {
+        fe_block *k = &m->blk[i];
+        const float *x = i ? m->blk[i - 1].out : m->a0;
+        const int64_t p = plane(&k->c1, n);
+        const size_t sz = (size_t)k->c1.g.cout * p;
+        relu_backward(sz, k->out, gA, gA);
+        if (k->has_sc) {
+            bn_bwd(&k->sbn, p, k->sc.y, gA, gC, tr, pg);
+            if (fe_hook_at(m, hook, k->sc.name, gC, k->sc.g.cout, p))
+                return;
+            conv2d_backward(&k->sc.g, n, x, k->sc.w, gC, pg ? k->sc.dw : NULL, NULL, gD, 0,
+                            m->col, m->col_cap);
+        } else {
+            memcpy(gD, gA, sizeof(float) * sz);
+        }
+        bn_bwd(&k->b2, p, k->c2.y, gA, gB, tr, pg);
+        if (fe_hook_at(m, hook, k->c2.name, gB, k->c2.g.cout, p))
+            return;
+        conv2d_backward(&k->c2.g, n, k->a1, k->c2.w, gB, pg ? k->c2.dw : NULL, NULL, gC, 0,
+                        m->col, m->col_cap);
+        relu_backward(sz, k->a1, gC, gC);
+        bn_bwd(&k->b1, p, k->c1.y, gC, gB, tr, pg);
+        if (fe_hook_at(m, hook, k->c1.name, gB, k->c1.g.cout, p))
+            return;
+        conv2d_backward(&k->c1.g, n, x, k->c1.w, gB, pg ? k->c1.dw : NULL, NULL, gD, 1,
+                        m->col, m->col_cap);
+        float *t = gA;
+        gA = gD;
+        gD = t;
+    }
+    const int64_t p = plane(&m->conv1, n);
+    relu_backward((size_t)64 * p, m->a0, gA, gA);
+    bn_bwd(&m->bn1, p, m->conv1.y, gA, gB, tr, pg);
+    if (fe_hook_at(m, hook, "conv1", gB, 64, p))
+        return;
+    if (pg)
+        conv2d_backward(&m->conv1.g, n, m->input, m->conv1.w, gB, m->conv1.dw, NULL, NULL, 0,
+                        m->col, m->col_cap);
+}
