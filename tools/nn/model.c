@@ -381,3 +381,38 @@ int fe_model_load(fe_model *m, const char *path, fe_err *err)
     npz_free(&z);
     return rc;
 }
+
+int fe_arch_detect(const npz_t *z)
+{
+    if (npz_get(z, "fc1.weight") && npz_get(z, "conv2.weight"))
+        return FE_LENET5;
+    if (npz_get(z, "layer1.0.conv1.weight") && npz_get(z, "linear.weight"))
+        return FE_RESNET18;
+    return -1;
+}
+
+fe_model *fe_model_open(const char *ckpt, int want_arch, fe_arch arch, int maxn, fe_err *err)
+{
+    npz_t z = {0};
+    if (npz_load(ckpt, &z, err))
+        return NULL;
+    int found = fe_arch_detect(&z);
+    if (found < 0) {
+        npz_free(&z);
+        fe_fail(err, "not a lenet5 or resnet18 checkpoint (no conv2/fc1 or layer1 tensors)");
+        return NULL;
+    }
+    if (want_arch && (fe_arch)found != arch) {
+        npz_free(&z);
+        fe_fail(err, "this is a %s checkpoint, not a %s one", fe_arch_name((fe_arch)found),
+                fe_arch_name(arch));
+        return NULL;
+    }
+    fe_model *m = fe_model_new((fe_arch)found, maxn, 0, err);
+    if (m && fe_model_from_npz(m, &z, err)) {
+        fe_model_free(m);
+        m = NULL;
+    }
+    npz_free(&z);
+    return m;
+}

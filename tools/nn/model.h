@@ -142,6 +142,12 @@ int fe_model_save(const fe_model *m, const char *path, fe_err *err);
 int fe_model_load(fe_model *m, const char *path, fe_err *err);
 int fe_model_from_npz(fe_model *m, const npz_t *z, fe_err *err);
 
+/* The architecture a checkpoint's keys belong to (-1 if neither). */
+int fe_arch_detect(const npz_t *z);
+/* Open a checkpoint for batches of up to maxn images: detect its architecture,
+ * or check it against *arch when want_arch is set. */
+fe_model *fe_model_open(const char *ckpt, int want_arch, fe_arch arch, int maxn, fe_err *err);
+
 /* Normalise uint8 images idx[0..n) of data [N][28][28] into m->input. */
 void fe_model_set_input(fe_model *m, const uint8_t *images, const int64_t *idx, int n,
                         float mean, float std);
