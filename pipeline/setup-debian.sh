@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# setup-debian.sh - install everything featevo needs on Debian (bookworm or later)
+# or a Debian-based system.  The project's one set-up command:
+#
+#   sudo pipeline/setup-debian.sh
+#
+# Run as root, or as a user with sudo.  When every package is already installed
+# it only checks (dpkg-query) and returns at once, without touching apt.
+set -euo pipefail
+
+me=setup-debian
+required=(build-essential make pkg-config libopenblas-dev libpng-dev zlib1g-dev
+          gnuplot-nox libcmocka-dev clang python3-numpy)
+# PyTorch is only the test oracle: without it the PyTorch comparison tests are
+# reported as skipped, everything else works.
+optional=(python3-torch)
+
+installed() {
+    [[ $(dpkg-query -W -f='${Status}' "$1" 2> /dev/null) == "install ok installed" ]]
+}
+
+if ! command -v dpkg-query > /dev/null; then
+    echo "$me: this is not a Debian-based system (no dpkg-query)." >&2
+    echo "$me: install by hand: a C11 compiler, make, pkg-config, OpenBLAS, libpng, zlib," >&2
+    echo "$me: gnuplot, cmocka, clang (for the fuzz tests), Python 3 with numpy and torch." >&2
+    exit 1
+fi
+
+missing=() missing_opt=()
+for p in "${required[@]}"; do installed "$p" || missing+=("$p"); done
+for p in "${optional[@]}"; do installed "$p" || missing_opt+=("$p"); done
+if ((${#missing[@]} + ${#missing_opt[@]} == 0)); then
+    echo "$me: all $((${#required[@]} + ${#optional[@]})) packages are installed"
+    exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo > /dev/null; then
+        sudo=(sudo)
+    else
+        echo "$me: need root to install: ${missing[*]} ${missing_opt[*]}" >&2
+        echo "$me: run it as root (or install sudo)" >&2
+        exit 1
+    fi
+fi
+apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+
+echo "$me: installing: ${missing[*]} ${missing_opt[*]}"
+"${apt[@]}" update
+if ((${#missing[@]})); then
+    "${apt[@]}" install -y --no-install-recommends "${missing[@]}"
+fi
+if ((${#missing_opt[@]})); then
+    if ! "${apt[@]}" install -y --no-install-recommends "${missing_opt[@]}"; then
+        echo "$me: WARNING: could not install ${missing_opt[*]}; the PyTorch comparison tests will be skipped" >&2
+    fi
+fi
+echo "$me: done"

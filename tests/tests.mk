@@ -1,0 +1,59 @@
+# tests/tests.mk - test targets (included by the Makefile).
+#
+#   make test         release build + tests, ASan/UBSan build + tests, fuzz smoke
+#   make test-plain   the release build only          make test-asan   the sanitizer build only
+#   make fuzz-smoke   each libFuzzer harness for FUZZ_SMOKE_SECONDS (5)
+#   make fuzz         each harness for FUZZ_SECONDS (300)
+# Each part ends with a line "LABEL: N passed, N failed, N skipped".
+
+.PHONY: fuzz-build fuzz-smoke
+
+FUZZ_SECONDS       ?= 300
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_CC            ?= clang
+# The readers the harnesses exercise (not the whole library: no BLAS needed).
+FUZZ_LIB_SRC := $(addprefix tools/lib/,util.c tensor.c io.c npy.c idx.c)
+FUZZ_LIB_OBJ := $(patsubst tools/lib/%.c,build/fuzz/lib/%.o,$(FUZZ_LIB_SRC))
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_CFLAGS  := -std=c11 -O1 -g -Wall -Wextra -Wshadow -D_POSIX_C_SOURCE=200809L -Itools/lib \
+                -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# The unit tests also include their shared helper header.
+$(UNITS): tests/unit/fe_test.h
+
+test:
+	@st=0; \
+	{ $(MAKE) --no-print-directory SAN=0 tests-build && tests/run-tests.sh bin build/release plain; } || st=1; \
+	{ $(MAKE) --no-print-directory SAN=1 tests-build && tests/run-tests.sh build/asan/bin build/asan asan; } || st=1; \
+	$(MAKE) --no-print-directory fuzz-smoke || st=1; \
+	if [ $$st -ne 0 ]; then echo "make test: FAILED (see the lines above)"; else echo "make test: all passed"; fi; \
+	exit $$st
+
+test-plain:
+	@$(MAKE) --no-print-directory SAN=0 tests-build
+	@tests/run-tests.sh bin build/release plain
+
+test-asan:
+	@$(MAKE) --no-print-directory SAN=1 tests-build
+	@tests/run-tests.sh build/asan/bin build/asan asan
+
+ifeq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
+fuzz-build:
+	@echo "fuzz: $(FUZZ_CC) not found; libFuzzer needs clang (apt-get install clang)"
+else
+fuzz-build: $(FUZZ_BINS)
+endif
+
+build/fuzz/lib/%.o: tools/lib/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(FUZZ_BINS): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $^ -lz -lm -o $@
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run-fuzz.sh $(FUZZ_SMOKE_SECONDS) fuzz-smoke
+
+fuzz: fuzz-build
+	@tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) fuzz
