@@ -66,6 +66,7 @@ int main(int argc, char **argv)
         {"count", 1, 0, O_COUNT}, {"batch", 1, 0, O_BATCH}, {"model", 1, 0, O_MODEL},
         {"threads", 1, 0, O_THREADS}, {"quiet", 0, 0, O_QUIET}, {"mean", 1, 0, O_MEAN},
         {"std", 1, 0, O_STD}, {"output", 1, 0, 'o'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    fe_blas_autoselect(argv);
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         int bad = 0;

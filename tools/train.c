@@ -271,6 +271,7 @@ int main(int argc, char **argv)
         {"no-shuffle", 0, 0, O_NOSHUF}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
+    fe_blas_autoselect(argv);
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int bad = 0;

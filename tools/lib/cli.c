@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <cblas.h>
@@ -45,10 +46,42 @@ int fe_blas_threads(int n)
     return n;
 }
 
+void fe_blas_autoselect(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE") || getenv("FEATEVO_BLAS_DETECTED"))
+        return;
+    const char *core = openblas_get_corename();
+    if (!core || (strcasecmp(core, "Prescott") && strcasecmp(core, "Core2") &&
+                  strcasecmp(core, "Nehalem") && strcasecmp(core, "Sandybridge")))
+        return;
+    const char *better = NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        better = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        better = "Haswell";
+    if (!better)
+        return;
+    setenv("OPENBLAS_CORETYPE", better, 1);
+    setenv("FEATEVO_BLAS_DETECTED", core, 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with what OpenBLAS chose */
+    unsetenv("OPENBLAS_CORETYPE");
+}
+
 const char *fe_blas_describe(char *buf, int len)
 {
-    snprintf(buf, len, "%s; core %s; %d threads", openblas_get_config(), openblas_get_corename(),
-             openblas_get_num_threads());
+    const char *detected = getenv("FEATEVO_BLAS_DETECTED"), *user = getenv("OPENBLAS_CORETYPE");
+    char how[128];
+    if (detected && user)
+        snprintf(how, sizeof how, " (chosen by featevo: OpenBLAS detected only %s)", detected);
+    else if (user)
+        snprintf(how, sizeof how, " (OPENBLAS_CORETYPE=%s from the environment)", user);
+    else
+        snprintf(how, sizeof how, " (OpenBLAS's own choice)");
+    snprintf(buf, len, "%s; core %s%s; %d threads", openblas_get_config(), openblas_get_corename(),
+             how, openblas_get_num_threads());
     return buf;
 }
 
