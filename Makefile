@@ -66,3 +66,4 @@ clean:
 
 include pipeline/data.mk
 include tests/tests.mk
+include pipeline/paper.mk

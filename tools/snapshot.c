@@ -25,6 +25,7 @@ static void usage(FILE *f)
 "[C,H,W] (linear layers: [C]): the output after the layer's nonlinearity\n"
 "(LeNet-5 conv1: relu(conv1(x)); ResNet-18 layerK.J.conv1: relu(bn1(conv1)),\n"
 "layerK.J.conv2: the block output; shortcut convs: their raw output).\n"
+"--layer input writes the normalised input image itself, [1,28,28].\n"
 "The second writes one tensor of the checkpoint; --list names them all.\n"
 "\n"
 "  --model lenet5|resnet18   check the checkpoint is of this model (default: detect)\n"
@@ -126,8 +127,8 @@ int main(int argc, char **argv)
     fe_model *m = fe_model_open(ckpt, model_s != NULL, arch, 1, &err);
     if (!m)
         fe_die(prog, ckpt, "%s", err.msg);
-    int li = fe_model_find_layer(m, layer);
-    if (li < 0) {
+    int li = strcmp(layer, "input") ? fe_model_find_layer(m, layer) : -2;
+    if (li == -1) {
         char names[1024];
         fe_model_layer_list(m, names, sizeof names);
         fe_die(prog, layer, "no such layer in %s; layers: %s", fe_arch_name(m->arch), names);
@@ -142,14 +143,20 @@ int main(int argc, char **argv)
                (long long)index, (long long)img.shape[0]);
     fe_model_set_input(m, img.data, &index, 1, (float)mean, (float)std);
     fe_model_forward(m, 1, 0);
-    const fe_layer *l = &m->layers[li];
     fe_tensor t;
-    int64_t shape[3] = {l->post_c, l->post_h, l->post_w};
-    int fc = l->fc != NULL;
-    if (fe_tensor_alloc(&t, FE_F32, fc ? 1 : 3, shape))
-        fe_die(prog, oname, "out of memory");
-    /* with N = 1, [C][N][H][W] is [C][H][W] */
-    memcpy(t.data, l->post, fe_nbytes(&t));
+    if (li == -2) {                        /* the normalised input image, [1,28,28] */
+        int64_t shape[3] = {1, FE_IMG, FE_IMG};
+        if (fe_tensor_alloc(&t, FE_F32, 3, shape))
+            fe_die(prog, oname, "out of memory");
+        memcpy(t.data, m->input, fe_nbytes(&t));
+    } else {
+        const fe_layer *l = &m->layers[li];
+        int64_t shape[3] = {l->post_c, l->post_h, l->post_w};
+        if (fe_tensor_alloc(&t, FE_F32, l->fc ? 1 : 3, shape))
+            fe_die(prog, oname, "out of memory");
+        /* with N = 1, [C][N][H][W] is [C][H][W] */
+        memcpy(t.data, l->post, fe_nbytes(&t));
+    }
     if (npy_save(out, &t, &err))
         fe_die(prog, oname, "%s", err.msg);
     fe_tensor_free(&t);

@@ -28,6 +28,7 @@ static void usage(FILE *f)
 "             [--test-images T.npy --test-labels TL.npy] [--val-split F]\n"
 "             [--momentum M] [--weight-decay WD] [--init default|normal:STD]\n"
 "             [--threads T] [--resume] [--quiet] [--no-shuffle] [--mean M] [--std S]\n"
+"             [--limit N] [--test-limit N]\n"
 "\n"
 "Train one of the paper's models on uint8 images [N,28,28] and integer labels [N]\n"
 "(as idx2bin writes them). Pixels are scaled to [0,1] and normalised with\n"
@@ -43,6 +44,8 @@ static void usage(FILE *f)
 "  --resume         continue the run in DIR from its last complete epoch\n"
 "                   (starts afresh when DIR holds no run)\n"
 "  --no-shuffle     keep the file order every epoch (for tests)\n"
+"  --limit N        use only the first N images of --images (quick runs);\n"
+"  --test-limit N   likewise for --test-images\n"
 "  --quiet          no progress on stderr\n"
 "\n"
 "Writes DIR/epoch-000.npz (initial), DIR/epoch-NNN.npz, DIR/metrics.tsv\n"
@@ -59,7 +62,7 @@ typedef struct {
     const char *img_path;
 } dataset;
 
-static void load_set(dataset *d, const char *ipath, const char *lpath)
+static void load_set(dataset *d, const char *ipath, const char *lpath, int64_t limit)
 {
     fe_err err;
     fe_tensor raw;
@@ -77,6 +80,8 @@ static void load_set(dataset *d, const char *ipath, const char *lpath)
         fe_die(prog, lpath, "%lld labels for %lld images in %s", (long long)raw.shape[0],
                (long long)d->img.shape[0], ipath);
     int64_t n = raw.shape[0];
+    if (limit > 0 && limit < n)            /* keep the first `limit` images */
+        d->img.shape[0] = n = limit;
     if (fe_tensor_alloc(&d->lab, FE_I64, 1, &n))
         fe_die(prog, lpath, "out of memory");
     int64_t *l = d->lab.data;
@@ -257,10 +262,11 @@ int main(int argc, char **argv)
     const char *out = NULL, *optim_s = NULL, *init_s = "default";
     int64_t epochs = -1, batch = -1, seed = -1, threads = 0;
     double lr = NAN, momentum = 0.9, wd = 0.0, val_split = 0.0, mean = 0.1307, std = 0.3081;
+    int64_t limit = 0, test_limit = 0;
     int resume = 0, quiet = 0, shuffle = 1;
     enum { O_MODEL = 256, O_IMAGES, O_LABELS, O_TIMAGES, O_TLABELS, O_OUT, O_EPOCHS, O_BATCH,
            O_OPT, O_LR, O_MOM, O_WD, O_INIT, O_SEED, O_VAL, O_THREADS, O_RESUME, O_QUIET,
-           O_NOSHUF, O_MEAN, O_STD };
+           O_NOSHUF, O_MEAN, O_STD, O_LIMIT, O_TLIMIT };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"images", 1, 0, O_IMAGES}, {"labels", 1, 0, O_LABELS},
         {"test-images", 1, 0, O_TIMAGES}, {"test-labels", 1, 0, O_TLABELS}, {"out", 1, 0, O_OUT},
@@ -269,7 +275,7 @@ int main(int argc, char **argv)
         {"init", 1, 0, O_INIT}, {"seed", 1, 0, O_SEED}, {"val-split", 1, 0, O_VAL},
         {"threads", 1, 0, O_THREADS}, {"resume", 0, 0, O_RESUME}, {"quiet", 0, 0, O_QUIET},
         {"no-shuffle", 0, 0, O_NOSHUF}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"limit", 1, 0, O_LIMIT}, {"test-limit", 1, 0, O_TLIMIT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     fe_blas_autoselect(argv);
     opterr = 0;
@@ -298,6 +304,8 @@ int main(int argc, char **argv)
         case O_NOSHUF: shuffle = 0; break;
         case O_MEAN: bad = fe_parse_double(optarg, &mean); break;
         case O_STD: bad = fe_parse_double(optarg, &std) || std <= 0; break;
+        case O_LIMIT: bad = fe_parse_i64(optarg, &limit) || limit < 1; break;
+        case O_TLIMIT: bad = fe_parse_i64(optarg, &test_limit) || test_limit < 1; break;
         default:
             fprintf(stderr, "train: unknown or incomplete option '%s' (see train --help)\n",
                     argv[optind - 1]);
@@ -351,9 +359,9 @@ int main(int argc, char **argv)
 
     dataset train, test;
     memset(&test, 0, sizeof test);
-    load_set(&train, images, labels);
+    load_set(&train, images, labels, limit);
     if (timages)
-        load_set(&test, timages, tlabels);
+        load_set(&test, timages, tlabels, test_limit);
 
     if (mkdir(out, 0777) && errno != EEXIST)
         fe_die(prog, out, "cannot create the output directory: %s", strerror(errno));
@@ -397,7 +405,7 @@ int main(int argc, char **argv)
     opt.momentum = momentum;
     opt.weight_decay = wd;
     /* The run's identity, checked on --resume. */
-    int64_t ident[] = {arch, okind, seed, batch, n_val, N, (int64_t)(lr * 1e12),
+    int64_t ident[] = {arch, okind, seed, batch, n_val, N, test_limit, (int64_t)(lr * 1e12),
                        (int64_t)(wd * 1e12), (int64_t)(momentum * 1e12), shuffle,
                        (int64_t)(conv_std * 1e12)};
     const int nident = (int)(sizeof ident / sizeof ident[0]);

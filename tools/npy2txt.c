@@ -1,0 +1,44 @@
+/* npy2txt - a 1-D or 2-D .npy as whitespace-separated text, one row per line:
+ * the "matrix" format gnuplot plots with `matrix with image`. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "fe.h"
+#include "npy.h"
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: npy2txt [M.npy]\n\n"
+               "Prints a 1-D or 2-D array as text, one row per line (%%.9g), for gnuplot's\n"
+               "`matrix with image`. Reads stdin when no file is named.\n\n"
+               "  featmat w.npy | npy2txt > nfm.txt\n");
+        return 0;
+    }
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-' && argv[1][1])) {
+        fprintf(stderr, "npy2txt: one input at most (see npy2txt --help)\n");
+        return 2;
+    }
+    const char *in = argc == 2 ? argv[1] : NULL;
+    const char *name = in && strcmp(in, "-") ? in : "<stdin>";
+    fe_err err;
+    fe_tensor raw, t;
+    if (npy_load(in, &raw, &err))
+        fe_die("npy2txt", name, "%s", err.msg);
+    if (raw.ndim != 1 && raw.ndim != 2)
+        fe_die("npy2txt", name, "need a 1-D or 2-D array, got %d dimensions", raw.ndim);
+    if (fe_tensor_to_f32(&raw, &t))
+        fe_die("npy2txt", name, "cannot convert %s", fe_dtype_name(raw.dtype));
+    const int64_t rows = raw.ndim == 2 ? raw.shape[0] : 1, cols = raw.shape[raw.ndim - 1];
+    const float *x = t.data;
+    for (int64_t i = 0; i < rows; i++) {
+        for (int64_t j = 0; j < cols; j++)
+            printf(j ? " %.9g" : "%.9g", x[i * cols + j]);
+        putchar('\n');
+    }
+    if (fflush(stdout) || ferror(stdout))
+        fe_die("npy2txt", "<stdout>", "write error");
+    fe_tensor_free(&raw);
+    fe_tensor_free(&t);
+    return 0;
+}
