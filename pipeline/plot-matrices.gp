@@ -8,7 +8,7 @@
 #   out, name  output PNG and figure title
 n = words(files)
 cols = n / rows
-set terminal pngcairo size 330*cols+40, 330*rows+50 font "sans,10"
+set terminal pngcairo size 340*cols+90, 330*rows+50 font "sans,10"
 set output out
 set palette grey
 set size ratio -1

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# test_analysis.sh - featmat, corr, stack, npy2txt, snapshot and agop from the shell:
+# results against independent numpy computations, pipes, and every bad input
+# refused with "tool: what: why", a non-zero exit and no output file left behind.
+# Env: BIN (directory holding the tools), FE_ROOT (repository root).
+set -euo pipefail
+: "${BIN:?set BIN}" "${FE_ROOT:?set FE_ROOT}"
+cd "$FE_ROOT"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+checks=0
+ok() { checks=$((checks + 1)); }
+PY=/usr/bin/python3
+$PY -c 'import numpy' 2>/dev/null || { echo "SKIP: test_analysis.sh needs /usr/bin/python3 with numpy"; exit 77; }
+
+# refused: non-zero exit, message starting "TOOL: ", no files left in $tmp/out
+refused() {
+    local tool=$1; shift
+    rm -rf "$tmp/out"; mkdir "$tmp/out"
+    if "$@" > "$tmp/out/stdout" 2> "$tmp/err"; then fail "$tool accepted: $*"; fi
+    grep -q "^$tool: " "$tmp/err" || fail "$tool: message does not start with '$tool: ': $(cat "$tmp/err")"
+    rm -f "$tmp/out/stdout"
+    [[ -z $(ls -A "$tmp/out") ]] || fail "$tool left files behind: $(ls -A "$tmp/out")"
+    ok
+}
+
+$PY - "$tmp" <<'PYEOF'
+import sys, numpy as np
+t = sys.argv[1]; r = np.random.default_rng(3)
+np.save(f"{t}/conv.npy", r.standard_normal((8, 3, 3, 3)).astype(np.float32))
+np.save(f"{t}/lin.npy", r.standard_normal((5, 7)).astype(np.float32))
+np.save(f"{t}/f64.npy", r.standard_normal((4, 6)))
+a = r.standard_normal((6, 6)).astype(np.float32)
+np.save(f"{t}/a.npy", a); np.save(f"{t}/a2.npy", (3 * a + 1).astype(np.float32))
+np.save(f"{t}/aneg.npy", (-a).astype(np.float32)); np.save(f"{t}/b.npy", r.standard_normal((6, 6)).astype(np.float32))
+np.save(f"{t}/const.npy", np.ones((6, 6), np.float32)); np.save(f"{t}/v5.npy", np.arange(5, dtype=np.float32))
+bad = a.copy(); bad[2, 3] = np.nan; np.save(f"{t}/nan.npy", bad)
+np.save(f"{t}/s1.npy", np.arange(12, dtype=np.float32).reshape(2, 2, 3))
+np.save(f"{t}/s2.npy", np.arange(6, dtype=np.float32).reshape(1, 2, 3) + 100)
+np.save(f"{t}/s3.npy", np.arange(8, dtype=np.float32).reshape(2, 4))
+np.save(f"{t}/img.npy", (r.random((12, 28, 28)) ** 3 * 255).astype(np.uint8))
+np.save(f"{t}/lab.npy", r.integers(0, 10, 12).astype(np.uint8))
+np.save(f"{t}/imgf.npy", r.random((12, 28, 28)).astype(np.float32))
+PYEOF
+
+# ---- featmat: W^T W and W W^T against numpy, files and pipes -------------
+"$BIN/featmat" "$tmp/conv.npy" -o "$tmp/nfm.npy"
+"$BIN/featmat" --gram < "$tmp/conv.npy" > "$tmp/gram.npy"
+cat "$tmp/lin.npy" | "$BIN/featmat" | cat > "$tmp/nfm_lin.npy"
+"$BIN/featmat" -o "$tmp/nfm64.npy" "$tmp/f64.npy"
+$PY - "$tmp" <<'PYEOF' || fail "featmat disagrees with numpy"
+import sys, numpy as np
+t = sys.argv[1]
+w = np.load(f"{t}/conv.npy").astype(np.float64).reshape(8, -1)
+for name, ref in (("nfm", w.T @ w), ("gram", w @ w.T)):
+    got = np.load(f"{t}/{name}.npy")
+    assert got.dtype == np.float32 and got.shape == ref.shape, (name, got.dtype, got.shape)
+    assert np.allclose(got, ref, rtol=1e-6, atol=1e-6), name
+l = np.load(f"{t}/lin.npy").astype(np.float64)
+assert np.allclose(np.load(f"{t}/nfm_lin.npy"), l.T @ l, rtol=1e-6, atol=1e-6)
+f = np.load(f"{t}/f64.npy")
+assert np.allclose(np.load(f"{t}/nfm64.npy"), f.T @ f, rtol=1e-6, atol=1e-6)
+PYEOF
+ok
+refused featmat "$BIN/featmat" "$tmp/v5.npy" -o "$tmp/out/x.npy"           # 1-D
+refused featmat "$BIN/featmat" "$tmp/missing.npy" -o "$tmp/out/x.npy"
+refused featmat "$BIN/featmat" -o "$tmp/out/x.npy" "$tmp/lab.idx.nonexistent"
+head -c 100 "$tmp/conv.npy" > "$tmp/trunc.npy"
+refused featmat "$BIN/featmat" "$tmp/trunc.npy" -o "$tmp/out/x.npy"
+"$BIN/featmat" --bogus < /dev/null > /dev/null 2>&1 && fail "featmat accepted --bogus"; [[ $? -ne 0 ]]; ok
+"$BIN/featmat" --help | grep -q "W^T W" || fail "featmat --help"; ok
+
+# ---- corr: known pairs ----------------------------------------------------
+[[ $("$BIN/corr" "$tmp/a.npy" "$tmp/a2.npy") == 1.000000 ]] || fail "corr(a, 3a+1) != 1"; ok
+[[ $("$BIN/corr" "$tmp/a.npy" "$tmp/aneg.npy") == -1.000000 ]] || fail "corr(a, -a) != -1"; ok
+want=$($PY -c "import numpy as np; a=np.load('$tmp/a.npy').ravel(); b=np.load('$tmp/b.npy').ravel(); print('%.6f' % np.corrcoef(a, b)[0, 1])")
+[[ $("$BIN/corr" "$tmp/a.npy" - < "$tmp/b.npy") == "$want" ]] || fail "corr(a, b) != numpy's $want"; ok
+refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/v5.npy"          # shape
+refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/const.npy"       # undefined
+refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/nan.npy"         # NaN
+refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/missing.npy"
+"$BIN/corr" "$tmp/a.npy" > /dev/null 2>&1 && fail "corr accepted one input"; ok
+
+# ---- stack and npy2txt --------------------------------------------------------
+"$BIN/stack" -o "$tmp/st.npy" "$tmp/s1.npy" "$tmp/s2.npy"
+$PY -c "
+import numpy as np
+s = np.load('$tmp/st.npy'); r = np.concatenate([np.load('$tmp/s1.npy'), np.load('$tmp/s2.npy')])
+assert s.shape == (3, 2, 3) and (s == r).all()" || fail "stack result"
+ok
+refused stack "$BIN/stack" -o "$tmp/out/x.npy" "$tmp/s1.npy" "$tmp/s3.npy"   # trailing shape
+refused stack "$BIN/stack" -o "$tmp/out/x.npy" "$tmp/s1.npy" "$tmp/missing.npy"
+[[ $("$BIN/npy2txt" "$tmp/s3.npy") == $'0 1 2 3\n4 5 6 7' ]] || fail "npy2txt output"; ok
+refused npy2txt "$BIN/npy2txt" "$tmp/s1.npy"                                 # 3-D
+
+# ---- snapshot and agop on a tiny trained model --------------------------------
+"$BIN/train" --model lenet5 --images "$tmp/img.npy" --labels "$tmp/lab.npy" --out "$tmp/run" \
+    --epochs 1 --batch 6 --optimizer adam --lr 1e-3 --seed 1 --threads 1 --quiet
+"$BIN/train" --model resnet18 --images "$tmp/img.npy" --labels "$tmp/lab.npy" --out "$tmp/runr" \
+    --epochs 0 --batch 6 --optimizer sgd --lr 1e-3 --seed 1 --threads 1 --quiet
+ck=$tmp/run/epoch-001.npz
+"$BIN/snapshot" --ckpt "$ck" --list > "$tmp/list"
+grep -q $'^conv1.weight\tfloat32\t\[6,1,5,5\]$' "$tmp/list" || fail "snapshot --list: $(head -3 "$tmp/list")"; ok
+"$BIN/snapshot" --ckpt "$ck" --tensor conv1.weight | "$BIN/featmat" | "$BIN/npy2txt" > "$tmp/nfm.txt"
+[[ $(wc -l < "$tmp/nfm.txt") -eq 25 ]] || fail "snapshot | featmat | npy2txt: not 25 rows"; ok
+"$BIN/snapshot" --ckpt "$ck" --images "$tmp/img.npy" --index 11 --layer conv2 -o "$tmp/m.npy"
+$PY -c "
+import numpy as np; m = np.load('$tmp/m.npy')
+assert m.shape == (16, 10, 10) and m.dtype == np.float32 and (m >= 0).all()" || fail "snapshot conv2 shape"
+ok
+refused snapshot "$BIN/snapshot" --ckpt "$ck" --images "$tmp/img.npy" --index 0 --layer conv9 -o "$tmp/out/x.npy"
+grep -q "layers: conv1, conv2, fc1, fc2, fc3" "$tmp/err" || fail "unknown layer does not list the layers"; ok
+refused snapshot "$BIN/snapshot" --ckpt "$ck" --images "$tmp/img.npy" --index 12 --layer conv1 -o "$tmp/out/x.npy"
+refused snapshot "$BIN/snapshot" --ckpt "$ck" --images "$tmp/imgf.npy" --index 0 --layer conv1 -o "$tmp/out/x.npy"
+refused snapshot "$BIN/snapshot" --ckpt "$ck" --tensor nope -o "$tmp/out/x.npy"
+refused snapshot "$BIN/snapshot" --model resnet18 --ckpt "$ck" --images "$tmp/img.npy" --index 0 --layer conv1 -o "$tmp/out/x.npy"
+grep -q "lenet5 checkpoint" "$tmp/err" || fail "wrong-model message: $(cat "$tmp/err")"; ok
+refused snapshot "$BIN/snapshot" --ckpt "$tmp/img.npy" --list
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 --count 5 --batch 2 --quiet -o "$tmp/ag.npy"
+$PY -c "
+import numpy as np; a = np.load('$tmp/ag.npy')
+assert a.shape == (25, 25) and np.allclose(a, a.T, rtol=1e-5, atol=1e-12)
+assert np.linalg.eigvalsh(a.astype(np.float64)).min() > -1e-6 * abs(a).max()" || fail "agop not symmetric PSD 25x25"
+ok
+# fc3: the AGOP of the last layer is exactly W^T W (sum over classes of e_c e_c^T = I)
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer fc3 --quiet -o "$tmp/ag3.npy"
+"$BIN/snapshot" --ckpt "$ck" --tensor fc3.weight | "$BIN/featmat" -o "$tmp/nfm3.npy"
+$PY -c "
+import numpy as np
+assert np.allclose(np.load('$tmp/ag3.npy'), np.load('$tmp/nfm3.npy'), rtol=1e-5, atol=1e-7)" || fail "agop(fc3) != W^T W"
+ok
+"$BIN/agop" --ckpt "$tmp/runr/epoch-000.npz" --images "$tmp/img.npy" --layer layer2.0.shortcut.0 --count 3 --quiet -o "$tmp/agr.npy"
+$PY -c "import numpy as np; assert np.load('$tmp/agr.npy').shape == (64, 64)" || fail "agop shortcut shape"; ok
+refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer layer1.0.conv1 -o "$tmp/out/x.npy"
+grep -q "layers: conv1, conv2" "$tmp/err" || fail "agop unknown layer does not list the layers"; ok
+refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 --count 13 -o "$tmp/out/x.npy"
+refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/imgf.npy" --layer conv1 -o "$tmp/out/x.npy"
+refused agop "$BIN/agop" --ckpt "$tmp/missing.npz" --images "$tmp/img.npy" --layer conv1 -o "$tmp/out/x.npy"
+refused agop "$BIN/agop" --model resnet18 --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 -o "$tmp/out/x.npy"
+
+# ---- binary output to a terminal is refused -------------------------------
+if command -v script > /dev/null; then
+    script -qec "$BIN/featmat $tmp/conv.npy" /dev/null > "$tmp/tty.out" 2>&1 && fail "featmat wrote to a terminal"
+    grep -q "terminal" "$tmp/tty.out" || fail "featmat tty message: $(cat "$tmp/tty.out")"
+    ok
+fi
+echo "test_analysis.sh: $checks checks passed"
