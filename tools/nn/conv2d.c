@@ -29,6 +29,17 @@ int conv_chunk(const conv_geom *g, size_t col_cap)
     return c < 1 ? 1 : (c > 1 << 20 ? 1 << 20 : (int)c);
 }
 
+/* Output columns [lo, hi) of a row whose input column ow*s - p + kj is inside [0, W). */
+static void valid_cols(int OW, int W, int s, int p, int kj, int *lo, int *hi)
+{
+    int a = p - kj > 0 ? (p - kj + s - 1) / s : 0;          /* first ow with iw >= 0 */
+    int b = W - 1 + p - kj >= 0 ? (W - 1 + p - kj) / s + 1 : 0;  /* past the last ow with iw < W */
+    *lo = a < OW ? a : OW;
+    *hi = b < OW ? b : OW;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
 void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, float *col)
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, s = g->stride, p = g->pad;
@@ -37,6 +48,8 @@ void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, flo
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 float *dst = col + ((size_t)(ci * k + ki) * k + kj) * cols;
+                int lo, hi;
+                valid_cols(OW, W, s, p, kj, &lo, &hi);
                 for (int n = 0; n < nc; n++) {
                     const float *src = x + ((size_t)ci * n_total + n0 + n) * hw;
                     for (int oh = 0; oh < OH; oh++, dst += OW) {
@@ -45,11 +58,16 @@ void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, flo
                             memset(dst, 0, sizeof(float) * OW);
                             continue;
                         }
-                        const float *row = src + (size_t)ih * W;
-                        for (int ow = 0; ow < OW; ow++) {
-                            int iw = ow * s - p + kj;
-                            dst[ow] = (iw >= 0 && iw < W) ? row[iw] : 0.0f;
-                        }
+                        const float *row = src + (size_t)ih * W + kj - p;
+                        for (int ow = 0; ow < lo; ow++)
+                            dst[ow] = 0.0f;
+                        if (s == 1)
+                            memcpy(dst + lo, row + lo, sizeof(float) * (hi - lo));
+                        else
+                            for (int ow = lo; ow < hi; ow++)
+                                dst[ow] = row[ow * s];
+                        for (int ow = hi; ow < OW; ow++)
+                            dst[ow] = 0.0f;
                     }
                 }
             }
@@ -64,18 +82,21 @@ static void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const fl
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 const float *src = col + ((size_t)(ci * k + ki) * k + kj) * cols;
+                int lo, hi;
+                valid_cols(OW, W, s, p, kj, &lo, &hi);
                 for (int n = 0; n < nc; n++) {
                     float *dst = dx + ((size_t)ci * n_total + n0 + n) * hw;
                     for (int oh = 0; oh < OH; oh++, src += OW) {
                         int ih = oh * s - p + ki;
                         if (ih < 0 || ih >= H)
                             continue;
-                        float *row = dst + (size_t)ih * W;
-                        for (int ow = 0; ow < OW; ow++) {
-                            int iw = ow * s - p + kj;
-                            if (iw >= 0 && iw < W)
-                                row[iw] += src[ow];
-                        }
+                        float *row = dst + (size_t)ih * W + kj - p;
+                        if (s == 1)
+                            for (int ow = lo; ow < hi; ow++)
+                                row[ow] += src[ow];
+                        else
+                            for (int ow = lo; ow < hi; ow++)
+                                row[ow * s] += src[ow];
                     }
                 }
             }
