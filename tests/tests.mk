@@ -1,6 +1,7 @@
 # tests/tests.mk - test targets (included by the Makefile).
 #
-#   make test         release build + tests, ASan/UBSan build + tests, fuzz smoke
+#   make test         release build + tests, ASan/UBSan build + tests, fuzz smoke,
+#                     then `make quick` and a check of every figure and table it made
 #   make test-plain   the release build only          make test-asan   the sanitizer build only
 #   make fuzz-smoke   each libFuzzer harness for FUZZ_SMOKE_SECONDS (5)
 #   make fuzz         each harness for FUZZ_SECONDS (300)
@@ -21,11 +22,14 @@ FUZZ_CFLAGS  := -std=c11 -O1 -g -Wall -Wextra -Wshadow -D_POSIX_C_SOURCE=200809L
 # The unit tests also include their shared helper header.
 $(UNITS): tests/unit/fe_test.h
 
+# (4 3: the LeNet-5 and ResNet-18 epochs of the quick profile in pipeline/config.mk)
 test:
 	@st=0; \
 	{ $(MAKE) --no-print-directory SAN=0 tests-build && tests/run-tests.sh bin build/release plain; } || st=1; \
 	{ $(MAKE) --no-print-directory SAN=1 tests-build && tests/run-tests.sh build/asan/bin build/asan asan; } || st=1; \
 	$(MAKE) --no-print-directory fuzz-smoke || st=1; \
+	{ $(MAKE) --no-print-directory quick && \
+	  tests/check-results.py results/quick 4 3; } || st=1; \
 	if [ $$st -ne 0 ]; then echo "make test: FAILED (see the lines above)"; else echo "make test: all passed"; fi; \
 	exit $$st
 

@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""check-results.py RESULTS_DIR [EPOCHS_LENET EPOCHS_RESNET] - what CI checks of the
+pipeline's outputs: every figure is a valid PNG of at least 256 pixels on its short
+side and not blank; the tables have their columns and sane values (accuracies in
+0..100, correlations in -1..1, one CNFA row per model, layer and epoch).
+Python's standard library only. Ends with 'results: N passed, N failed'."""
+import os
+import struct
+import sys
+import zlib
+
+res = sys.argv[1]
+passed, failed = 0, 0
+
+
+def check(name, cond, why):
+    global passed, failed
+    if cond:
+        passed += 1
+        print(f"PASS: {name}")
+    else:
+        failed += 1
+        print(f"FAIL: {name}: {why}")
+
+
+def png(path):
+    """(width, height, distinct byte values in the image data) or raises."""
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG signature")
+    pos, idat = 8, b""
+    w = h = None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if zlib.crc32(kind + body) & 0xffffffff != struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]:
+            raise ValueError(f"bad CRC in {kind!r}")
+        if kind == b"IHDR":
+            w, h = struct.unpack(">II", body[:8])
+        elif kind == b"IDAT":
+            idat += body
+        elif kind == b"IEND":
+            break
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    return w, h, raw
+
+
+FIGS = ["fig1-resnet18-curves.png", "fig2-lenet5-curves.png", "fig3-sample.png",
+        "fig4-lenet5-conv1-maps.png", "fig5-lenet5-conv2-maps.png", "fig6-resnet18-nfm.png",
+        "fig6b-resnet18-gram.png", "fig7-resnet18-agop.png", "fig8-cnfa-correlation.png"]
+for f in FIGS:
+    p = os.path.join(res, "figures", f)
+    try:
+        w, h, raw = png(p)
+        # not blank: many distinct values across the image (each row starts with a filter byte)
+        distinct = len(set(raw[i] for i in range(0, len(raw), max(1, len(raw) // 20000))))
+        check(f, min(w, h) >= 256 and distinct > 8,
+              f"{w}x{h}, {distinct} distinct sampled byte values")
+    except Exception as e:  # noqa: BLE001 - any failure to read is a failed check
+        check(f, False, str(e))
+
+
+def table(path, header):
+    rows = [l.rstrip("\n").split("\t") for l in open(path)]
+    if rows[0] != header:
+        raise ValueError(f"header {rows[0]} != {header}")
+    return rows[1:]
+
+
+try:
+    rows = table(os.path.join(res, "tables", "table1.tsv"), ["epoch", "train_acc", "val_acc", "test_acc"])
+    ok = [r[0] for r in rows] == ["1", "2", "3"] and all(0 <= float(x) <= 100 for r in rows for x in r[1:])
+    check("table1.tsv", ok, f"rows {rows}")
+except Exception as e:  # noqa: BLE001
+    check("table1.tsv", False, str(e))
+try:
+    md = open(os.path.join(res, "tables", "table1.md")).read().splitlines()
+    check("table1.md", len(md) == 5 and md[0].startswith("| epoch |"), f"{len(md)} lines")
+except Exception as e:  # noqa: BLE001
+    check("table1.md", False, str(e))
+try:
+    rows = table(os.path.join(res, "tables", "cnfa.tsv"),
+                 ["model", "layer", "epoch", "corr_nfm_agop", "corr_nfm_init"])
+    vals = [float(x) for r in rows for x in r[3:]]
+    keys = {(r[0], r[1], int(r[2])) for r in rows}
+    ok = len(keys) == len(rows) and all(-1.0000005 <= v <= 1.0000005 for v in vals)
+    if len(sys.argv) > 3:
+        el, er = int(sys.argv[2]), int(sys.argv[3])
+        models = {r[0] for r in rows}
+        ok = ok and models == {"lenet5", "resnet18"}
+        for m, e in (("lenet5", el), ("resnet18", er)):
+            layers = {r[1] for r in rows if r[0] == m}
+            ok = ok and all((m, l, t) in keys for l in layers for t in range(e + 1))
+    ok = ok and all(float(r[4]) == 1.0 for r in rows if r[2] == "0")
+    check("cnfa.tsv", ok and len(rows) > 0, f"{len(rows)} rows")
+except Exception as e:  # noqa: BLE001
+    check("cnfa.tsv", False, str(e))
+
+print(f"results: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
