@@ -13,8 +13,17 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 # Flags the project needs whatever the user's CFLAGS say.
 FE_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L \
-             -Itools/lib -Itools/nn $(shell pkg-config --cflags libpng 2>/dev/null)
-LDLIBS  := -lopenblas -lpng -lz -lm
+             -fopenmp -Itools/lib -Itools/nn $(shell pkg-config --cflags libpng 2>/dev/null)
+# The layers' own loops run on OpenMP threads; OpenBLAS's OpenMP build shares that
+# thread pool, where the default pthread build would spin its own threads against
+# ours. Debian installs it beside the default (libopenblas-openmp-dev).
+OPENBLAS_OMP := /usr/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/openblas-openmp
+ifneq ($(wildcard $(OPENBLAS_OMP)/libopenblas.so),)
+  BLASLIB := -L$(OPENBLAS_OMP) -Wl,-rpath,$(OPENBLAS_OMP) -lopenblas
+else
+  BLASLIB := -lopenblas
+endif
+LDLIBS  := $(BLASLIB) -lpng -lz -lm -fopenmp
 
 # SAN=1 builds everything with AddressSanitizer + UBSan into build/asan/.
 ifeq ($(SAN),1)

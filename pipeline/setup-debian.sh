@@ -9,7 +9,7 @@
 set -euo pipefail
 
 me=setup-debian
-required=(build-essential make pkg-config libopenblas-dev libpng-dev zlib1g-dev
+required=(build-essential make pkg-config libopenblas-dev libopenblas-openmp-dev libpng-dev zlib1g-dev
           gnuplot-nox libcmocka-dev clang python3-numpy)
 # PyTorch is only the test oracle: without it the PyTorch comparison tests are
 # reported as skipped, everything else works.

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cblas.h>
+#include <omp.h>
 #include "cli.h"
 
 int fe_parse_i64(const char *s, int64_t *v)
@@ -43,6 +44,7 @@ int fe_blas_threads(int n)
         n = c > 0 ? (int)c : 1;
     }
     openblas_set_num_threads(n);
+    omp_set_num_threads(n);      /* the layers' own loops */
     return n;
 }
 

@@ -15,7 +15,8 @@ int fe_parse_double(const char *s, double *v);   /* finite values only */
  * main.  A user's OPENBLAS_CORETYPE is always respected. */
 void fe_blas_autoselect(char **argv);
 
-/* Threads: set OpenBLAS to n threads (n <= 0: the machine's cores); returns n used. */
+/* Threads: OpenBLAS and the OpenMP loops of the layers use n threads (n <= 0: the
+ * machine's cores); returns n. */
 int fe_blas_threads(int n);
 /* "OpenBLAS ...; core SkylakeX; 2 threads", and how the core was chosen. */
 const char *fe_blas_describe(char *buf, int len);

@@ -10,6 +10,7 @@ void bn_forward_train(const bn_geom *g, int64_t m, const float *x, const float *
                       float *run_mean, float *run_var, int64_t *nbt)
 {
     const float mom = g->momentum;
+    #pragma omp parallel for schedule(static)
     for (int c = 0; c < g->c; c++) {
         const float *xc = x + (size_t)c * m;
         float *yc = y + (size_t)c * m;
@@ -41,6 +42,7 @@ void bn_forward_train(const bn_geom *g, int64_t m, const float *x, const float *
 void bn_forward_eval(const bn_geom *g, int64_t m, const float *x, const float *gamma,
                      const float *beta, const float *run_mean, const float *run_var, float *y)
 {
+    #pragma omp parallel for schedule(static)
     for (int c = 0; c < g->c; c++) {
         const float *xc = x + (size_t)c * m;
         float *yc = y + (size_t)c * m;
@@ -55,6 +57,7 @@ void bn_backward_train(const bn_geom *g, int64_t m, const float *x, const float 
                        const float *gamma, const float *save_mean, const float *save_invstd,
                        float *dx, float *dgamma, float *dbeta)
 {
+    #pragma omp parallel for schedule(static)
     for (int c = 0; c < g->c; c++) {
         const float *xc = x + (size_t)c * m, *dyc = dy + (size_t)c * m;
         float *dxc = dx + (size_t)c * m;
@@ -82,6 +85,7 @@ void bn_backward_train(const bn_geom *g, int64_t m, const float *x, const float 
 void bn_backward_eval(const bn_geom *g, int64_t m, const float *dy, const float *gamma,
                       const float *run_var, float *dx)
 {
+    #pragma omp parallel for schedule(static)
     for (int c = 0; c < g->c; c++) {
         const float a = (float)(gamma[c] / sqrt((double)run_var[c] + g->eps));
         const float *dyc = dy + (size_t)c * m;

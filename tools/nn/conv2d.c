@@ -44,6 +44,7 @@ void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, flo
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, s = g->stride, p = g->pad;
     const size_t ohw = (size_t)OH * OW, cols = (size_t)nc * ohw, hw = (size_t)H * W;
+    #pragma omp parallel for collapse(3) schedule(static)
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
@@ -78,6 +79,8 @@ static void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const fl
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, s = g->stride, p = g->pad;
     const size_t ohw = (size_t)OH * OW, cols = (size_t)nc * ohw, hw = (size_t)H * W;
+    /* each input channel's planes receive only its own rows: no races */
+    #pragma omp parallel for schedule(static)
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
@@ -114,12 +117,14 @@ void conv2d_forward(const conv_geom *g, int n, const float *x, const float *w, c
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)(nc * ohw), K,
                     1.0f, w, K, col, (int)(nc * ohw), 0.0f, y + n0 * ohw, (int)ldy);
     }
-    if (b)
+    if (b) {
+        #pragma omp parallel for schedule(static)
         for (int co = 0; co < g->cout; co++) {
             float *yr = y + co * ldy, bv = b[co];
             for (size_t i = 0; i < ldy; i++)
                 yr[i] += bv;
         }
+    }
 }
 
 void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, const float *dy,
@@ -128,7 +133,8 @@ void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, 
     const int K = g->cin * g->k * g->k;
     const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw;
     const int chunk = conv_chunk(g, col_cap);
-    if (db)
+    if (db) {
+        #pragma omp parallel for schedule(static)
         for (int co = 0; co < g->cout; co++) {
             const float *r = dy + co * ldy;
             double s = 0;
@@ -136,6 +142,7 @@ void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, 
                 s += r[i];
             db[co] = (float)s;
         }
+    }
     if (dx && !accumulate_dx)
         memset(dx, 0, sizeof(float) * (size_t)g->cin * n * g->h * g->w);
     for (int n0 = 0; n0 < n; n0 += chunk) {

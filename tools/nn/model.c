@@ -274,6 +274,7 @@ void fe_model_set_input(fe_model *m, const uint8_t *images, const int64_t *idx, 
     for (int v = 0; v < 256; v++)
         lut[v] = ((float)v / 255.0f - mean) / std;
     const size_t px = FE_IMG * FE_IMG;
+    #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         const uint8_t *src = images + (size_t)(idx ? idx[i] : i) * px;
         float *dst = m->input + (size_t)i * px;

@@ -35,6 +35,7 @@ void fe_optim_step(fe_optim *o, float *w, const float *grad)
         /* d_p = grad + wd*w; buf = d_p on the first step, else momentum*buf + d_p */
         const float mom = (float)o->momentum;
         const int first = o->step == 1;
+        #pragma omp parallel for simd schedule(static)
         for (size_t i = 0; i < o->n; i++) {
             float d = wd != 0.0f ? grad[i] + wd * w[i] : grad[i];
             float b = mom != 0.0f ? (first ? d : o->buf[i] * mom + d) : d;
@@ -48,6 +49,7 @@ void fe_optim_step(fe_optim *o, float *w, const float *grad)
     const double bc2 = 1.0 - pow(o->beta2, (double)o->step);
     const float step_size = (float)(o->lr / bc1);
     const float bc2_sqrt = (float)sqrt(bc2);
+    #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < o->n; i++) {
         float g = wd != 0.0f ? grad[i] + wd * w[i] : grad[i];
         float m = o->buf[i] * b1 + (1.0f - b1) * g;

@@ -5,6 +5,7 @@
 void maxpool2_forward(int c, int n, int h, int w, const float *x, float *y)
 {
     const int oh = h / 2, ow = w / 2;
+    #pragma omp parallel for schedule(static)
     for (size_t p = 0; p < (size_t)c * n; p++) {
         const float *xp = x + p * h * w;
         float *yp = y + p * oh * ow;
@@ -23,10 +24,11 @@ void maxpool2_forward(int c, int n, int h, int w, const float *x, float *y)
 void maxpool2_backward(int c, int n, int h, int w, const float *x, const float *dy, float *dx)
 {
     const int oh = h / 2, ow = w / 2;
-    memset(dx, 0, sizeof(float) * (size_t)c * n * h * w);
+    #pragma omp parallel for schedule(static)
     for (size_t p = 0; p < (size_t)c * n; p++) {
         const float *xp = x + p * h * w;
         float *dxp = dx + p * h * w;
+        memset(dxp, 0, sizeof(float) * h * w);
         const float *dyp = dy + p * oh * ow;
         for (int i = 0; i < oh; i++)
             for (int j = 0; j < ow; j++) {
@@ -43,6 +45,7 @@ void maxpool2_backward(int c, int n, int h, int w, const float *x, const float *
 
 void avgpool_forward(int c, int n, int hw, const float *x, float *y)
 {
+    #pragma omp parallel for schedule(static)
     for (size_t p = 0; p < (size_t)c * n; p++) {
         const float *xp = x + p * hw;
         float s = 0;
@@ -54,6 +57,7 @@ void avgpool_forward(int c, int n, int hw, const float *x, float *y)
 
 void avgpool_backward(int c, int n, int hw, const float *dy, float *dx)
 {
+    #pragma omp parallel for schedule(static)
     for (size_t p = 0; p < (size_t)c * n; p++) {
         float g = dy[p] / (float)hw;
         for (int i = 0; i < hw; i++)
