@@ -28,7 +28,7 @@ test:
 	{ $(MAKE) --no-print-directory SAN=0 tests-build && tests/run-tests.sh bin build/release plain; } || st=1; \
 	{ $(MAKE) --no-print-directory SAN=1 tests-build && tests/run-tests.sh build/asan/bin build/asan asan; } || st=1; \
 	$(MAKE) --no-print-directory fuzz-smoke || st=1; \
-	{ $(MAKE) --no-print-directory quick && \
+	{ rm -rf runs/quick-mnist results/quick && $(MAKE) --no-print-directory quick && \
 	  tests/check-results.py results/quick 4 3; } || st=1; \
 	if [ $$st -ne 0 ]; then echo "make test: FAILED (see the lines above)"; else echo "make test: all passed"; fi; \
 	exit $$st
@@ -61,3 +61,11 @@ fuzz-smoke: fuzz-build
 
 fuzz: fuzz-build
 	@tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) fuzz
+
+# make bench: throughput, GFLOP/s and peak RSS of both models against PyTorch
+.PHONY: bench
+$(O)/tests/bench_train: tests/bench/bench_train.c $(O)/libfeatevo.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $< $(O)/libfeatevo.a $(LDLIBS) -o $@
+bench: $(O)/tests/bench_train
+	tests/bench/bench.sh

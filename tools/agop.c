@@ -68,7 +68,8 @@ int main(int argc, char **argv)
         {"std", 1, 0, O_STD}, {"output", 1, 0, 'o'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     fe_blas_autoselect(argv);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    int oi;
+    while ((oi = -1, c = getopt_long(argc, argv, "o:h", opts, &oi)) != -1) {
         int bad = 0;
         switch (c) {
         case 'h': usage(stdout); return 0;
@@ -89,7 +90,8 @@ int main(int argc, char **argv)
             return 2;
         }
         if (bad) {
-            fprintf(stderr, "agop: invalid value '%s' for %s\n", optarg, argv[optind - 1]);
+            fprintf(stderr, "agop: invalid value '%s' for --%s\n", optarg,
+                    oi >= 0 ? opts[oi].name : "?");
             return 2;
         }
     }

@@ -49,7 +49,8 @@ int main(int argc, char **argv)
         {"model", 1, 0, O_MODEL}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD},
         {"output", 1, 0, 'o'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    int oi;
+    while ((oi = -1, c = getopt_long(argc, argv, "o:h", opts, &oi)) != -1) {
         int bad = 0;
         switch (c) {
         case 'h': usage(stdout); return 0;
@@ -69,7 +70,8 @@ int main(int argc, char **argv)
             return 2;
         }
         if (bad) {
-            fprintf(stderr, "snapshot: invalid value '%s' for %s\n", optarg, argv[optind - 1]);
+            fprintf(stderr, "snapshot: invalid value '%s' for --%s\n", optarg,
+                    oi >= 0 ? opts[oi].name : "?");
             return 2;
         }
     }

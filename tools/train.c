@@ -70,8 +70,13 @@ static void load_set(dataset *d, const char *ipath, const char *lpath, int64_t l
     if (npy_load(ipath, &d->img, &err))
         fe_die(prog, ipath, "%s", err.msg);
     if (d->img.dtype != FE_U8 || d->img.ndim != 3 || d->img.shape[1] != 28 || d->img.shape[2] != 28)
-        fe_die(prog, ipath, "expected uint8 images of shape [N,28,28], got %s with %d dimensions",
-               fe_dtype_name(d->img.dtype), d->img.ndim);
+    {
+        char shape[160] = "";
+        for (int i = 0, u = 0; i < d->img.ndim && u < (int)sizeof shape - 24; i++)
+            u += snprintf(shape + u, sizeof shape - u, "%s%lld", i ? "," : "", (long long)d->img.shape[i]);
+        fe_die(prog, ipath, "expected uint8 images of shape [N,28,28], got %s [%s]",
+               fe_dtype_name(d->img.dtype), shape);
+    }
     if (npy_load(lpath, &raw, &err))
         fe_die(prog, lpath, "%s", err.msg);
     if (raw.ndim != 1 || (raw.dtype != FE_U8 && raw.dtype != FE_I32 && raw.dtype != FE_I64))
@@ -233,7 +238,7 @@ static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int ni
         fe_die(prog, path, "not a featevo training state");
     if (run->ndim != 1 || run->shape[0] != nident || memcmp(run->data, ident, sizeof(int64_t) * nident))
         fe_die(prog, path, "this run was started with other settings (model, optimiser, seed, "
-               "batch, split or data size); use another --out DIR");
+               "batch, split, normalisation or data size); use another --out DIR");
     if (buf->shape[0] != (int64_t)o->n || (sq && sq->shape[0] != (int64_t)o->n))
         fe_die(prog, path, "optimiser state has the wrong size");
     memcpy(o->buf, buf->data, sizeof(float) * o->n);
@@ -279,7 +284,8 @@ int main(int argc, char **argv)
     int c;
     fe_blas_autoselect(argv);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    int oi;
+    while ((oi = -1, c = getopt_long(argc, argv, "h", opts, &oi)) != -1) {
         int bad = 0;
         switch (c) {
         case 'h': usage(stdout); return 0;
@@ -312,8 +318,8 @@ int main(int argc, char **argv)
             return 2;
         }
         if (bad) {
-            fprintf(stderr, "train: invalid value '%s' for %s (see train --help)\n", optarg,
-                    argv[optind - 1]);
+            fprintf(stderr, "train: invalid value '%s' for --%s (see train --help)\n", optarg,
+                    oi >= 0 ? opts[oi].name : "?");
             return 2;
         }
     }
@@ -407,7 +413,7 @@ int main(int argc, char **argv)
     /* The run's identity, checked on --resume. */
     int64_t ident[] = {arch, okind, seed, batch, n_val, N, test_limit, (int64_t)(lr * 1e12),
                        (int64_t)(wd * 1e12), (int64_t)(momentum * 1e12), shuffle,
-                       (int64_t)(conv_std * 1e12)};
+                       (int64_t)(conv_std * 1e12), (int64_t)(mean * 1e12), (int64_t)(std * 1e12)};
     const int nident = (int)(sizeof ident / sizeof ident[0]);
 
     char path[4096], blas[256];

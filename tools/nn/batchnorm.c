@@ -82,15 +82,28 @@ void bn_backward_train(const bn_geom *g, int64_t m, const float *x, const float 
     }
 }
 
-void bn_backward_eval(const bn_geom *g, int64_t m, const float *dy, const float *gamma,
-                      const float *run_var, float *dx)
+void bn_backward_eval(const bn_geom *g, int64_t m, const float *x, const float *dy,
+                      const float *gamma, const float *run_mean, const float *run_var, float *dx,
+                      float *dgamma, float *dbeta)
 {
     #pragma omp parallel for schedule(static)
     for (int c = 0; c < g->c; c++) {
-        const float a = (float)(gamma[c] / sqrt((double)run_var[c] + g->eps));
-        const float *dyc = dy + (size_t)c * m;
+        const double invstd = 1.0 / sqrt((double)run_var[c] + g->eps);
+        const float a = (float)(gamma[c] * invstd);
+        const float *dyc = dy + (size_t)c * m, *xc = x + (size_t)c * m;
         float *dxc = dx + (size_t)c * m;
         for (int64_t i = 0; i < m; i++)
             dxc[i] = dyc[i] * a;
+        if (dgamma || dbeta) {
+            double sdy = 0, sdyx = 0;
+            for (int64_t i = 0; i < m; i++) {
+                sdy += dyc[i];
+                sdyx += dyc[i] * ((double)xc[i] - run_mean[c]);
+            }
+            if (dgamma)
+                dgamma[c] = (float)(sdyx * invstd);
+            if (dbeta)
+                dbeta[c] = (float)sdy;
+        }
     }
 }

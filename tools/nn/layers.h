@@ -55,9 +55,11 @@ void bn_forward_eval(const bn_geom *g, int64_t m, const float *x, const float *g
 void bn_backward_train(const bn_geom *g, int64_t m, const float *x, const float *dy,
                        const float *gamma, const float *save_mean, const float *save_invstd,
                        float *dx, float *dgamma, float *dbeta);
-/* Eval-mode backward: dx = dy * gamma / sqrt(run_var + eps). */
-void bn_backward_eval(const bn_geom *g, int64_t m, const float *dy, const float *gamma,
-                      const float *run_var, float *dx);
+/* Eval-mode backward: dx = dy * gamma / sqrt(run_var + eps); when non-NULL,
+ * dgamma = sum dy * (x - run_mean) / sqrt(run_var + eps) and dbeta = sum dy. */
+void bn_backward_eval(const bn_geom *g, int64_t m, const float *x, const float *dy,
+                      const float *gamma, const float *run_mean, const float *run_var, float *dx,
+                      float *dgamma, float *dbeta);
 
 /* ---- elementwise ---- */
 void relu_forward(size_t n, float *x);                      /* in place */

@@ -70,7 +70,8 @@ static void bn_bwd(const fe_bn *bn, int64_t m, const float *x, const float *dy, 
         bn_backward_train(&bn->g, m, x, dy, bn->gamma, bn->smean, bn->sinv, dx,
                           pg ? bn->dgamma : NULL, pg ? bn->dbeta : NULL);
     else
-        bn_backward_eval(&bn->g, m, dy, bn->gamma, bn->rvar, dx);
+        bn_backward_eval(&bn->g, m, x, dy, bn->gamma, bn->rmean, bn->rvar, dx,
+                         pg ? bn->dgamma : NULL, pg ? bn->dbeta : NULL);
 }
 
 static int64_t plane(const fe_conv *c, int n) { return (int64_t)n * c->g.oh * c->g.ow; }

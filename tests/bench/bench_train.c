@@ -1,0 +1,123 @@
+/* bench_train - training and evaluation throughput of one model, for `make bench`.
+ *
+ *   bench_train --model lenet5|resnet18 [--batch 512] [--steps S] [--threads T]
+ *
+ * Synthetic MNIST-like batches; one warm-up step, then S timed training steps
+ * (forward, loss, backward, SGD step) and S timed eval forwards.  Prints one
+ * line of key=value pairs: images/s, GFLOP/s of the layers' multiply-adds, peak
+ * RSS, and the sgemm peak (2048^3) measured in the same process. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <cblas.h>
+#include "cli.h"
+#include "model.h"
+#include "optim.h"
+
+/* Forward multiply-add FLOPs per image of the conv and linear layers. */
+static double forward_flops(const fe_model *m, double *first_layer)
+{
+    double f = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const fe_layer *l = &m->layers[i];
+        double x = l->conv ? 2.0 * l->conv->g.cout * l->conv->g.cin * l->conv->g.k * l->conv->g.k *
+                                 l->conv->g.oh * l->conv->g.ow
+                           : 2.0 * l->fc->in * l->fc->out;
+        if (i == 0)
+            *first_layer = x;
+        f += x;
+    }
+    return f;
+}
+
+static double sgemm_peak(void)
+{
+    const int n = 2048;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
+          *c = malloc(sizeof(float) * n * n);
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        a[i] = b[i] = (float)(i % 7) * 0.1f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        double t = fe_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        double g = 2.0 * n * n * n / (fe_now() - t) / 1e9;
+        if (g > best)
+            best = g;
+    }
+    free(a); free(b); free(c);
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    fe_blas_autoselect(argv);
+    const char *model = "resnet18";
+    int batch = 512, steps = 3, threads = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--model")) model = argv[i + 1];
+        else if (!strcmp(argv[i], "--batch")) batch = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
+        else { fprintf(stderr, "bench_train: unknown option %s\n", argv[i]); return 2; }
+    }
+    fe_arch arch;
+    if (fe_arch_parse(model, &arch) || batch < 1 || steps < 1) {
+        fprintf(stderr, "bench_train: bad arguments\n");
+        return 2;
+    }
+    threads = fe_blas_threads(threads);
+    fe_err err;
+    fe_model *m = fe_model_new(arch, batch, 0, &err);
+    if (!m) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
+    fe_rng r;
+    fe_rng_seed(&r, 1, "bench", 0);
+    fe_model_init(m, &r, arch == FE_RESNET18 ? 1e-4 : 0);
+    fe_optim o;
+    fe_optim_init(&o, FE_SGD, m->nparams);
+    o.lr = 1e-4; o.momentum = 0.9; o.weight_decay = 1e-4;
+    uint8_t *img = malloc((size_t)batch * 784);
+    int64_t *lab = malloc(sizeof(int64_t) * batch);
+    for (size_t i = 0; i < (size_t)batch * 784; i++) {
+        double u = fe_rng_uniform(&r);
+        img[i] = (uint8_t)(255 * u * u * u);
+    }
+    for (int i = 0; i < batch; i++)
+        lab[i] = (int64_t)fe_rng_below(&r, 10);
+    double t_train = 0, t_eval = 0;
+    for (int s = 0; s <= steps; s++) {          /* step 0 is the warm-up */
+        double t = fe_now();
+        fe_model_set_input(m, img, NULL, batch, 0.1307f, 0.3081f);
+        fe_model_forward(m, batch, 1);
+        softmax_xent(10, batch, m->logits, lab, m->dlogits, NULL, NULL);
+        fe_model_backward(m, 1, NULL);
+        fe_optim_step(&o, m->params, m->grads);
+        if (s)
+            t_train += fe_now() - t;
+    }
+    for (int s = 0; s <= steps; s++) {
+        double t = fe_now();
+        fe_model_set_input(m, img, NULL, batch, 0.1307f, 0.3081f);
+        fe_model_forward(m, batch, 0);
+        softmax_xent(10, batch, m->logits, lab, NULL, NULL, NULL);
+        if (s)
+            t_eval += fe_now() - t;
+    }
+    double first = 0, fwd = forward_flops(m, &first);
+    double train_flops = 3 * fwd - first;       /* forward, dW, dX (none for the input) */
+    double ips_train = batch * steps / t_train, ips_eval = batch * steps / t_eval;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    char blas[256];
+    printf("impl=featevo model=%s batch=%d threads=%d train_img_s=%.1f eval_img_s=%.1f "
+           "train_gflop_img=%.3f train_gflops=%.1f eval_gflops=%.1f sgemm_peak_gflops=%.1f "
+           "peak_rss_mb=%.0f blas=\"%s\"\n", model, batch, threads, ips_train, ips_eval,
+           train_flops / 1e9, ips_train * train_flops / 1e9, ips_eval * fwd / 1e9, sgemm_peak(),
+           ru.ru_maxrss / 1024.0, fe_blas_describe(blas, sizeof blas));
+    free(img); free(lab);
+    fe_optim_free(&o);
+    fe_model_free(m);
+    return 0;
+}

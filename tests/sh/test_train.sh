@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# test_train.sh - train end to end on tiny data sets made here:
+#   - the same seed and --threads give byte-identical checkpoints and state
+#     (LeNet-5, and one epoch of ResNet-18 on 16 images);
+#   - --resume continues a run to exactly what an uninterrupted run gives, also
+#     after a simulated crash between a checkpoint and its state file, and
+#     --resume on an empty directory starts the run afresh;
+#   - metrics.tsv: its header, a row per epoch, accuracies within 0..100, the
+#     val/test columns empty when there are no such sets;
+#   - bad command lines and bad inputs are refused ("train: ...", non-zero exit)
+#     and leave no files behind; an existing run is never overwritten;
+#   - train --help.
+# The data (96 images and labels, and broken variants) are written as .npy by
+# /usr/bin/python3 with numpy, or else as IDX files converted by idx2bin; the
+# images are the first 96 of ../shared/mnist when that is present, else random.
+# Env: BIN (directory holding train and idx2bin), FE_ROOT (repository root).
+# FE_TEST_DATA=idx forces the idx2bin route.
+set -euo pipefail
+: "${BIN:?set BIN to the directory holding train}" "${FE_ROOT:?set FE_ROOT}"
+cd "$FE_ROOT"
+train=$BIN/train
+[[ -x $train ]] || { echo "FAIL: $train not built" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+failures=0
+soft_fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }   # report, go on
+checks=0
+ok() { checks=$((checks + 1)); echo "ok: $*"; }
+d=$tmp/data
+mkdir "$d"
+mnist=../shared/mnist
+N=96
+
+# --- data ---------------------------------------------------------------------
+if [[ ${FE_TEST_DATA:-} != idx ]] && /usr/bin/python3 -c 'import numpy' > /dev/null 2>&1; then
+    /usr/bin/python3 - "$d" "$mnist" "$N" <<'PY'
+import gzip, os, sys
+import numpy as np
+d, mnist, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if os.path.exists(f"{mnist}/train-images-idx3-ubyte.gz"):
+    with gzip.open(f"{mnist}/train-images-idx3-ubyte.gz") as f:
+        x = np.frombuffer(f.read(16 + n * 784)[16:], np.uint8).reshape(n, 28, 28)
+    with gzip.open(f"{mnist}/train-labels-idx1-ubyte.gz") as f:
+        y = np.frombuffer(f.read(8 + n)[8:], np.uint8)
+else:
+    r = np.random.default_rng(3)
+    x = (r.random((n, 28, 28)) ** 3 * 255).astype(np.uint8)
+    y = r.integers(0, 10, n).astype(np.uint8)
+np.save(f"{d}/x.npy", x)
+np.save(f"{d}/y.npy", y)
+np.save(f"{d}/x16.npy", x[:16])
+np.save(f"{d}/y16.npy", y[:16].astype(np.int64))        # int64 labels are fine too
+np.save(f"{d}/y95.npy", y[:95])                         # one label short
+bad = y.copy(); bad[50] = 10
+np.save(f"{d}/y10.npy", bad)                            # a label outside 0..9
+np.save(f"{d}/xf32.npy", x.astype(np.float32))          # wrong dtype
+np.save(f"{d}/x2827.npy", np.ascontiguousarray(x[:, :, :27]))  # wrong shape
+PY
+    echo "data: .npy written by numpy ($( [[ -e $mnist/train-images-idx3-ubyte.gz ]] && echo MNIST || echo random) images)"
+elif [[ -x $BIN/idx2bin ]]; then
+    # IDX: 0 0 TYPE NDIM, NDIM big-endian uint32 sizes, then the data
+    byte() { printf '%b' "\\0$(printf %03o "$1")"; }
+    be32() { byte $((($1 >> 24) & 255)); byte $((($1 >> 16) & 255)); byte $((($1 >> 8) & 255)); byte $(($1 & 255)); }
+    header() {  # TYPE DIM...
+        byte 0; byte 0; byte "$1"; byte $(($# - 1))
+        shift
+        for v in "$@"; do be32 "$v"; done
+    }
+    # COUNT bytes, pseudo-random below MOD (awk writes octal escapes, printf the bytes)
+    bytes() { printf '%b' "$(awk -v n="$1" -v m="$2" -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "\\0%03o", int(rand() * m) }')"; }
+    if [[ -e $mnist/train-images-idx3-ubyte.gz ]]; then
+        # (gzip dies of SIGPIPE when head has enough: not an error here)
+        pix() { (set +o pipefail; gzip -dc "$mnist/train-images-idx3-ubyte.gz" | head -c $((16 + $1 * 784)) | tail -c $(($1 * 784))); }
+        lab() { (set +o pipefail; gzip -dc "$mnist/train-labels-idx1-ubyte.gz" | head -c $((8 + $1)) | tail -c "$1"); }
+    else
+        pix() { bytes $(($1 * 784)) 256 3; }
+        lab() { bytes "$1" 10 4; }
+    fi
+    { header 8 $N 28 28; pix $N; } > "$d/x.idx"
+    { header 8 $N; lab $N; } > "$d/y.idx"
+    { header 8 16 28 28; pix 16; } > "$d/x16.idx"
+    { header 8 16; lab 16; } > "$d/y16.idx"
+    { header 8 95; lab 95; } > "$d/y95.idx"
+    { header 8 $N; lab 50; printf '\012'; lab $N | tail -c $((N - 51)); } > "$d/y10.idx"
+    { header 13 $N 28 28; head -c $((N * 784 * 4)) /dev/zero; } > "$d/xf32.idx"
+    { header 8 $N 28 27; (set +o pipefail; pix $N | head -c $((N * 28 * 27))); } > "$d/x2827.idx"
+    for f in "$d"/*.idx; do "$BIN/idx2bin" -o "${f%.idx}.npy" "$f"; done
+    echo "data: IDX files converted by idx2bin"
+else
+    echo "SKIP: neither /usr/bin/python3 with numpy nor $BIN/idx2bin to make the test data"
+    exit 77
+fi
+
+strip() { cut -f1-7 "$1"; }   # metrics.tsv without the timing columns
+same_run() {  # DIR_A DIR_B FILE... : byte-identical files and metrics bar timing
+    local a=$1 b=$2
+    shift 2
+    for f in "$@"; do
+        cmp "$a/$f" "$b/$f" || fail "$f differs between $(basename "$a") and $(basename "$b")"
+    done
+    diff <(strip "$a/metrics.tsv") <(strip "$b/metrics.tsv") ||
+        fail "metrics.tsv differs between $(basename "$a") and $(basename "$b")"
+}
+no_temps() {
+    local t
+    t=$(find "$1" -name '*.tmp*' 2> /dev/null | head -3)
+    [[ -z $t ]] || fail "temporary files left behind: $t"
+}
+
+# --- help -----------------------------------------------------------------------
+"$train" --help > "$tmp/help" || fail "train --help exited $?"
+grep -q -- "--resume" "$tmp/help" || fail "train --help does not mention --resume"
+grep -q "^usage: train" "$tmp/help" || fail "train --help: no usage line"
+ok "train --help exits 0 and documents --resume"
+
+# --- determinism: same seed and threads, same bytes -----------------------------
+base=(--model lenet5 --images "$d/x.npy" --labels "$d/y.npy" --batch 16 --optimizer adam
+      --lr 1e-3 --seed 5 --threads 2 --quiet)
+full=("${base[@]}" --val-split 0.25 --test-images "$d/x16.npy" --test-labels "$d/y16.npy")
+"$train" "${full[@]}" --epochs 3 --out "$tmp/A"
+"$train" "${full[@]}" --epochs 3 --out "$tmp/B"
+for e in 000 001 002 003; do [[ -s $tmp/A/epoch-$e.npz ]] || fail "A: no epoch-$e.npz"; done
+[[ ! -e $tmp/A/epoch-004.npz ]] || fail "A: more epochs than asked for"
+same_run "$tmp/A" "$tmp/B" epoch-000.npz epoch-001.npz epoch-002.npz epoch-003.npz state.npz
+no_temps "$tmp/A"
+cmp -s "$tmp/A/epoch-000.npz" "$tmp/A/epoch-003.npz" && fail "lenet5: training did not change the weights"
+ok "lenet5: two runs with the same seed and --threads 2 are byte-identical"
+
+# --- metrics.tsv ----------------------------------------------------------------
+check_metrics() {  # FILE EPOCHS HAVE_VAL HAVE_TEST
+    local f=$1 epochs=$2 val=$3 test=$4
+    printf 'epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\ttest_loss\ttest_acc\tseconds\timages_per_s\n' |
+        cmp -s - <(head -n 1 "$f") || fail "$f: header is $(head -n 1 "$f" | cat -A)"
+    awk -F'\t' -v epochs="$epochs" -v val="$val" -v test="$test" '
+        function num(x) { return x ~ /^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/ }
+        function bad(msg) { print FILENAME ": line " NR ": " msg ": " $0; err = 1; exit 1 }
+        NR == 1 { next }
+        {
+            if (NF != 9) bad("expected 9 tab-separated fields, got " NF)
+            if ($1 != NR - 2) bad("epoch " $1 ", expected " NR - 2)
+            tr = $1 > 0
+            if (tr && !(num($2) && num($3) && num($9))) bad("train columns are not numbers")
+            if (!tr && ($2 != "" || $3 != "" || $9 != "")) bad("epoch 0 has train columns")
+            if (tr && ($3 < 0 || $3 > 100)) bad("train accuracy outside 0..100")
+            if (tr && !($2 > 0)) bad("train loss not positive")
+            if (val && !(num($4) && num($5) && $5 >= 0 && $5 <= 100 && $4 > 0)) bad("val columns")
+            if (!val && ($4 != "" || $5 != "")) bad("val columns should be empty")
+            if (test && !(num($6) && num($7) && $7 >= 0 && $7 <= 100 && $6 > 0)) bad("test columns")
+            if (!test && ($6 != "" || $7 != "")) bad("test columns should be empty")
+            if (!num($8) || $8 < 0) bad("seconds")
+        }
+        END { if (!err && NR != epochs + 2) { print FILENAME ": " NR - 1 " rows for epochs 0.." epochs; exit 1 } }
+    ' "$f" || fail "$f: malformed metrics"
+}
+check_metrics "$tmp/A/metrics.tsv" 3 1 1
+"$train" "${base[@]}" --epochs 2 --val-split 0 --out "$tmp/C"
+check_metrics "$tmp/C/metrics.tsv" 2 0 0
+"$train" "${base[@]}" --epochs 1 --val-split 0.5 --out "$tmp/C2"
+check_metrics "$tmp/C2/metrics.tsv" 1 1 0
+ok "metrics.tsv: header, one row per epoch 0..N, accuracies in 0..100, empty val/test columns without those sets"
+
+# --- resume equals uninterrupted --------------------------------------------------
+"$train" "${full[@]}" --epochs 1 --out "$tmp/R"
+[[ ! -e $tmp/R/epoch-002.npz ]] || fail "R: ran past --epochs 1"
+"$train" "${full[@]}" --epochs 3 --out "$tmp/R" --resume
+same_run "$tmp/A" "$tmp/R" epoch-000.npz epoch-001.npz epoch-002.npz epoch-003.npz state.npz
+no_temps "$tmp/R"
+ok "1 epoch, then --resume --epochs 3: identical to 3 epochs straight"
+
+# a crash after epoch-002.npz was written but before state.npz was: state says 1
+"$train" "${full[@]}" --epochs 1 --out "$tmp/K"
+cp "$tmp/K/state.npz" "$tmp/state-1.npz"
+"$train" "${full[@]}" --epochs 2 --out "$tmp/K" --resume
+cmp -s "$tmp/K/state.npz" "$tmp/state-1.npz" && fail "K: state.npz did not advance"
+cp "$tmp/state-1.npz" "$tmp/K/state.npz"
+"$train" "${full[@]}" --epochs 3 --out "$tmp/K" --resume
+same_run "$tmp/A" "$tmp/K" epoch-001.npz epoch-002.npz epoch-003.npz state.npz
+no_temps "$tmp/K"
+ok "epoch-002 written but state.npz of epoch 1: --resume redoes epoch 2 and ends identical"
+
+# --resume on a directory without a run starts it afresh
+"$train" "${full[@]}" --epochs 3 --out "$tmp/F" --resume
+same_run "$tmp/A" "$tmp/F" epoch-000.npz epoch-003.npz state.npz
+ok "--resume on an empty directory starts the run afresh"
+
+# --- ResNet-18: one epoch on 16 images, batch 8 -----------------------------------
+rn=(--model resnet18 --images "$d/x16.npy" --labels "$d/y16.npy" --batch 8 --optimizer sgd
+    --lr 1e-2 --momentum 0.9 --weight-decay 1e-4 --seed 2 --threads 2 --val-split 0.25
+    --epochs 1 --quiet)
+"$train" "${rn[@]}" --out "$tmp/N1"
+"$train" "${rn[@]}" --out "$tmp/N2"
+same_run "$tmp/N1" "$tmp/N2" epoch-000.npz epoch-001.npz state.npz
+check_metrics "$tmp/N1/metrics.tsv" 1 1 0
+cmp -s "$tmp/N1/epoch-000.npz" "$tmp/N1/epoch-001.npz" && fail "resnet18: training did not change the weights"
+rm -rf "$tmp/N1" "$tmp/N2"     # 45 MB each checkpoint
+ok "resnet18: two one-epoch runs (12 train + 4 validation images, batch 8) are byte-identical"
+
+# --- refusals -----------------------------------------------------------------------
+good=(--model lenet5 --images "$d/x.npy" --labels "$d/y.npy" --epochs 1 --batch 16
+      --optimizer adam --lr 1e-3 --seed 1 --quiet)
+# refuse WHAT EXPECTED-MESSAGE-PART ARGS...: non-zero exit, "train: " message, no files
+refuse() {
+    local what=$1 want=$2 out=$tmp/refused rc=0
+    shift 2
+    rm -rf "$out"
+    "$train" "$@" > "$tmp/stdout" 2> "$tmp/stderr" || rc=$?
+    if ((rc == 0)); then soft_fail "$what: accepted (exit 0)"; return; fi
+    echo "   refused ($rc): $what: $(head -n 1 "$tmp/stderr")"
+    grep -q "^train: " "$tmp/stderr" || soft_fail "$what: message does not start with 'train: '"
+    grep -q -- "$want" "$tmp/stderr" || soft_fail "$what: message lacks '$want'"
+    ! grep -q "Sanitizer\|runtime error" "$tmp/stderr" || soft_fail "$what: sanitizer report: $(cat "$tmp/stderr")"
+    if [[ -e $out && -n $(ls -A "$out") ]]; then
+        soft_fail "$what: left files in the output directory: $(ls -A "$out")"
+    fi
+}
+set_arg() {  # OPTION VALUE: the good command line with OPTION's value replaced
+    local opt=$1 val=$2 i
+    args=("${good[@]}")
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        if [[ ${args[i]} == "$opt" ]]; then args[i + 1]=$val; return; fi
+    done
+    args+=("$opt" "$val")
+}
+out_r=(--out "$tmp/refused")
+no_images=()
+for ((i = 0; i < ${#good[@]}; i++)); do
+    if [[ ${good[i]} == --images ]]; then i=$((i + 1)); else no_images+=("${good[i]}"); fi
+done
+refuse "missing --images" "--images" "${no_images[@]}" "${out_r[@]}"
+set_arg --images "$tmp/nonexistent.npy";  refuse "nonexistent images file" "nonexistent.npy" "${args[@]}" "${out_r[@]}"
+set_arg --labels "$d/y95.npy";            refuse "95 labels for 96 images" "95 labels" "${args[@]}" "${out_r[@]}"
+set_arg --labels "$d/y10.npy";            refuse "label 10" "label 10" "${args[@]}" "${out_r[@]}"
+set_arg --batch 0;                        refuse "--batch 0" "--batch" "${args[@]}" "${out_r[@]}"
+set_arg --batch -4;                       refuse "--batch -4" "--batch" "${args[@]}" "${out_r[@]}"
+set_arg --lr nan;                         refuse "--lr nan" "--lr" "${args[@]}" "${out_r[@]}"
+set_arg --lr inf;                         refuse "--lr inf" "--lr" "${args[@]}" "${out_r[@]}"
+set_arg --lr 0;                           refuse "--lr 0" "--lr" "${args[@]}" "${out_r[@]}"
+set_arg --model foo;                      refuse "--model foo" "foo" "${args[@]}" "${out_r[@]}"
+set_arg --optimizer rmsprop;              refuse "--optimizer rmsprop" "rmsprop" "${args[@]}" "${out_r[@]}"
+set_arg --epochs 2x;                      refuse "--epochs 2x" "--epochs" "${args[@]}" "${out_r[@]}"
+set_arg --init normal:0;                  refuse "--init normal:0" "normal:0" "${args[@]}" "${out_r[@]}"
+refuse "unknown flag --bogus" "bogus" "${good[@]}" --bogus "${out_r[@]}"
+refuse "stray argument" "stray" "${good[@]}" stray "${out_r[@]}"
+set_arg --images "$d/xf32.npy";           refuse "float32 images" "uint8" "${args[@]}" "${out_r[@]}"
+set_arg --images "$d/x2827.npy";          refuse "images of shape [96,28,27]" "28,28" "${args[@]}" "${out_r[@]}"
+set_arg --val-split 1.5;                  refuse "--val-split 1.5" "--val-split" "${args[@]}" "${out_r[@]}"
+set_arg --val-split -0.1;                 refuse "--val-split -0.1" "--val-split" "${args[@]}" "${out_r[@]}"
+refuse "--test-images without --test-labels" "test-labels" "${good[@]}" --test-images "$d/x16.npy" "${out_r[@]}"
+((failures == 0)) && ok "bad command lines and inputs are refused with 'train: ...' and create nothing"
+
+# an existing run is not overwritten without --resume, nor resumed with other settings
+cp -a "$tmp/C" "$tmp/E"
+snap() { (cd "$1" && find . -type f -exec sha256sum {} + | sort); }
+before=$(snap "$tmp/E")
+rc=0
+"$train" "${base[@]}" --epochs 2 --val-split 0 --out "$tmp/E" 2> "$tmp/stderr" || rc=$?
+((rc != 0)) || fail "existing run overwritten (exit 0)"
+grep -q "^train: .*already holds a run" "$tmp/stderr" || fail "existing run: message: $(cat "$tmp/stderr")"
+[[ $(snap "$tmp/E") == "$before" ]] || fail "existing run: files changed"
+no_temps "$tmp/E"
+rc=0
+"$train" "${base[@]}" --epochs 3 --val-split 0 --seed 6 --resume --out "$tmp/E" 2> "$tmp/stderr" || rc=$?
+((rc != 0)) || fail "resumed a run with another seed"
+grep -q "^train: .*other settings" "$tmp/stderr" || fail "resume with another seed: message: $(cat "$tmp/stderr")"
+[[ $(snap "$tmp/E") == "$before" ]] || fail "resume with another seed: files changed"
+no_temps "$tmp/E"
+ok "an existing run dir is refused without --resume, and with other settings, and left untouched"
+
+if ((failures)); then
+    echo "test_train.sh: $failures failures (see FAIL lines above), $checks checks passed" >&2
+    exit 1
+fi
+echo "test_train.sh: $checks checks passed"

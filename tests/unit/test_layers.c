@@ -1,0 +1,912 @@
+/* test_layers.c - every layer of tools/nn/layers.h against a direct computation
+ * and its backward pass against central finite differences.
+ *
+ * The scalar under test is L = sum(y .* R) for a fixed pseudo-random R, summed in
+ * double, so dL/dy = R is what each backward function is handed.  A finite
+ * difference perturbs one float by +-h and divides by the step the float actually
+ * took ((float)(v + h) - v, not h), so the rounding of the perturbed input does
+ * not masquerade as a gradient error.  Inputs of the piecewise-linear layers
+ * (ReLU, max-pool) are kept further than h from their kinks, except in the
+ * dedicated tie test.  Directional derivatives along random directions check
+ * every element at once. */
+#include "fe_test.h"
+
+#include <math.h>
+
+#include "layers.h"
+#include "rng.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+static fe_rng rng_for(const char *stream)
+{
+    fe_rng r;
+    fe_rng_seed(&r, 20240229, stream, 0);
+    return r;
+}
+
+static float *fvec(size_t n)
+{
+    float *p = calloc(n ? n : 1, sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+static float *fdup(const float *x, size_t n)
+{
+    float *p = fvec(n);
+    memcpy(p, x, sizeof(float) * n);
+    return p;
+}
+
+static void fill_normal(fe_rng *r, float *x, size_t n, double mean, double std)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(mean + std * fe_rng_normal(r));
+}
+
+/* Normal values, none closer than `gap` to zero. */
+static void fill_away_from_zero(fe_rng *r, float *x, size_t n, double gap)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        do
+            v = fe_rng_normal(r);
+        while (fabs(v) < gap);
+        x[i] = (float)v;
+    }
+}
+
+static double dotd(const float *y, const float *r, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)y[i] * r[i];
+    return s;
+}
+
+static double max_abs(const float *x, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+/* Elementwise |a - b| <= rtol * max(|a|, |b|) + atol. */
+static void assert_close_f(const char *what, const float *got, const double *want, size_t n,
+                           double rtol, double atol)
+{
+    int bad = 0;
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= rtol * fmax(fabs(got[i]), fabs(want[i])) + atol)) {
+            if (!bad)
+                first = i;
+            bad++;
+        }
+    }
+    if (bad)
+        fail_msg("%s: %d of %zu values differ; first at [%zu]: got %.9g, want %.9g", what, bad, n,
+                 first, (double)got[first], want[first]);
+}
+
+static void assert_close_ff(const char *what, const float *got, const float *want, size_t n,
+                            double rtol, double atol)
+{
+    double *w = malloc(sizeof(double) * (n ? n : 1));
+    assert_non_null(w);
+    for (size_t i = 0; i < n; i++)
+        w[i] = want[i];
+    assert_close_f(what, got, w, n, rtol, atol);
+    free(w);
+}
+
+typedef double (*loss_fn)(void *ctx);
+
+/* Central difference of f w.r.t. p[i] for every step-th i, against grad[i]:
+ * |fd - g| <= rtol * max(|fd|, |g|) + atol_frac * max|grad| + 1e-7. */
+static void fd_check(const char *what, loss_fn f, void *ctx, float *p, size_t n, size_t step,
+                     const float *grad, double h, double rtol, double atol_frac)
+{
+    const double atol = atol_frac * max_abs(grad, n) + 1e-7;
+    int bad = 0, checked = 0;
+    for (size_t i = 0; i < n; i += step) {
+        const float v = p[i];
+        p[i] = (float)(v + h);
+        const double hp = (double)p[i] - v, lp = f(ctx);
+        p[i] = (float)(v - h);
+        const double hm = v - (double)p[i], lm = f(ctx);
+        p[i] = v;
+        const double fd = (lp - lm) / (hp + hm), g = grad[i];
+        checked++;
+        if (!(fabs(fd - g) <= rtol * fmax(fabs(fd), fabs(g)) + atol)) {
+            if (bad < 5)
+                print_message("  %s[%zu]: backward %.8g, finite difference %.8g\n", what, i, g, fd);
+            bad++;
+        }
+    }
+    if (bad)
+        fail_msg("%s: %d of %d derivatives disagree with finite differences", what, bad, checked);
+}
+
+/* Directional derivatives along three random directions v: L(p + h v) - L(p - h v)
+ * against <grad, actual step>, the step being what the floats actually moved. */
+static void dir_check(const char *what, loss_fn f, void *ctx, float *p, size_t n,
+                      const float *grad, double h, double rtol)
+{
+    fe_rng r = rng_for(what);
+    float *p0 = fdup(p, n);
+    for (int t = 0; t < 3; t++) {
+        double pred = 0, scale = 0;
+        float *v = fvec(n);
+        fill_normal(&r, v, n, 0, 1);
+        for (size_t i = 0; i < n; i++)
+            p[i] = (float)(p0[i] + h * v[i]);
+        for (size_t i = 0; i < n; i++) {
+            pred += (double)grad[i] * ((double)p[i] - p0[i]);
+            scale += fabs(grad[i] * h * v[i]);
+        }
+        const double lp = f(ctx);
+        for (size_t i = 0; i < n; i++)
+            p[i] = (float)(p0[i] - h * v[i]);
+        for (size_t i = 0; i < n; i++)
+            pred += (double)grad[i] * ((double)p0[i] - p[i]);
+        const double lm = f(ctx);
+        memcpy(p, p0, sizeof(float) * n);
+        const double got = lp - lm;
+        if (!(fabs(got - pred) <= rtol * fmax(fabs(got), fabs(pred)) + 1e-3 * scale + 1e-9))
+            fail_msg("%s: directional derivative %d: backward predicts %.9g, finite difference %.9g",
+                     what, t, pred, got);
+        free(v);
+    }
+    free(p0);
+}
+
+/* ------------------------------------------------------------------ conv2d */
+
+/* y[co][img][oh][ow] in double, straight from the definition. */
+static void conv_naive(const conv_geom *g, int n, const float *x, const float *w, const float *b,
+                       double *y)
+{
+    const int k = g->k;
+    for (int co = 0; co < g->cout; co++)
+        for (int img = 0; img < n; img++)
+            for (int oh = 0; oh < g->oh; oh++)
+                for (int ow = 0; ow < g->ow; ow++) {
+                    double s = b ? b[co] : 0.0;
+                    for (int ci = 0; ci < g->cin; ci++)
+                        for (int ki = 0; ki < k; ki++)
+                            for (int kj = 0; kj < k; kj++) {
+                                int ih = oh * g->stride - g->pad + ki, iw = ow * g->stride - g->pad + kj;
+                                if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
+                                    continue;
+                                s += (double)w[((size_t)(co * g->cin + ci) * k + ki) * k + kj] *
+                                     x[(((size_t)ci * n + img) * g->h + ih) * g->w + iw];
+                            }
+                    y[(((size_t)co * n + img) * g->oh + oh) * g->ow + ow] = s;
+                }
+}
+
+typedef struct {
+    conv_geom g;
+    int n;
+    float *x, *w, *b, *y, *R, *col;
+    size_t col_cap, ny;
+} conv_ctx;
+
+static double conv_loss(void *c)
+{
+    conv_ctx *k = c;
+    conv2d_forward(&k->g, k->n, k->x, k->w, k->b, k->y, k->col, k->col_cap);
+    return dotd(k->y, k->R, k->ny);
+}
+
+static void conv_case(int cin, int cout, int ksz, int stride, int pad, int h, int w, int n)
+{
+    char name[128];
+    snprintf(name, sizeof name, "conv cin %d cout %d k %d stride %d pad %d %dx%d batch %d", cin,
+             cout, ksz, stride, pad, h, w, n);
+    fe_rng r = rng_for(name);
+    conv_ctx c = {.n = n};
+    conv_geom_init(&c.g, cin, cout, ksz, stride, pad, h, w);
+    assert_int_equal(c.g.oh, (h + 2 * pad - ksz) / stride + 1);
+    assert_int_equal(c.g.ow, (w + 2 * pad - ksz) / stride + 1);
+    const size_t nx = (size_t)cin * n * h * w, nw = (size_t)cout * cin * ksz * ksz;
+    c.ny = (size_t)cout * n * c.g.oh * c.g.ow;
+    assert_int_equal(conv_col_floats(&c.g, 1), (size_t)cin * ksz * ksz * c.g.oh * c.g.ow);
+    c.x = fvec(nx);
+    c.w = fvec(nw);
+    c.b = fvec(cout);
+    c.y = fvec(c.ny);
+    c.R = fvec(c.ny);
+    fill_normal(&r, c.x, nx, 0, 1);
+    fill_normal(&r, c.w, nw, 0, 0.5);
+    fill_normal(&r, c.b, cout, 0, 1);
+    fill_normal(&r, c.R, c.ny, 0, 1);
+    double *ref = malloc(sizeof(double) * c.ny), *ref_nb = malloc(sizeof(double) * c.ny);
+    conv_naive(&c.g, n, c.x, c.w, c.b, ref);
+    conv_naive(&c.g, n, c.x, c.w, NULL, ref_nb);
+
+    /* Reference results of the unchunked pass, to compare the chunked ones with. */
+    float *y0 = fvec(c.ny), *dw0 = fvec(nw), *db0 = fvec(cout), *dx0 = fvec(nx);
+    /* whole batch at once; two images a chunk (n = 3: chunks of 2 and 1); one at a time */
+    size_t caps[3] = {conv_col_floats(&c.g, n), conv_col_floats(&c.g, 2), conv_col_floats(&c.g, 1)};
+    int ncaps = n > 2 ? 3 : 2;
+    if (n <= 2)
+        caps[1] = caps[2];
+    for (int ci = 0; ci < ncaps; ci++) {
+        c.col_cap = caps[ci];
+        /* exactly col_cap floats, so ASan sees any write past the planned scratch */
+        c.col = malloc(sizeof(float) * c.col_cap);
+        assert_non_null(c.col);
+        int chunk = conv_chunk(&c.g, c.col_cap);
+        assert_int_equal(chunk, ci == 0 ? n : ci == ncaps - 1 ? 1 : 2);
+        char what[200];
+
+        /* forward against the definition, with and without bias */
+        conv2d_forward(&c.g, n, c.x, c.w, c.b, c.y, c.col, c.col_cap);
+        snprintf(what, sizeof what, "%s chunk %d: forward", name, chunk);
+        assert_close_f(what, c.y, ref, c.ny, 1e-5, 1e-5);
+        float *ynb = fvec(c.ny);
+        conv2d_forward(&c.g, n, c.x, c.w, NULL, ynb, c.col, c.col_cap);
+        snprintf(what, sizeof what, "%s chunk %d: forward without bias", name, chunk);
+        assert_close_f(what, ynb, ref_nb, c.ny, 1e-5, 1e-5);
+        free(ynb);
+
+        /* backward with dL/dy = R */
+        float *dw = fvec(nw), *db = fvec(cout), *dx = fvec(nx);
+        fill_normal(&r, dw, nw, 0, 1);      /* garbage: must be overwritten */
+        fill_normal(&r, db, cout, 0, 1);
+        fill_normal(&r, dx, nx, 0, 1);
+        conv2d_backward(&c.g, n, c.x, c.w, c.R, dw, db, dx, 0, c.col, c.col_cap);
+        if (ci == 0) {
+            memcpy(y0, c.y, sizeof(float) * c.ny);
+            memcpy(dw0, dw, sizeof(float) * nw);
+            memcpy(db0, db, sizeof(float) * cout);
+            memcpy(dx0, dx, sizeof(float) * nx);
+            /* conv is linear in x, w and b: the differences are exact but for rounding */
+            snprintf(what, sizeof what, "%s: dx", name);
+            fd_check(what, conv_loss, &c, c.x, nx, 1, dx, 1e-2, 1e-3, 1e-4);
+            dir_check(what, conv_loss, &c, c.x, nx, dx, 1e-2, 1e-3);
+            snprintf(what, sizeof what, "%s: dw", name);
+            fd_check(what, conv_loss, &c, c.w, nw, 1, dw, 1e-2, 1e-3, 1e-4);
+            dir_check(what, conv_loss, &c, c.w, nw, dw, 1e-2, 1e-3);
+            snprintf(what, sizeof what, "%s: db", name);
+            fd_check(what, conv_loss, &c, c.b, cout, 1, db, 1e-2, 1e-3, 1e-4);
+        } else {
+            snprintf(what, sizeof what, "%s chunk %d: y vs unchunked", name, chunk);
+            assert_close_ff(what, c.y, y0, c.ny, 1e-5, 1e-6);
+            snprintf(what, sizeof what, "%s chunk %d: dw vs unchunked", name, chunk);
+            assert_close_ff(what, dw, dw0, nw, 1e-5, 1e-5);
+            snprintf(what, sizeof what, "%s chunk %d: db vs unchunked", name, chunk);
+            assert_close_ff(what, db, db0, cout, 1e-6, 1e-6);
+            snprintf(what, sizeof what, "%s chunk %d: dx vs unchunked", name, chunk);
+            assert_close_ff(what, dx, dx0, nx, 1e-5, 1e-6);
+        }
+
+        /* accumulate_dx: dx = D0 + gradient */
+        float *acc = fvec(nx), *d0 = fvec(nx);
+        fill_normal(&r, d0, nx, 0, 1);
+        memcpy(acc, d0, sizeof(float) * nx);
+        conv2d_backward(&c.g, n, c.x, c.w, c.R, NULL, NULL, acc, 1, c.col, c.col_cap);
+        double *want = malloc(sizeof(double) * nx);
+        for (size_t i = 0; i < nx; i++)
+            want[i] = (double)d0[i] + dx0[i];
+        snprintf(what, sizeof what, "%s chunk %d: accumulated dx", name, chunk);
+        assert_close_f(what, acc, want, nx, 1e-5, 1e-5);
+        free(want);
+        free(acc);
+        free(d0);
+
+        /* optional outputs: dx only; dw without db and without dx */
+        float *dx2 = fvec(nx), *dw2 = fvec(nw);
+        fill_normal(&r, dx2, nx, 0, 1);
+        conv2d_backward(&c.g, n, c.x, c.w, c.R, NULL, NULL, dx2, 0, c.col, c.col_cap);
+        snprintf(what, sizeof what, "%s chunk %d: dx alone", name, chunk);
+        assert_close_ff(what, dx2, dx0, nx, 1e-5, 1e-6);
+        conv2d_backward(&c.g, n, c.x, c.w, c.R, dw2, NULL, NULL, 0, c.col, c.col_cap);
+        snprintf(what, sizeof what, "%s chunk %d: dw alone", name, chunk);
+        assert_close_ff(what, dw2, dw0, nw, 1e-5, 1e-5);
+        free(dx2);
+        free(dw2);
+        free(dw);
+        free(db);
+        free(dx);
+        free(c.col);
+    }
+    free(ref);
+    free(ref_nb);
+    free(y0);
+    free(dw0);
+    free(db0);
+    free(dx0);
+    free(c.x);
+    free(c.w);
+    free(c.b);
+    free(c.y);
+    free(c.R);
+}
+
+static void test_conv_k5_pad2(void **state) { conv_case(2, 3, 5, 1, 2, 8, 7, 3); }
+static void test_conv_k5_pad0(void **state) { conv_case(3, 2, 5, 1, 0, 9, 8, 3); }
+static void test_conv_k3_s1_pad1(void **state) { conv_case(2, 4, 3, 1, 1, 6, 7, 3); }
+static void test_conv_k3_s2_pad1(void **state)
+{
+    conv_case(2, 3, 3, 2, 1, 7, 8, 3);     /* odd and even sizes: 7 -> 4, 8 -> 4 */
+    conv_case(3, 2, 3, 2, 1, 14, 14, 2);   /* as ResNet's layer3.0: 14 -> 7 */
+}
+static void test_conv_k1_s2_pad0(void **state)
+{
+    conv_case(3, 4, 1, 2, 0, 7, 6, 3);     /* the shortcut geometry: 7 -> 4, 6 -> 3 */
+    conv_case(2, 3, 1, 1, 0, 5, 5, 2);
+}
+static void test_conv_single(void **state) { conv_case(1, 6, 5, 1, 2, 12, 12, 1); }
+
+/* im2col of a chunk in the middle of a batch against the patches read directly. */
+static void test_im2col(void **state)
+{
+    conv_geom g;
+    conv_geom_init(&g, 2, 1, 3, 2, 1, 7, 6);
+    const int n = 4, n0 = 1, nc = 2, K = 2 * 3 * 3;
+    const size_t nx = (size_t)2 * n * 7 * 6, cols = (size_t)nc * g.oh * g.ow;
+    fe_rng r = rng_for("im2col");
+    float *x = fvec(nx), *col = fvec(conv_col_floats(&g, nc));
+    fill_normal(&r, x, nx, 0, 1);
+    im2col(&g, n, n0, nc, x, col);
+    for (int ci = 0; ci < 2; ci++)
+        for (int ki = 0; ki < 3; ki++)
+            for (int kj = 0; kj < 3; kj++)
+                for (int j = 0; j < nc; j++)
+                    for (int oh = 0; oh < g.oh; oh++)
+                        for (int ow = 0; ow < g.ow; ow++) {
+                            int ih = oh * 2 - 1 + ki, iw = ow * 2 - 1 + kj;
+                            float want = (ih < 0 || ih >= 7 || iw < 0 || iw >= 6) ? 0.0f
+                                       : x[(((size_t)ci * n + n0 + j) * 7 + ih) * 6 + iw];
+                            size_t row = (size_t)(ci * 3 + ki) * 3 + kj;
+                            size_t cc = ((size_t)j * g.oh + oh) * g.ow + ow;
+                            assert_true(row < (size_t)K);
+                            if (col[row * cols + cc] != want)
+                                fail_msg("im2col[%zu][%zu] = %g, want %g", row, cc,
+                                         (double)col[row * cols + cc], (double)want);
+                        }
+    free(x);
+    free(col);
+}
+
+/* ------------------------------------------------------------------ batch norm */
+
+typedef struct {
+    bn_geom g;
+    int64_t m;
+    int train;
+    float *x, *gamma, *beta, *y, *sm, *si, *rm, *rv, *R;
+    int64_t nbt;
+} bn_ctx;
+
+static double bn_loss(void *c)
+{
+    bn_ctx *k = c;
+    size_t n = (size_t)k->g.c * k->m;
+    if (k->train)   /* the running stats move on every call; the loss does not use them */
+        bn_forward_train(&k->g, k->m, k->x, k->gamma, k->beta, k->y, k->sm, k->si, k->rm, k->rv,
+                         &k->nbt);
+    else
+        bn_forward_eval(&k->g, k->m, k->x, k->gamma, k->beta, k->rm, k->rv, k->y);
+    return dotd(k->y, k->R, n);
+}
+
+static bn_ctx bn_setup(const char *stream, int c, int64_t m, int train)
+{
+    fe_rng r = rng_for(stream);
+    bn_ctx k = {.g = {.c = c, .eps = 1e-5f, .momentum = 0.1f}, .m = m, .train = train};
+    size_t n = (size_t)c * m;
+    k.x = fvec(n);
+    k.y = fvec(n);
+    k.R = fvec(n);
+    k.gamma = fvec(c);
+    k.beta = fvec(c);
+    k.sm = fvec(c);
+    k.si = fvec(c);
+    k.rm = fvec(c);
+    k.rv = fvec(c);
+    /* each channel its own offset and spread: means far from zero relative to the spread */
+    for (int ch = 0; ch < c; ch++) {
+        fill_normal(&r, k.x + (size_t)ch * m, (size_t)m, 4.0 * (ch - 1), 0.3 + 0.5 * ch);
+        k.gamma[ch] = (float)(0.5 + fe_rng_uniform(&r));
+        k.beta[ch] = (float)fe_rng_normal(&r);
+        k.rm[ch] = (float)(4.0 * (ch - 1) + 0.2 * fe_rng_normal(&r));
+        k.rv[ch] = (float)(0.2 + fe_rng_uniform(&r));
+    }
+    fill_normal(&r, k.R, n, 0, 1);
+    k.nbt = 5;
+    return k;
+}
+
+static void bn_free(bn_ctx *k)
+{
+    free(k->x); free(k->y); free(k->R); free(k->gamma); free(k->beta);
+    free(k->sm); free(k->si); free(k->rm); free(k->rv);
+}
+
+static void test_bn_train_forward_and_stats(void **state)
+{
+    const int C = 3;
+    const int64_t M = 2 * 3 * 5;    /* N 2, 3x5: not a multiple of any vector width */
+    bn_ctx k = bn_setup("bn train stats", C, M, 1);
+    float *rm0 = fdup(k.rm, C), *rv0 = fdup(k.rv, C);
+    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, k.y, k.sm, k.si, k.rm, k.rv, &k.nbt);
+    assert_int_equal(k.nbt, 6);
+    double *want = malloc(sizeof(double) * C * M);
+    for (int c = 0; c < C; c++) {
+        const float *xc = k.x + (size_t)c * M;
+        double s = 0, v = 0;
+        for (int64_t i = 0; i < M; i++)
+            s += xc[i];
+        double mean = s / M;
+        for (int64_t i = 0; i < M; i++)
+            v += (xc[i] - mean) * (xc[i] - mean);
+        double var = v / M, unbiased = v / (M - 1), invstd = 1.0 / sqrt(var + 1e-5);
+        for (int64_t i = 0; i < M; i++)
+            want[(size_t)c * M + i] = (xc[i] - mean) * invstd * k.gamma[c] + k.beta[c];
+        double wm = 0.9 * rm0[c] + 0.1 * mean, wv = 0.9 * rv0[c] + 0.1 * unbiased;
+        if (fabs(k.sm[c] - mean) > 1e-6 * fabs(mean) + 1e-7)
+            fail_msg("channel %d: saved mean %.9g, want %.9g", c, (double)k.sm[c], mean);
+        if (fabs(k.si[c] - invstd) > 1e-6 * invstd)
+            fail_msg("channel %d: saved invstd %.9g, want %.9g", c, (double)k.si[c], invstd);
+        if (fabs(k.rm[c] - wm) > 1e-6 * fabs(wm) + 1e-7)
+            fail_msg("channel %d: running_mean %.9g, want 0.9*%.9g + 0.1*%.9g = %.9g", c,
+                     (double)k.rm[c], (double)rm0[c], mean, wm);
+        if (fabs(k.rv[c] - wv) > 1e-6 * wv)
+            fail_msg("channel %d: running_var %.9g, want 0.9*%.9g + 0.1*%.9g (unbiased) = %.9g;"
+                     " with the biased variance it would be %.9g", c, (double)k.rv[c],
+                     (double)rv0[c], unbiased, wv, 0.9 * rv0[c] + 0.1 * var);
+    }
+    assert_close_f("bn train forward", k.y, want, (size_t)C * M, 1e-5, 1e-5);
+    /* nbt NULL is allowed; a second step moves the running stats again */
+    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, k.y, k.sm, k.si, k.rm, k.rv, NULL);
+    assert_int_equal(k.nbt, 6);
+    for (int c = 0; c < C; c++) {
+        double wm = 0.9 * (0.9 * rm0[c] + 0.1 * k.sm[c]) + 0.1 * k.sm[c];
+        assert_true(fabs(k.rm[c] - wm) <= 1e-6 * fabs(wm) + 1e-7);
+    }
+    free(want);
+    free(rm0);
+    free(rv0);
+    bn_free(&k);
+}
+
+static void test_bn_train_gradients(void **state)
+{
+    const int C = 3;
+    const int64_t M = 2 * 3 * 3;
+    bn_ctx k = bn_setup("bn train grad", C, M, 1);
+    const size_t n = (size_t)C * M;
+    float *dx = fvec(n), *dg = fvec(C), *dbeta = fvec(C);
+    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, k.y, k.sm, k.si, k.rm, k.rv, &k.nbt);
+    float *sm = fdup(k.sm, C), *si = fdup(k.si, C);
+    bn_backward_train(&k.g, M, k.x, k.R, k.gamma, sm, si, dx, dg, dbeta);
+    /* normalisation makes L invariant to shifting a channel: its dx sums to zero */
+    for (int c = 0; c < C; c++) {
+        double s = 0, a = 0;
+        for (int64_t i = 0; i < M; i++) {
+            s += dx[(size_t)c * M + i];
+            a += fabs(dx[(size_t)c * M + i]);
+        }
+        if (fabs(s) > 1e-5 * a)
+            fail_msg("channel %d: sum of dx %.3g (sum |dx| %.3g), want 0", c, s, a);
+    }
+    /* each channel's step relative to its spread (0.3, 0.8, 1.3) */
+    fd_check("bn train dx", bn_loss, &k, k.x, n, 1, dx, 1e-3, 1e-2, 1e-3);
+    dir_check("bn train dx", bn_loss, &k, k.x, n, dx, 1e-3, 1e-2);
+    fd_check("bn train dgamma", bn_loss, &k, k.gamma, C, 1, dg, 1e-2, 1e-3, 1e-4);
+    fd_check("bn train dbeta", bn_loss, &k, k.beta, C, 1, dbeta, 1e-2, 1e-3, 1e-4);
+    /* optional parameter gradients */
+    float *dx2 = fvec(n);
+    bn_backward_train(&k.g, M, k.x, k.R, k.gamma, sm, si, dx2, NULL, NULL);
+    assert_memory_equal(dx2, dx, sizeof(float) * n);
+    free(dx2);
+    free(dx); free(dg); free(dbeta); free(sm); free(si);
+    bn_free(&k);
+}
+
+static void test_bn_eval(void **state)
+{
+    const int C = 3;
+    const int64_t M = 4 * 2 * 2;
+    bn_ctx k = bn_setup("bn eval", C, M, 0);
+    const size_t n = (size_t)C * M;
+    k.rv[0] = 2e-4f;     /* small enough for eps (1e-5) to matter at 1e-5 relative tolerance */
+    float *rm0 = fdup(k.rm, C), *rv0 = fdup(k.rv, C), *dx = fvec(n);
+    bn_forward_eval(&k.g, M, k.x, k.gamma, k.beta, k.rm, k.rv, k.y);
+    double *want = malloc(sizeof(double) * n);
+    for (int c = 0; c < C; c++)
+        for (int64_t i = 0; i < M; i++)
+            want[(size_t)c * M + i] = ((double)k.x[(size_t)c * M + i] - k.rm[c]) /
+                                      sqrt((double)k.rv[c] + 1e-5) * k.gamma[c] + k.beta[c];
+    assert_close_f("bn eval forward", k.y, want, n, 1e-5, 1e-5);
+    assert_memory_equal(k.rm, rm0, sizeof(float) * C);     /* eval leaves the stats alone */
+    assert_memory_equal(k.rv, rv0, sizeof(float) * C);
+    assert_int_equal(k.nbt, 5);
+    float *dg = fvec(C), *db = fvec(C);
+    bn_backward_eval(&k.g, M, k.x, k.R, k.gamma, k.rm, k.rv, dx, dg, db);
+    fd_check("bn eval dx", bn_loss, &k, k.x, n, 1, dx, 1e-2, 1e-3, 1e-4);
+    dir_check("bn eval dx", bn_loss, &k, k.x, n, dx, 1e-2, 1e-3);
+    fd_check("bn eval dgamma", bn_loss, &k, k.gamma, C, 1, dg, 1e-2, 1e-3, 1e-4);
+    fd_check("bn eval dbeta", bn_loss, &k, k.beta, C, 1, db, 1e-2, 1e-3, 1e-4);
+    float *dx2 = fvec(n);             /* the parameter gradients are optional */
+    bn_backward_eval(&k.g, M, k.x, k.R, k.gamma, k.rm, k.rv, dx2, NULL, NULL);
+    assert_memory_equal(dx, dx2, sizeof(float) * n);
+    free(want); free(rm0); free(rv0); free(dx); free(dx2); free(dg); free(db);
+    bn_free(&k);
+}
+
+/* ------------------------------------------------------------------ relu */
+
+typedef struct {
+    size_t n;
+    float *x, *y, *R;
+} ew_ctx;
+
+static double relu_loss(void *c)
+{
+    ew_ctx *k = c;
+    memcpy(k->y, k->x, sizeof(float) * k->n);
+    relu_forward(k->n, k->y);
+    return dotd(k->y, k->R, k->n);
+}
+
+static void test_relu(void **state)
+{
+    fe_rng r = rng_for("relu");
+    ew_ctx k = {.n = 203};
+    k.x = fvec(k.n);
+    k.y = fvec(k.n);
+    k.R = fvec(k.n);
+    fill_away_from_zero(&r, k.x, k.n, 0.05);     /* h = 1e-2: no input within h of the kink */
+    fill_normal(&r, k.R, k.n, 0, 1);
+    relu_loss(&k);
+    int pos = 0;
+    for (size_t i = 0; i < k.n; i++) {
+        assert_true(k.y[i] == (k.x[i] > 0 ? k.x[i] : 0.0f));
+        pos += k.x[i] > 0;
+    }
+    assert_true(pos > 50 && pos < 150);
+    float *dx = fvec(k.n);
+    relu_backward(k.n, k.y, k.R, dx);
+    fd_check("relu dx", relu_loss, &k, k.x, k.n, 1, dx, 1e-2, 1e-4, 1e-6);
+    dir_check("relu dx", relu_loss, &k, k.x, k.n, dx, 1e-2, 1e-4);
+    /* in place, dx == dy */
+    float *g = fdup(k.R, k.n);
+    relu_backward(k.n, k.y, g, g);
+    assert_memory_equal(g, dx, sizeof(float) * k.n);
+    /* at exactly zero the gradient is zero, as PyTorch's threshold_backward gives */
+    float z[3] = {0.0f, -0.0f, 1.0f}, dz[3] = {1, 1, 1}, d[3];
+    relu_forward(3, z);
+    relu_backward(3, z, dz, d);
+    assert_true(d[0] == 0.0f && d[1] == 0.0f && d[2] == 1.0f);
+    /* add_inplace */
+    float a[3] = {1, 2, 3}, b[3] = {0.5f, -2, 4};
+    add_inplace(3, a, b);
+    assert_true(a[0] == 1.5f && a[1] == 0.0f && a[2] == 7.0f);
+    free(g); free(dx); free(k.x); free(k.y); free(k.R);
+}
+
+/* ------------------------------------------------------------------ pools */
+
+typedef struct {
+    int c, n, h, w;
+    float *x, *y, *R;
+} pool_ctx;
+
+static double maxpool_loss(void *p)
+{
+    pool_ctx *k = p;
+    maxpool2_forward(k->c, k->n, k->h, k->w, k->x, k->y);
+    return dotd(k->y, k->R, (size_t)k->c * k->n * (k->h / 2) * (k->w / 2));
+}
+
+static void test_maxpool(void **state)
+{
+    fe_rng r = rng_for("maxpool");
+    pool_ctx k = {.c = 2, .n = 3, .h = 6, .w = 8};
+    const size_t nx = (size_t)k.c * k.n * k.h * k.w, ny = nx / 4;
+    k.x = fvec(nx);
+    k.y = fvec(ny);
+    k.R = fvec(ny);
+    /* distinct values 0.01 apart (> 2h) in random order: no ties, no near-ties */
+    int64_t *perm = malloc(sizeof(int64_t) * nx);
+    for (size_t i = 0; i < nx; i++)
+        perm[i] = (int64_t)i;
+    fe_rng_permute(&r, perm, (int64_t)nx);
+    for (size_t i = 0; i < nx; i++)
+        k.x[i] = (float)(0.01 * (double)perm[i] - 1.0);
+    free(perm);
+    fill_normal(&r, k.R, ny, 0, 1);
+    maxpool_loss(&k);
+    for (int p = 0; p < k.c * k.n; p++)
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 4; j++) {
+                const float *q = k.x + (size_t)p * 48 + 2 * i * 8 + 2 * j;
+                float m = fmaxf(fmaxf(q[0], q[1]), fmaxf(q[8], q[9]));
+                assert_true(k.y[(size_t)p * 12 + i * 4 + j] == m);
+            }
+    float *dx = fvec(nx);
+    fill_normal(&r, dx, nx, 0, 1);   /* must be overwritten */
+    maxpool2_backward(k.c, k.n, k.h, k.w, k.x, k.R, dx);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < nx; i++)
+        nonzero += dx[i] != 0.0f;
+    assert_int_equal(nonzero, ny);
+    fd_check("maxpool dx", maxpool_loss, &k, k.x, nx, 1, dx, 1e-3, 1e-3, 1e-5);
+    dir_check("maxpool dx", maxpool_loss, &k, k.x, nx, dx, 1e-3, 1e-3);
+    free(dx); free(k.x); free(k.y); free(k.R);
+}
+
+/* Ties: the gradient goes to the first maximum in row-major window order
+ * (top-left, top-right, bottom-left, bottom-right), as PyTorch's max_pool2d. */
+static void test_maxpool_ties(void **state)
+{
+    static const struct {
+        float v[4];
+        int want;
+    } cases[] = {
+        {{1, 1, 1, 1}, 0},     {{2, 1, 1, 2}, 0},      {{1, 2, 1, 2}, 1},
+        {{1, 1, 2, 2}, 2},     {{1, 2, 2, 1}, 1},      {{3, 3, 3, 1}, 0},
+        {{0, 3, 3, 3}, 1},     {{-1, -2, -1, -1}, 0},  {{-2, -5, -1, -1}, 2},
+        {{0.0f, -0.0f, -1, -1}, 0}, {{-0.0f, 0.0f, -1, -1}, 0}, {{-3, -1, -2, -1}, 1},
+    };
+    const int nc = (int)(sizeof cases / sizeof cases[0]);
+    /* all cases side by side in one 2 x (2*nc) map, channel 0 of a batch of 1 */
+    const int h = 2, w = 2 * nc;
+    float *x = fvec((size_t)h * w), *y = fvec(nc), *dy = fvec(nc), *dx = fvec((size_t)h * w);
+    for (int t = 0; t < nc; t++) {
+        x[2 * t] = cases[t].v[0];
+        x[2 * t + 1] = cases[t].v[1];
+        x[w + 2 * t] = cases[t].v[2];
+        x[w + 2 * t + 1] = cases[t].v[3];
+        dy[t] = (float)(t + 1);
+    }
+    maxpool2_forward(1, 1, h, w, x, y);
+    maxpool2_backward(1, 1, h, w, x, dy, dx);
+    for (int t = 0; t < nc; t++) {
+        const int pos[4] = {2 * t, 2 * t + 1, w + 2 * t, w + 2 * t + 1};
+        const float *v = cases[t].v;
+        float m = fmaxf(fmaxf(v[0], v[1]), fmaxf(v[2], v[3]));
+        assert_true(y[t] == m);
+        for (int q = 0; q < 4; q++) {
+            float want = q == cases[t].want ? dy[t] : 0.0f;
+            if (dx[pos[q]] != want)
+                fail_msg("tie case %d {%g %g / %g %g}: gradient %g at window position %d, want %g",
+                         t, (double)v[0], (double)v[1], (double)v[2], (double)v[3],
+                         (double)dx[pos[q]], q, (double)want);
+        }
+    }
+    free(x); free(y); free(dy); free(dx);
+}
+
+typedef struct {
+    int c, n, hw;
+    float *x, *y, *R;
+} avg_ctx;
+
+static double avgpool_loss(void *p)
+{
+    avg_ctx *k = p;
+    avgpool_forward(k->c, k->n, k->hw, k->x, k->y);
+    return dotd(k->y, k->R, (size_t)k->c * k->n);
+}
+
+static void test_avgpool(void **state)
+{
+    const int hws[2] = {16, 9};
+    for (int t = 0; t < 2; t++) {
+        fe_rng r = rng_for(t ? "avgpool 9" : "avgpool 16");
+        avg_ctx k = {.c = 3, .n = 2, .hw = hws[t]};
+        const size_t nx = (size_t)k.c * k.n * k.hw, ny = (size_t)k.c * k.n;
+        k.x = fvec(nx);
+        k.y = fvec(ny);
+        k.R = fvec(ny);
+        fill_normal(&r, k.x, nx, 0.5, 1);
+        fill_normal(&r, k.R, ny, 0, 1);
+        avgpool_loss(&k);
+        double *want = malloc(sizeof(double) * ny);
+        for (size_t p = 0; p < ny; p++) {
+            double s = 0;
+            for (int i = 0; i < k.hw; i++)
+                s += k.x[p * k.hw + i];
+            want[p] = s / k.hw;
+        }
+        assert_close_f("avgpool forward", k.y, want, ny, 1e-6, 1e-6);
+        float *dx = fvec(nx);
+        avgpool_backward(k.c, k.n, k.hw, k.R, dx);
+        fd_check("avgpool dx", avgpool_loss, &k, k.x, nx, 1, dx, 1e-2, 1e-3, 1e-4);
+        dir_check("avgpool dx", avgpool_loss, &k, k.x, nx, dx, 1e-2, 1e-3);
+        free(want); free(dx); free(k.x); free(k.y); free(k.R);
+    }
+}
+
+/* ------------------------------------------------------------------ linear */
+
+typedef struct {
+    int in, out, n;
+    float *x, *w, *b, *y, *R;
+} lin_ctx;
+
+static double linear_loss(void *p)
+{
+    lin_ctx *k = p;
+    linear_forward(k->in, k->out, k->n, k->x, k->w, k->b, k->y);
+    return dotd(k->y, k->R, (size_t)k->out * k->n);
+}
+
+static void test_linear(void **state)
+{
+    fe_rng r = rng_for("linear");
+    lin_ctx k = {.in = 7, .out = 5, .n = 3};
+    const size_t nx = (size_t)k.in * k.n, nw = (size_t)k.out * k.in, ny = (size_t)k.out * k.n;
+    k.x = fvec(nx);
+    k.w = fvec(nw);
+    k.b = fvec(k.out);
+    k.y = fvec(ny);
+    k.R = fvec(ny);
+    fill_normal(&r, k.x, nx, 0, 1);
+    fill_normal(&r, k.w, nw, 0, 0.5);
+    fill_normal(&r, k.b, k.out, 0, 1);
+    fill_normal(&r, k.R, ny, 0, 1);
+    linear_loss(&k);
+    double *want = malloc(sizeof(double) * ny);
+    for (int o = 0; o < k.out; o++)
+        for (int j = 0; j < k.n; j++) {
+            double s = k.b[o];
+            for (int i = 0; i < k.in; i++)
+                s += (double)k.w[o * k.in + i] * k.x[i * k.n + j];
+            want[o * k.n + j] = s;
+        }
+    assert_close_f("linear forward", k.y, want, ny, 1e-5, 1e-6);
+    float *ynb = fvec(ny);
+    linear_forward(k.in, k.out, k.n, k.x, k.w, NULL, ynb);
+    for (int o = 0; o < k.out; o++)
+        for (int j = 0; j < k.n; j++)
+            want[o * k.n + j] -= k.b[o];
+    assert_close_f("linear forward without bias", ynb, want, ny, 1e-5, 1e-6);
+    float *dw = fvec(nw), *db = fvec(k.out), *dx = fvec(nx);
+    fill_normal(&r, dw, nw, 0, 1);   /* garbage: must be overwritten */
+    fill_normal(&r, db, k.out, 0, 1);
+    fill_normal(&r, dx, nx, 0, 1);
+    linear_backward(k.in, k.out, k.n, k.x, k.w, k.R, dw, db, dx);
+    fd_check("linear dx", linear_loss, &k, k.x, nx, 1, dx, 1e-2, 1e-3, 1e-4);
+    dir_check("linear dx", linear_loss, &k, k.x, nx, dx, 1e-2, 1e-3);
+    fd_check("linear dw", linear_loss, &k, k.w, nw, 1, dw, 1e-2, 1e-3, 1e-4);
+    dir_check("linear dw", linear_loss, &k, k.w, nw, dw, 1e-2, 1e-3);
+    fd_check("linear db", linear_loss, &k, k.b, k.out, 1, db, 1e-2, 1e-3, 1e-4);
+    float *dx2 = fvec(nx);
+    linear_backward(k.in, k.out, k.n, k.x, k.w, k.R, NULL, NULL, dx2);
+    assert_memory_equal(dx2, dx, sizeof(float) * nx);
+    free(dx2); free(ynb); free(want); free(dw); free(db); free(dx);
+    free(k.x); free(k.w); free(k.b); free(k.y); free(k.R);
+}
+
+/* ------------------------------------------------------------------ softmax cross-entropy */
+
+typedef struct {
+    int k, n;
+    float *logits;
+    int64_t *labels;
+} xent_ctx;
+
+static double xent_loss(void *p)
+{
+    xent_ctx *c = p;
+    return softmax_xent(c->k, c->n, c->logits, c->labels, NULL, NULL, NULL);
+}
+
+/* Mean cross-entropy computed directly, in long double. */
+static double xent_direct(int k, int n, const float *lg, const int64_t *lab, double *each)
+{
+    long double total = 0;
+    for (int j = 0; j < n; j++) {
+        long double mx = lg[j];
+        for (int c = 1; c < k; c++)
+            mx = fmaxl(mx, lg[(size_t)c * n + j]);
+        long double s = 0;
+        for (int c = 0; c < k; c++)
+            s += expl((long double)lg[(size_t)c * n + j] - mx);
+        long double l = mx + logl(s) - lg[(size_t)lab[j] * n + j];
+        each[j] = (double)l;
+        total += l;
+    }
+    return (double)(total / n);
+}
+
+static void test_softmax_xent(void **state)
+{
+    fe_rng r = rng_for("xent");
+    const int K = 10, N = 6;
+    xent_ctx c = {.k = K, .n = N};
+    c.logits = fvec((size_t)K * N);
+    c.labels = malloc(sizeof(int64_t) * N);
+    fill_normal(&r, c.logits, (size_t)K * N, 0, 2);
+    for (int j = 0; j < N; j++)
+        c.labels[j] = (int64_t)fe_rng_below(&r, K);
+    /* image 4: huge logits (exp would overflow without the max shift) */
+    for (int cl = 0; cl < K; cl++)
+        c.logits[(size_t)cl * N + 4] += 1000.0f;
+    /* image 5: its label has the largest logit by far (loss ~ 0, a sure hit) */
+    c.labels[5] = 3;
+    c.logits[3 * N + 5] = 30.0f;
+
+    double each[6], want_each[6];
+    float *dl = fvec((size_t)K * N);
+    int64_t correct = 100;     /* counts are added, so batches can be summed */
+    double loss = softmax_xent(K, N, c.logits, c.labels, dl, &correct, each);
+    double want = xent_direct(K, N, c.logits, c.labels, want_each);
+    /* absolute slack: lse = max + log(s) carries the rounding of |max| ~ 1000 in double,
+     * and log(1 + 1e-12) its own; both are far below float resolution */
+    if (!(fabs(loss - want) <= 1e-12 * fabs(want) + 1e-12))
+        fail_msg("loss %.17g, direct computation %.17g", loss, want);
+    for (int j = 0; j < N; j++)
+        if (!(fabs(each[j] - want_each[j]) <= 1e-12 * fabs(want_each[j]) + 1e-12))
+            fail_msg("loss of image %d: %.17g, want %.17g", j, each[j], want_each[j]);
+    int64_t want_correct = 100;
+    for (int j = 0; j < N; j++) {
+        int arg = 0;
+        for (int cl = 1; cl < K; cl++)
+            if (c.logits[(size_t)cl * N + j] > c.logits[(size_t)arg * N + j])
+                arg = cl;
+        want_correct += arg == c.labels[j];
+    }
+    assert_int_equal(correct, want_correct);
+    assert_true(correct >= 101);
+    /* gradient: softmax - onehot over n, each column summing to zero */
+    for (int j = 0; j < N; j++) {
+        double s = 0;
+        for (int cl = 0; cl < K; cl++)
+            s += dl[(size_t)cl * N + j];
+        assert_true(fabs(s) < 1e-7);
+    }
+    fd_check("softmax_xent dlogits", xent_loss, &c, c.logits, (size_t)K * N, 1, dl, 1e-3, 1e-3,
+             1e-4);
+    dir_check("softmax_xent dlogits", xent_loss, &c, c.logits, (size_t)K * N, dl, 1e-3, 1e-3);
+    /* optional outputs */
+    double l2 = softmax_xent(K, N, c.logits, c.labels, NULL, NULL, NULL);
+    assert_true(l2 == loss);
+    assert_true(softmax_xent(K, 0, c.logits, c.labels, NULL, NULL, NULL) == 0.0);
+
+    /* argmax ties: the first of equal maxima is the prediction (torch.argmax) */
+    float tl[10 * 3] = {0};
+    int64_t tlab[3] = {3, 3, 7};
+    for (int j = 0; j < 3; j++) {
+        tl[3 * 3 + j] = 5.0f;
+        tl[7 * 3 + j] = 5.0f;
+    }
+    int64_t tc = 0;
+    double tloss = softmax_xent(10, 3, tl, tlab, NULL, &tc, NULL);
+    assert_int_equal(tc, 2);
+    assert_true(fabs(tloss - (log(2 * exp(5.0) + 8.0) - 5.0)) < 1e-12);
+    free(dl); free(c.logits); free(c.labels);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_k5_pad2),
+        cmocka_unit_test(test_conv_k5_pad0),
+        cmocka_unit_test(test_conv_k3_s1_pad1),
+        cmocka_unit_test(test_conv_k3_s2_pad1),
+        cmocka_unit_test(test_conv_k1_s2_pad0),
+        cmocka_unit_test(test_conv_single),
+        cmocka_unit_test(test_im2col),
+        cmocka_unit_test(test_bn_train_forward_and_stats),
+        cmocka_unit_test(test_bn_train_gradients),
+        cmocka_unit_test(test_bn_eval),
+        cmocka_unit_test(test_relu),
+        cmocka_unit_test(test_maxpool),
+        cmocka_unit_test(test_maxpool_ties),
+        cmocka_unit_test(test_avgpool),
+        cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_softmax_xent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

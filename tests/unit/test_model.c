@@ -1,0 +1,824 @@
+/* test_model.c - the whole models of tools/nn/model.h:
+ *   - parameter gradients of fe_model_backward against central differences of the
+ *     loss (LeNet-5; ResNet-18 in training mode, batch statistics), a sample of
+ *     entries of every kind of tensor, and directional derivatives per tensor;
+ *   - hooks: the gradient w.r.t. a layer's output z handed to an fe_hook in an
+ *     eval-mode, param_grads = 0 pass (checked through the conv bias, or through
+ *     the running mean of the BatchNorm after a bias-free conv), and that the pass
+ *     stops there without touching the parameter gradients;
+ *   - a batch smaller than the model's capacity, and the smallest im2col scratch
+ *     (one image per chunk), give the same logits, gradients and running stats;
+ *   - the named layers (fe_model_find_layer, fe_model_layer_list);
+ *   - fe_model_save / fe_model_load round trips (bit-identical parameters, buffers
+ *     and num_batches_tracked) and the PyTorch state_dict keys and shapes;
+ *   - initialisation statistics (default and normal:STD) and fe_model_set_input.
+ * FE_TEST_VERBOSE=1 prints every comparison; FE_TEST_SEED=K tries other seeds.
+ *
+ * The networks are float32 with ReLU and max-pool kinks, so a finite difference is
+ * accurate only to roughly 1e-8 / h (rounding) plus a term growing with h (kinks
+ * crossed within the step).  Each derivative is therefore tried at a short ladder
+ * of steps and passes when one of them agrees within the tolerance; with a wrong
+ * backward pass none would.  (Studied by hand: as h shrinks, the differences
+ * converge on the backward values until rounding takes over, e.g. to 1e-4
+ * relative for directional derivatives of ResNet-18's conv weights.) */
+#include "fe_test.h"
+
+#include <math.h>
+
+#include "cli.h"
+#include "model.h"
+#include "npy.h"
+
+static int verbose;
+static uint64_t seed_offset;    /* FE_TEST_SEED: try other seeds (the tolerances were set so) */
+
+typedef struct {
+    fe_model *m;
+    int n, training;
+    int64_t labels[8];
+    float *g0;          /* parameter gradients of the backward pass under test */
+} net;
+
+static double net_loss(net *t)
+{
+    fe_model_forward(t->m, t->n, t->training);
+    return softmax_xent(FE_CLASSES, t->n, t->m->logits, t->labels, NULL, NULL, NULL);
+}
+
+/* Random uint8 images through fe_model_set_input (as train feeds the model). */
+static uint8_t *random_images(fe_rng *r, int n)
+{
+    uint8_t *img = malloc((size_t)n * 784);
+    assert_non_null(img);
+    for (size_t i = 0; i < (size_t)n * 784; i++)
+        img[i] = (uint8_t)fe_rng_below(r, 256);
+    return img;
+}
+
+static fe_model *new_model(fe_arch arch, int maxn, size_t col, uint64_t seed, double conv_std)
+{
+    fe_err err;
+    fe_model *m = fe_model_new(arch, maxn, col, &err);
+    if (!m)
+        fail_msg("fe_model_new: %s", err.msg);
+    fe_rng r;
+    fe_rng_seed(&r, seed, "init", 0);
+    fe_model_init(m, &r, conv_std);
+    return m;
+}
+
+static net net_setup(fe_arch arch, int n, int training, uint64_t seed)
+{
+    net t = {.n = n, .training = training};
+    seed += seed_offset;
+    t.m = new_model(arch, n, 0, seed, 0);
+    fe_rng r;
+    fe_rng_seed(&r, seed, "input", 0);
+    uint8_t *img = random_images(&r, n);
+    fe_model_set_input(t.m, img, NULL, n, 0.1307f, 0.3081f);
+    free(img);
+    for (int j = 0; j < n; j++)
+        t.labels[j] = (int64_t)fe_rng_below(&r, FE_CLASSES);
+    fe_model_forward(t.m, n, training);
+    softmax_xent(FE_CLASSES, n, t.m->logits, t.labels, t.m->dlogits, NULL, NULL);
+    fe_model_backward(t.m, 1, NULL);
+    t.g0 = malloc(sizeof(float) * t.m->nparams);
+    memcpy(t.g0, t.m->grads, sizeof(float) * t.m->nparams);
+    return t;
+}
+
+static void net_free(net *t)
+{
+    free(t->g0);
+    fe_model_free(t->m);
+}
+
+static fe_param *find_param(fe_model *m, const char *name)
+{
+    for (int i = 0; i < m->np; i++)
+        if (!strcmp(m->p[i].name, name))
+            return &m->p[i];
+    fail_msg("no parameter %s", name);
+    return NULL;
+}
+
+/* Central difference w.r.t. *x, dividing by the step the float actually took. */
+static double fd_entry(net *t, float *x, double h)
+{
+    const float v = *x;
+    *x = (float)(v + h);
+    const double hp = (double)*x - v, lp = net_loss(t);
+    *x = (float)(v - h);
+    const double hm = v - (double)*x, lm = net_loss(t);
+    *x = v;
+    return (lp - lm) / (hp + hm);
+}
+
+/* fd_entry at steps h0, h0/3, h0/10, h0/30 until one agrees with `want` within
+ * tol; returns 1 when one did.  fd[] receives the differences tried, *ntried
+ * their number. */
+static int fd_ladder(net *t, float *x, double h0, double want, double tol, double fd[4], int *ntried)
+{
+    static const double ladder[4] = {1, 1.0 / 3, 0.1, 1.0 / 30};
+    for (int s = 0; s < 4; s++) {
+        fd[s] = fd_entry(t, x, h0 * ladder[s]);
+        *ntried = s + 1;
+        if (fabs(fd[s] - want) <= tol)
+            return 1;
+    }
+    return 0;
+}
+
+static void print_tried(const double *fd, int n, int ok)
+{
+    for (int q = 0; q < n; q++)
+        print_message(" %+.6e", fd[q]);
+    print_message("%s\n", ok ? "" : "  FAIL");
+}
+
+/* L(x + h v) - L(x - h v) along v = g / max|g| over the n floats x, against the
+ * change <g, step> that the gradient g predicts (both returned per unit of h). */
+static void fd_dir(net *t, float *x, size_t n, const double *g, double h, double *pred, double *got)
+{
+    double gmax = 0;
+    for (size_t i = 0; i < n; i++)
+        gmax = fmax(gmax, fabs(g[i]));
+    float *x0 = malloc(sizeof(float) * n);
+    memcpy(x0, x, sizeof(float) * n);
+    double pr = 0;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (float)(x0[i] + h * g[i] / gmax);
+        pr += g[i] * ((double)x[i] - x0[i]);
+    }
+    const double lp = net_loss(t);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (float)(x0[i] - h * g[i] / gmax);
+        pr += g[i] * ((double)x0[i] - x[i]);
+    }
+    const double lm = net_loss(t);
+    memcpy(x, x0, sizeof(float) * n);
+    free(x0);
+    *pred = pr / (2 * h);
+    *got = (lp - lm) / (2 * h);
+}
+
+/* fd_dir at steps h0, h0/5, h0/25 until one agrees within rtol; reports failures. */
+static int dir_ladder(net *t, const char *what, float *x, size_t n, const double *g, double h0,
+                      double rtol)
+{
+    double pred[3], got[3];
+    int ok = 0, s;
+    for (s = 0; s < 3 && !ok; s++) {
+        fd_dir(t, x, n, g, h0 / (s == 0 ? 1 : s == 1 ? 5 : 25), &pred[s], &got[s]);
+        ok = fabs(got[s] - pred[s]) <= rtol * fabs(pred[s]);
+    }
+    if (verbose || !ok) {
+        print_message("  %-28s along the gradient: predicted %+.6e  central differences", what,
+                      pred[0]);
+        print_tried(got, s, ok);
+    }
+    return ok;
+}
+
+/* Check tensor `name` (steps are relative to its scale, 1/sqrt(fan_in), or 1 for
+ * BatchNorm):
+ *   - its largest-|g| entry and `nrand` random entries among those with
+ *     |g| >= max|g| / 5: |fd - g| <= rtol |g| + atol_frac max|g| at one of the
+ *     steps hrel, hrel/3, hrel/10, hrel/30 (a single entry moves the loss little,
+ *     so rounding rules out tiny steps, and kinks make big ones inexact);
+ *   - the directional derivative along g over the whole tensor, which moves the
+ *     loss enough for small steps: within 1% at one of 1e-3, 2e-4, 4e-5. */
+static int check_param(net *t, const char *name, double hrel, double rtol, double atol_frac,
+                       int nrand, fe_rng *r)
+{
+    fe_param *p = find_param(t->m, name);
+    assert_non_null(p->grad);
+    const float *g = t->g0 + (p->grad - t->m->grads);
+    double gmax = 0;
+    size_t best = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (fabs(g[i]) > gmax) {
+            gmax = fabs(g[i]);
+            best = i;
+        }
+    if (!(gmax > 0))
+        fail_msg("%s: the gradient is zero everywhere", name);
+    const double scale = p->fan_in ? 1.0 / sqrt((double)p->fan_in) : 1.0;
+    const double atol = atol_frac * gmax;
+    size_t idx[8];
+    int ni = 0;
+    idx[ni++] = best;
+    for (int tries = 0; ni < 1 + nrand && tries < 100000; tries++) {
+        size_t j = (size_t)fe_rng_below(r, p->n);
+        if (j != best && fabs(g[j]) >= gmax / 5)
+            idx[ni++] = j;
+    }
+    int bad = 0;
+    for (int k = 0; k < ni; k++) {
+        const size_t j = idx[k];
+        double fd[4];
+        int nt;
+        const int ok = fd_ladder(t, &p->data[j], hrel * scale, g[j], rtol * fabs(g[j]) + atol, fd, &nt);
+        if (verbose || !ok) {
+            print_message("  %-28s [%7zu] backward %+.6e  central differences", name, j,
+                          (double)g[j]);
+            print_tried(fd, nt, ok);
+        }
+        bad += !ok;
+    }
+    double *gd = malloc(sizeof(double) * p->n);
+    for (size_t i = 0; i < p->n; i++)
+        gd[i] = g[i];
+    const int ok = dir_ladder(t, name, p->data, p->n, gd, 1e-3 * scale, 1e-2);
+    free(gd);
+    bad += !ok;
+    return bad;
+}
+
+/* ------------------------------------------------------------------ gradients */
+
+static void test_lenet5_gradients(void **state)
+{
+    net t = net_setup(FE_LENET5, 3, 1, 7);
+    fe_rng r;
+    fe_rng_seed(&r, 7 + seed_offset, "pick", 0);
+    static const char *names[] = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+                                  "fc1.weight",   "fc1.bias",   "fc2.weight",   "fc2.bias",
+                                  "fc3.weight",   "fc3.bias"};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        bad += check_param(&t, names[i], 1e-2, 2e-2, 5e-3, 3, &r);
+    if (bad)
+        fail_msg("lenet5: %d gradient checks failed (see above)", bad);
+    net_free(&t);
+}
+
+static void test_resnet18_gradients(void **state)
+{
+    /* training mode: BatchNorm normalises with the statistics of this batch of 2 */
+    net t = net_setup(FE_RESNET18, 2, 1, 11);
+    fe_rng r;
+    fe_rng_seed(&r, 11 + seed_offset, "pick", 0);
+    static const char *names[] = {
+        "conv1.weight",          "bn1.weight",               "bn1.bias",
+        "layer1.0.conv1.weight", "layer1.0.bn2.weight",      "layer1.1.conv2.weight",
+        "layer1.1.bn1.bias",     "layer2.0.conv1.weight",    "layer2.0.shortcut.0.weight",
+        "layer2.0.shortcut.1.weight", "layer2.0.shortcut.1.bias", "layer3.0.conv2.weight",
+        "layer3.1.bn2.bias",     "layer4.0.shortcut.0.weight", "layer4.1.conv2.weight",
+        "layer4.1.bn2.weight",   "linear.weight",            "linear.bias"};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        bad += check_param(&t, names[i], 1e-2, 8e-2, 2e-2, 1, &r);
+    if (bad)
+        fail_msg("resnet18: %d gradient checks failed (see above)", bad);
+    net_free(&t);
+}
+
+/* ------------------------------------------------------------------ hooks */
+
+typedef struct {
+    int calls, rows;
+    int64_t cols;
+    const fe_layer *layer;
+    float *dz;
+} hook_rec;
+
+static void record(void *ctx, const fe_layer *l, const float *dz, int rows, int64_t cols)
+{
+    hook_rec *h = ctx;
+    h->calls++;
+    h->layer = l;
+    h->rows = rows;
+    h->cols = cols;
+    free(h->dz);
+    h->dz = malloc(sizeof(float) * (size_t)rows * cols);
+    memcpy(h->dz, dz, sizeof(float) * (size_t)rows * cols);
+}
+
+/* Eval-mode backward with param_grads = 0 and a hook at `layer`: returns what the
+ * hook saw; checks that the parameter gradients were left alone. */
+static hook_rec run_hook(net *t, const char *layer, int rows, int64_t cols)
+{
+    fe_model *m = t->m;
+    hook_rec h = {0};
+    int li = fe_model_find_layer(m, layer);
+    assert_true(li >= 0);
+    assert_string_equal(m->layers[li].name, layer);
+    fe_hook hook = {.layer = li, .fn = record, .ctx = &h};
+    fe_model_forward(m, t->n, 0);
+    softmax_xent(FE_CLASSES, t->n, m->logits, t->labels, m->dlogits, NULL, NULL);
+    for (size_t i = 0; i < m->nparams; i++)
+        m->grads[i] = 1234.5f;     /* sentinel: param_grads = 0 must not write here */
+    fe_model_backward(m, 0, &hook);
+    assert_int_equal(h.calls, 1);
+    assert_ptr_equal(h.layer, &m->layers[li]);
+    assert_int_equal(h.rows, rows);
+    assert_int_equal(h.cols, cols);
+    for (size_t i = 0; i < m->nparams; i++)
+        if (m->grads[i] != 1234.5f)
+            fail_msg("hook at %s, param_grads 0: gradient %zu was written", layer, i);
+    return h;
+}
+
+/* dL/db_c = sum of row c of dz, for a conv with bias; checked by finite differences
+ * (eval mode) and against the db of a full backward pass. */
+static void check_hook_bias(net *t, const char *layer, fe_conv *conv, int rows, int64_t cols)
+{
+    hook_rec h = run_hook(t, layer, rows, cols);
+    assert_ptr_equal(h.layer->conv, conv);
+    double *rs = calloc(rows, sizeof(double)), smax = 0;
+    for (int c = 0; c < rows; c++) {
+        for (int64_t j = 0; j < cols; j++)
+            rs[c] += h.dz[(size_t)c * cols + j];
+        smax = fmax(smax, fabs(rs[c]));
+    }
+    /* a full training-free backward with parameter gradients: db is the same sum */
+    fe_model_forward(t->m, t->n, 0);
+    softmax_xent(FE_CLASSES, t->n, t->m->logits, t->labels, t->m->dlogits, NULL, NULL);
+    fe_model_backward(t->m, 1, NULL);
+    int bad = 0;
+    const int saved = t->training;
+    t->training = 0;
+    for (int c = 0; c < rows; c++) {
+        if (fabs(conv->db[c] - rs[c]) > 1e-5 * smax + 1e-9)
+            fail_msg("%s: db[%d] = %.8g but the hook's row sum is %.8g", layer, c,
+                     (double)conv->db[c], rs[c]);
+        double fd[4];
+        int nt;
+        const int ok = fd_ladder(t, &conv->b[c], 1e-3, rs[c], 3e-2 * fabs(rs[c]) + 1e-2 * smax, fd, &nt);
+        if (verbose || !ok) {
+            print_message("  hook %s: channel %2d: sum of dz %+.6e, d loss/d bias", layer, c, rs[c]);
+            print_tried(fd, nt, ok);
+        }
+        bad += !ok;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "hook %s: bias", layer);
+    bad += !dir_ladder(t, what, conv->b, (size_t)rows, rs, 1e-3, 1e-2);
+    t->training = saved;
+    if (bad)
+        fail_msg("hook at %s: %d checks disagree with finite differences", layer, bad);
+    free(rs);
+    free(h.dz);
+}
+
+static void test_lenet5_hooks(void **state)
+{
+    net t = net_setup(FE_LENET5, 3, 0, 21);
+    fe_model *m = t.m;
+    check_hook_bias(&t, "conv2", &m->conv2, 16, 3 * 100);
+    check_hook_bias(&t, "conv1", &m->conv1, 6, 3 * 784);
+    /* the last layer's output is the logits: dz = dlogits */
+    hook_rec h = run_hook(&t, "fc3", 10, 3);
+    assert_memory_equal(h.dz, m->dlogits, sizeof(float) * 30);
+    free(h.dz);
+    h = run_hook(&t, "fc1", 120, 3);
+    free(h.dz);
+    net_free(&t);
+}
+
+/* ResNet's convs have no bias, but in eval mode the BatchNorm after the conv
+ * computes (z - running_mean) * gamma / sqrt(running_var + eps) + beta: raising
+ * running_mean_c by d acts as lowering every z of row c by d, so
+ * dL/d running_mean_c = -(sum of row c of dz). */
+static void check_hook_bn(net *t, const char *layer, const char *bn_name, int rows, int64_t cols,
+                          int nch)
+{
+    hook_rec h = run_hook(t, layer, rows, cols);
+    char key[96];
+    snprintf(key, sizeof key, "%s.running_mean", bn_name);
+    float *rm = find_param(t->m, key)->data;
+    snprintf(key, sizeof key, "%s.running_var", bn_name);
+    float *rv = find_param(t->m, key)->data;
+    double *want = calloc(rows, sizeof(double)), wmax = 0;
+    for (int c = 0; c < rows; c++) {
+        double s = 0;
+        for (int64_t j = 0; j < cols; j++)
+            s += h.dz[(size_t)c * cols + j];
+        want[c] = -s;
+        wmax = fmax(wmax, fabs(want[c]));
+    }
+    /* the channel with the largest gradient, and others with at least a quarter of
+     * that (a small one would drown in the rounding of the float32 loss) */
+    int bad = 0;
+    const int saved = t->training;
+    t->training = 0;
+    fe_rng r;
+    fe_rng_seed(&r, 1, layer, 0);
+    for (int k = 0, tries = 0; k < nch && tries < 100000; tries++) {
+        int c = 0;
+        if (k == 0) {
+            for (int i = 1; i < rows; i++)
+                c = fabs(want[i]) > fabs(want[c]) ? i : c;
+        } else {
+            c = (int)fe_rng_below(&r, (uint64_t)rows);
+            if (fabs(want[c]) < wmax / 4 || fabs(want[c]) == wmax)
+                continue;
+        }
+        k++;
+        double fd[4];
+        int nt;
+        const int ok = fd_ladder(t, &rm[c], 1e-2 * sqrt((double)rv[c]), want[c],
+                                 5e-2 * fabs(want[c]) + 1e-2 * wmax, fd, &nt);
+        if (verbose || !ok) {
+            print_message("  hook %s: channel %3d: from dz %+.6e, d loss/d running_mean", layer, c,
+                          want[c]);
+            print_tried(fd, nt, ok);
+        }
+        bad += !ok;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "hook %s: running_mean", layer);
+    bad += !dir_ladder(t, what, rm, (size_t)rows, want, 1e-3, 1e-2);
+    t->training = saved;
+    if (bad)
+        fail_msg("hook at %s: %d checks disagree with finite differences", layer, bad);
+    free(want);
+    free(h.dz);
+}
+
+static void test_resnet18_hooks(void **state)
+{
+    net t = net_setup(FE_RESNET18, 2, 1, 31);
+    /* Running statistics = this batch's (one training pass with momentum 1), so the
+     * eval-mode activations are normalised as in a trained model.  (With the
+     * initial 0/1 statistics most pre-ReLU values crowd within 1e-2 of the kink and
+     * no step is both above the rounding and below the kinks.) */
+    fe_model *m = t.m;
+    fe_bn *bns[20];
+    int nb = 0;
+    bns[nb++] = &m->bn1;
+    for (int i = 0; i < 8; i++) {
+        bns[nb++] = &m->blk[i].b1;
+        bns[nb++] = &m->blk[i].b2;
+        if (m->blk[i].has_sc)
+            bns[nb++] = &m->blk[i].sbn;
+    }
+    assert_int_equal(nb, 20);
+    for (int i = 0; i < nb; i++)
+        bns[i]->g.momentum = 1.0f;
+    fe_model_forward(m, t.n, 1);
+    for (int i = 0; i < nb; i++)
+        bns[i]->g.momentum = 0.1f;
+    check_hook_bn(&t, "layer1.0.conv1", "layer1.0.bn1", 64, 2 * 28 * 28, 3);
+    check_hook_bn(&t, "layer3.0.shortcut.0", "layer3.0.shortcut.1", 256, 2 * 7 * 7, 3);
+    check_hook_bn(&t, "conv1", "bn1", 64, 2 * 28 * 28, 2);
+    hook_rec h = run_hook(&t, "linear", 10, 2);
+    assert_memory_equal(h.dz, t.m->dlogits, sizeof(float) * 20);
+    free(h.dz);
+    net_free(&t);
+}
+
+/* ------------------------------------------------------------------ batch size, chunking */
+
+/* A batch smaller than the model's capacity (train's last batch), and im2col
+ * scratch for one image at a time, give what a model sized exactly for the batch
+ * gives. */
+static void check_same_model(fe_arch arch)
+{
+    const int n = 2;
+    fe_model *ref = new_model(arch, n, 0, 51, 0);
+    fe_model *big = new_model(arch, 5, 0, 51, 0);
+    fe_model *tiny = new_model(arch, 5, 1, 51, 0);    /* col_floats 1: the minimum */
+    assert_true(tiny->col_cap < big->col_cap);
+    fe_model *ms[3] = {ref, big, tiny};
+    fe_rng r;
+    fe_rng_seed(&r, 51, "input", 0);
+    uint8_t *img = random_images(&r, n);
+    int64_t labels[2] = {3, 8};
+    for (int k = 0; k < 3; k++) {
+        assert_memory_equal(ms[k]->params, ref->params, sizeof(float) * ref->nparams);
+        fe_model_set_input(ms[k], img, NULL, n, 0.1307f, 0.3081f);
+        fe_model_forward(ms[k], n, 1);
+        softmax_xent(FE_CLASSES, n, ms[k]->logits, labels, ms[k]->dlogits, NULL, NULL);
+        fe_model_backward(ms[k], 1, NULL);
+    }
+    for (int k = 1; k < 3; k++) {
+        const char *what = k == 1 ? "batch 2 of 5" : "one image per im2col chunk";
+        double gmax = 0;
+        for (size_t i = 0; i < ref->nparams; i++)
+            gmax = fmax(gmax, fabs(ref->grads[i]));
+        for (int i = 0; i < FE_CLASSES * n; i++)
+            if (fabs(ms[k]->logits[i] - ref->logits[i]) > 1e-5 * (1 + fabs(ref->logits[i])))
+                fail_msg("%s %s: logit %d is %.9g, want %.9g", fe_arch_name(arch), what, i,
+                         (double)ms[k]->logits[i], (double)ref->logits[i]);
+        for (size_t i = 0; i < ref->nparams; i++)
+            if (fabs(ms[k]->grads[i] - ref->grads[i]) > 1e-4 * fabs(ref->grads[i]) + 1e-5 * gmax)
+                fail_msg("%s %s: gradient %zu is %.9g, want %.9g", fe_arch_name(arch), what, i,
+                         (double)ms[k]->grads[i], (double)ref->grads[i]);
+        if (ms[k]->nbufs)
+            for (size_t i = 0; i < ref->nbufs; i++)
+                if (fabs(ms[k]->bufs[i] - ref->bufs[i]) > 1e-5 * (1 + fabs(ref->bufs[i])))
+                    fail_msg("%s %s: running statistic %zu is %.9g, want %.9g", fe_arch_name(arch),
+                             what, i, (double)ms[k]->bufs[i], (double)ref->bufs[i]);
+    }
+    free(img);
+    fe_model_free(ref);
+    fe_model_free(big);
+    fe_model_free(tiny);
+}
+
+static void test_partial_batch_lenet5(void **state) { check_same_model(FE_LENET5); }
+static void test_partial_batch_resnet18(void **state) { check_same_model(FE_RESNET18); }
+
+static void test_layer_names(void **state)
+{
+    fe_err err;
+    fe_model *m = fe_model_new(FE_LENET5, 1, 0, &err);
+    char buf[1024];
+    fe_model_layer_list(m, buf, sizeof buf);
+    assert_string_equal(buf, "conv1, conv2, fc1, fc2, fc3");
+    assert_int_equal(fe_model_find_layer(m, "fc2"), 3);
+    assert_int_equal(fe_model_find_layer(m, "nope"), -1);
+    assert_ptr_equal(m->layers[1].conv, &m->conv2);
+    assert_ptr_equal(m->layers[1].post, m->conv2.y);
+    assert_int_equal(m->layers[1].post_c * m->layers[1].post_h * m->layers[1].post_w, 1600);
+    fe_model_free(m);
+    m = fe_model_new(FE_RESNET18, 1, 0, &err);
+    assert_int_equal(m->nlayers, 1 + 16 + 3 + 1);
+    static const char *names[] = {"conv1", "layer1.0.conv1", "layer2.0.shortcut.0",
+                                  "layer4.1.conv2", "linear"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (fe_model_find_layer(m, names[i]) < 0)
+            fail_msg("resnet18 has no layer %s", names[i]);
+    int sc = fe_model_find_layer(m, "layer3.0.shortcut.0");
+    assert_true(sc >= 0);
+    assert_int_equal(m->layers[sc].post_c, 256);
+    assert_int_equal(m->layers[sc].post_h, 7);
+    assert_int_equal(fe_model_find_layer(m, "layer1.0.shortcut.0"), -1);  /* identity there */
+    fe_model_free(m);
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+
+static void check_round_trip(fe_arch arch, int nsteps)
+{
+    char *dir = make_tmpdir(), path[4200];
+    snprintf(path, sizeof path, "%s/model.npz", dir);
+    net t = net_setup(arch, 2, 1, 41);
+    fe_model *m = t.m;
+    for (int i = 0; i < nsteps; i++)      /* running stats and num_batches_tracked move */
+        fe_model_forward(m, t.n, 1);
+    for (size_t i = 0; i < m->nparams; i++)   /* and the parameters are not the init ones */
+        m->params[i] -= 0.01f * t.g0[i];
+    fe_err err;
+    if (fe_model_save(m, path, &err))
+        fail_msg("fe_model_save: %s", err.msg);
+    assert_int_equal(count_entries(dir), 1);      /* no temporary left behind */
+
+    fe_model *m2 = fe_model_new(arch, 1, 0, &err);
+    assert_non_null(m2);
+    fe_rng r;
+    fe_rng_seed(&r, 99, "init", 0);
+    fe_model_init(m2, &r, 0);
+    if (fe_model_load(m2, path, &err))
+        fail_msg("fe_model_load: %s", err.msg);
+    assert_int_equal(m2->nparams, m->nparams);
+    assert_int_equal(m2->nbufs, m->nbufs);
+    assert_memory_equal(m2->params, m->params, sizeof(float) * m->nparams);
+    if (m->nbufs)
+        assert_memory_equal(m2->bufs, m->bufs, sizeof(float) * m->nbufs);
+    assert_int_equal(m2->np, m->np);
+    int nnbt = 0;
+    for (int i = 0; i < m->np; i++)
+        if (m->p[i].i64) {
+            assert_int_equal(*m2->p[i].i64, *m->p[i].i64);
+            assert_int_equal(*m->p[i].i64, nsteps + 1);
+            nnbt++;
+        }
+    assert_int_equal(nnbt, arch == FE_RESNET18 ? 20 : 0);
+
+    /* the file itself: the state_dict keys, shapes and dtypes */
+    npz_t z = {0};
+    if (npz_load(path, &z, &err))
+        fail_msg("npz_load: %s", err.msg);
+    assert_int_equal(z.n, m->np);
+    for (int i = 0; i < m->np; i++) {
+        const fe_tensor *e = npz_get(&z, m->p[i].name);
+        if (!e)
+            fail_msg("%s missing from the checkpoint", m->p[i].name);
+        assert_int_equal(e->ndim, m->p[i].ndim);
+        for (int d = 0; d < e->ndim; d++)
+            assert_int_equal(e->shape[d], m->p[i].shape[d]);
+        assert_int_equal(e->dtype, m->p[i].i64 ? FE_I64 : FE_F32);
+    }
+    static const struct {
+        const char *name;
+        int ndim;
+        int64_t shape[4];
+    } keys[] = {
+        {"conv1.weight", 4, {6, 1, 5, 5}},  {"conv1.bias", 1, {6}},       {"conv2.weight", 4, {16, 6, 5, 5}},
+        {"fc1.weight", 2, {120, 400}},      {"fc2.bias", 1, {84}},        {"fc3.weight", 2, {10, 84}},
+        {"conv1.weight", 4, {64, 1, 3, 3}}, {"bn1.running_var", 1, {64}}, {"bn1.num_batches_tracked", 0, {0}},
+        {"layer2.0.shortcut.0.weight", 4, {128, 64, 1, 1}}, {"layer4.1.conv2.weight", 4, {512, 512, 3, 3}},
+        {"layer3.0.shortcut.1.bias", 1, {256}}, {"linear.weight", 2, {10, 512}}, {"linear.bias", 1, {10}},
+    };
+    for (size_t k = arch == FE_LENET5 ? 0 : 6; k < (arch == FE_LENET5 ? 6u : sizeof keys / sizeof keys[0]); k++) {
+        const fe_tensor *e = npz_get(&z, keys[k].name);
+        if (!e)
+            fail_msg("no %s in the checkpoint", keys[k].name);
+        assert_int_equal(e->ndim, keys[k].ndim);
+        for (int d = 0; d < e->ndim; d++)
+            assert_int_equal(e->shape[d], keys[k].shape[d]);
+    }
+    assert_int_equal(fe_arch_detect(&z), (int)arch);
+    npz_free(&z);
+
+    /* fe_model_open detects the architecture; the other model's loader refuses */
+    fe_model *m3 = fe_model_open(path, 0, FE_LENET5, 1, &err);
+    if (!m3)
+        fail_msg("fe_model_open: %s", err.msg);
+    assert_int_equal(m3->arch, arch);
+    assert_memory_equal(m3->params, m->params, sizeof(float) * m->nparams);
+    fe_model_free(m3);
+    fe_arch other = arch == FE_LENET5 ? FE_RESNET18 : FE_LENET5;
+    assert_null(fe_model_open(path, 1, other, 1, &err));
+    fe_model *m4 = fe_model_new(other, 1, 0, &err);
+    assert_int_not_equal(fe_model_load(m4, path, &err), 0);
+    assert_true(strlen(err.msg) > 0);
+    fe_model_free(m4);
+
+    fe_model_free(m2);
+    net_free(&t);
+    unlink(path);
+    remove_tmpdir(dir);
+}
+
+static void test_save_load_lenet5(void **state) { check_round_trip(FE_LENET5, 2); }
+static void test_save_load_resnet18(void **state) { check_round_trip(FE_RESNET18, 2); }
+
+/* ------------------------------------------------------------------ initialisation */
+
+/* U(-b, b): every value within the bound, and for big tensors mean, variance and a
+ * 10-bin histogram within 5 standard errors of the uniform distribution's. */
+static void check_uniform(const fe_param *p, double b)
+{
+    size_t hist[10] = {0};
+    double s = 0, s2 = 0, umax = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        double u = p->data[i] / b;
+        umax = fmax(umax, fabs(u));
+        if (!(fabs(u) <= 1.0 + 1e-6))
+            fail_msg("%s[%zu] = %g is outside +-1/sqrt(fan_in) = %g", p->name, i,
+                     (double)p->data[i], b);
+        hist[u >= 1.0 ? 9 : (int)((u + 1.0) * 5.0)]++;
+        s += u;
+        s2 += u * u;
+    }
+    if (p->n < 500)
+        return;
+    const double n = (double)p->n, mean = s / n, var = s2 / n - mean * mean;
+    if (fabs(mean) > 5 * sqrt(1.0 / 3 / n))
+        fail_msg("%s: mean %g of w/bound, want 0", p->name, mean);
+    /* Var of u^2 for u ~ U(-1,1) is 4/45 */
+    if (fabs(var - 1.0 / 3) > 5 * sqrt(4.0 / 45 / n))
+        fail_msg("%s: variance %g of w/bound, want 1/3", p->name, var);
+    for (int k = 0; k < 10; k++)
+        if (fabs((double)hist[k] - n / 10) > 5 * sqrt(n / 10 * 0.9))
+            fail_msg("%s: %zu values in bin %d of 10, want about %.0f", p->name, hist[k], k, n / 10);
+    /* the bound is reached: P(max |u| < 1 - 15/n) = (1 - 15/n)^n < e^-15 */
+    if (umax < 1.0 - 15.0 / n)
+        fail_msg("%s: max |w| is %.6f of 1/sqrt(fan_in): a smaller bound?", p->name, umax);
+}
+
+static void check_normal(const fe_param *p, double std, double rtol)
+{
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        s += p->data[i];
+        s2 += (double)p->data[i] * p->data[i];
+    }
+    const double n = (double)p->n, mean = s / n, sd = sqrt(s2 / n - mean * mean);
+    if (fabs(mean) > 5 * std / sqrt(n))
+        fail_msg("%s: mean %g, want 0 (std %g)", p->name, mean, std);
+    if (fabs(sd - std) > rtol * std)
+        fail_msg("%s: sample std %g, want %g within %g%%", p->name, sd, std, 100 * rtol);
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+static void check_init(fe_model *m, double conv_std)
+{
+    int nconv = 0, nbn = 0;
+    for (int i = 0; i < m->np; i++) {
+        const fe_param *p = &m->p[i];
+        const int is_bn = strstr(p->name, "bn") || strstr(p->name, "shortcut.1");
+        if (p->i64) {
+            assert_true(is_bn && ends_with(p->name, ".num_batches_tracked"));
+            assert_int_equal(*p->i64, 0);
+        } else if (is_bn) {
+            float want = ends_with(p->name, ".weight") || ends_with(p->name, ".running_var") ? 1.0f : 0.0f;
+            assert_true(ends_with(p->name, ".weight") || ends_with(p->name, ".bias") ||
+                        ends_with(p->name, ".running_mean") || ends_with(p->name, ".running_var"));
+            for (size_t j = 0; j < p->n; j++)
+                if (p->data[j] != want)
+                    fail_msg("%s[%zu] = %g, want %g", p->name, j, (double)p->data[j], (double)want);
+            nbn++;
+        } else if (conv_std > 0 && p->ndim == 4) {
+            assert_true(p->is_conv_weight);
+            check_normal(p, conv_std, p->n >= 1000 ? 0.05 : 0.2);
+            nconv++;
+        } else {
+            int64_t fan_in = 1;
+            for (int d = 1; d < p->ndim; d++)
+                fan_in *= p->shape[d];
+            if (p->ndim == 1) {   /* a bias: the fan-in of its layer's weight */
+                const fe_param *w = &m->p[i - 1];
+                assert_true(ends_with(w->name, ".weight"));
+                fan_in = 1;
+                for (int d = 1; d < w->ndim; d++)
+                    fan_in *= w->shape[d];
+            }
+            assert_int_equal(p->fan_in, fan_in);
+            check_uniform(p, 1.0 / sqrt((double)fan_in));
+        }
+    }
+    if (m->arch == FE_RESNET18) {
+        assert_int_equal(nbn, 20 * 4);
+        assert_int_equal(nconv, conv_std > 0 ? 20 : 0);
+    }
+}
+
+static void test_init_lenet5(void **state)
+{
+    fe_model *m = new_model(FE_LENET5, 1, 0, 3, 0);
+    check_init(m, 0);
+    size_t total = 0;
+    for (int i = 0; i < m->np; i++)
+        total += m->p[i].grad ? m->p[i].n : 0;
+    assert_int_equal(total, 61706);     /* LeNet-5's parameter count in PyTorch */
+    fe_model_free(m);
+    m = new_model(FE_LENET5, 1, 0, 3, 0.05);
+    check_init(m, 0.05);
+    fe_model_free(m);
+}
+
+static void test_init_resnet18(void **state)
+{
+    fe_model *m = new_model(FE_RESNET18, 1, 0, 5, 0);
+    size_t total = 0;
+    for (int i = 0; i < m->np; i++)
+        total += m->p[i].grad ? m->p[i].n : 0;
+    assert_int_equal(total, 11172810);  /* sum(p.numel() for p in model.parameters()) */
+    check_init(m, 0);
+    /* same seed, same parameters; another seed, other parameters */
+    fe_model *m2 = new_model(FE_RESNET18, 1, 0, 5, 0);
+    assert_memory_equal(m2->params, m->params, sizeof(float) * m->nparams);
+    fe_rng r;
+    fe_rng_seed(&r, 6, "init", 0);
+    fe_model_init(m2, &r, 0);
+    assert_memory_not_equal(m2->params, m->params, sizeof(float) * 1000);
+    /* the paper's init: conv weights N(0, 1e-4), re-initialising a used model */
+    for (int i = 0; i < 2; i++)
+        fe_model_forward(m2, 1, 1);
+    fe_rng_seed(&r, 5, "init", 0);
+    fe_model_init(m2, &r, 1e-4);
+    check_init(m2, 1e-4);
+    fe_model_free(m2);
+    fe_model_free(m);
+}
+
+static void test_set_input(void **state)
+{
+    fe_model *m = new_model(FE_LENET5, 3, 0, 1, 0);
+    uint8_t img[4 * 784];
+    for (int i = 0; i < 4 * 784; i++)
+        img[i] = (uint8_t)(i * 7 + i / 784);
+    int64_t idx[3] = {2, 0, 3};
+    fe_model_set_input(m, img, idx, 3, 0.1307f, 0.3081f);
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < 784; j++) {
+            float want = ((float)img[idx[k] * 784 + j] / 255.0f - 0.1307f) / 0.3081f;
+            if (m->input[k * 784 + j] != want)
+                fail_msg("input[%d][%d] = %.9g, want %.9g", k, j, (double)m->input[k * 784 + j],
+                         (double)want);
+        }
+    fe_model_free(m);
+}
+
+int main(int argc, char **argv)
+{
+    fe_blas_autoselect(argv);   /* as the tools do: the fast kernels when OpenBLAS misdetects */
+    verbose = getenv("FE_TEST_VERBOSE") != NULL;
+    if (getenv("FE_TEST_SEED"))
+        seed_offset = strtoull(getenv("FE_TEST_SEED"), NULL, 10);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lenet5_gradients),
+        cmocka_unit_test(test_resnet18_gradients),
+        cmocka_unit_test(test_lenet5_hooks),
+        cmocka_unit_test(test_resnet18_hooks),
+        cmocka_unit_test(test_partial_batch_lenet5),
+        cmocka_unit_test(test_partial_batch_resnet18),
+        cmocka_unit_test(test_layer_names),
+        cmocka_unit_test(test_save_load_lenet5),
+        cmocka_unit_test(test_save_load_resnet18),
+        cmocka_unit_test(test_init_lenet5),
+        cmocka_unit_test(test_init_resnet18),
+        cmocka_unit_test(test_set_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
