@@ -110,10 +110,7 @@ int main(int argc, char **argv)
     }
     fe_err err;
     fe_tensor img;
-    if (npy_load(images, &img, &err))
-        fe_die(prog, images, "%s", err.msg);
-    if (img.dtype != FE_U8 || img.ndim != 3 || img.shape[1] != 28 || img.shape[2] != 28)
-        fe_die(prog, images, "expected uint8 images of shape [N,28,28]");
+    fe_load_images(prog, images, &img);
     if (count < 0)
         count = img.shape[0];
     if (count > img.shape[0])
@@ -127,12 +124,7 @@ int main(int argc, char **argv)
     fe_model *m = fe_model_open(ckpt, model_s != NULL, arch, (int)batch, &err);
     if (!m)
         fe_die(prog, ckpt, "%s", err.msg);
-    int li = fe_model_find_layer(m, layer);
-    if (li < 0) {
-        char names[1024];
-        fe_model_layer_list(m, names, sizeof names);
-        fe_die(prog, layer, "no such layer in %s; layers: %s", fe_arch_name(m->arch), names);
-    }
+    int li = fe_model_layer_or_die(m, prog, layer);
     const fe_layer *l = &m->layers[li];
     const int rows = l->conv ? l->conv->g.cout : l->fc->out;
     const int d = l->conv ? l->conv->g.cin * l->conv->g.k * l->conv->g.k : l->fc->in;

@@ -129,17 +129,9 @@ int main(int argc, char **argv)
     fe_model *m = fe_model_open(ckpt, model_s != NULL, arch, 1, &err);
     if (!m)
         fe_die(prog, ckpt, "%s", err.msg);
-    int li = strcmp(layer, "input") ? fe_model_find_layer(m, layer) : -2;
-    if (li == -1) {
-        char names[1024];
-        fe_model_layer_list(m, names, sizeof names);
-        fe_die(prog, layer, "no such layer in %s; layers: %s", fe_arch_name(m->arch), names);
-    }
+    int li = strcmp(layer, "input") ? fe_model_layer_or_die(m, prog, layer) : -2;
     fe_tensor img;
-    if (npy_load(images, &img, &err))
-        fe_die(prog, images, "%s", err.msg);
-    if (img.dtype != FE_U8 || img.ndim != 3 || img.shape[1] != 28 || img.shape[2] != 28)
-        fe_die(prog, images, "expected uint8 images of shape [N,28,28]");
+    fe_load_images(prog, images, &img);
     if (index >= img.shape[0])
         fe_die(prog, images, "index %lld out of range: the file holds %lld images",
                (long long)index, (long long)img.shape[0]);

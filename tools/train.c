@@ -67,16 +67,7 @@ static void load_set(dataset *d, const char *ipath, const char *lpath, int64_t l
     fe_err err;
     fe_tensor raw;
     d->img_path = ipath;
-    if (npy_load(ipath, &d->img, &err))
-        fe_die(prog, ipath, "%s", err.msg);
-    if (d->img.dtype != FE_U8 || d->img.ndim != 3 || d->img.shape[1] != 28 || d->img.shape[2] != 28)
-    {
-        char shape[160] = "";
-        for (int i = 0, u = 0; i < d->img.ndim && u < (int)sizeof shape - 24; i++)
-            u += snprintf(shape + u, sizeof shape - u, "%s%lld", i ? "," : "", (long long)d->img.shape[i]);
-        fe_die(prog, ipath, "expected uint8 images of shape [N,28,28], got %s [%s]",
-               fe_dtype_name(d->img.dtype), shape);
-    }
+    fe_load_images(prog, ipath, &d->img);
     if (npy_load(lpath, &raw, &err))
         fe_die(prog, lpath, "%s", err.msg);
     if (raw.ndim != 1 || (raw.dtype != FE_U8 && raw.dtype != FE_I32 && raw.dtype != FE_I64))
