@@ -267,6 +267,17 @@ grep -q "^train: .*other settings" "$tmp/stderr" || fail "resume with another se
 no_temps "$tmp/E"
 ok "an existing run dir is refused without --resume, and with other settings, and left untouched"
 
+# divergence: a non-finite loss stops training, naming the epoch and batch; the last
+# good checkpoint stays and nothing later is written
+rc=0
+"$train" "${base[@]}" --epochs 3 --val-split 0 --optimizer sgd --lr 1e30 --out "$tmp/D" 2> "$tmp/stderr" || rc=$?
+((rc == 1)) || fail "divergence: exit $rc, expected 1"
+grep -q "^train: .*diverged: loss is .* at epoch 1, batch [0-9]*; the last good checkpoint is epoch-000.npz" \
+    "$tmp/stderr" || fail "divergence: message: $(cat "$tmp/stderr")"
+[[ -f $tmp/D/epoch-000.npz && ! -e $tmp/D/epoch-001.npz ]] || fail "divergence: checkpoints $(ls "$tmp/D")"
+no_temps "$tmp/D"
+ok "a diverging run stops with the epoch and batch named and keeps its last good checkpoint"
+
 if ((failures)); then
     echo "test_train.sh: $failures failures (see FAIL lines above), $checks checks passed" >&2
     exit 1
