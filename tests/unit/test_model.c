@@ -622,6 +622,26 @@ static void check_round_trip(fe_arch arch, int nsteps)
             assert_int_equal(e->shape[d], keys[k].shape[d]);
     }
     assert_int_equal(fe_arch_detect(&z), (int)arch);
+
+    /* a non-finite weight is refused, naming the tensor and the element */
+    {
+        float *w = (float *)npz_get(&z, "conv1.weight")->data;
+        const float bad[2] = {NAN, -INFINITY};
+        const char *word[2] = {"NaN", "inf"};
+        fe_model *m5 = fe_model_new(arch, 1, 0, &err);
+        assert_non_null(m5);
+        assert_int_equal(fe_model_from_npz(m5, &z, &err), 0);
+        for (int k = 0; k < 2; k++) {
+            const float keep = w[3];
+            w[3] = bad[k];
+            assert_int_not_equal(fe_model_from_npz(m5, &z, &err), 0);
+            if (!strstr(err.msg, "conv1.weight") || !strstr(err.msg, word[k]) ||
+                !strstr(err.msg, "element 3"))
+                fail_msg("non-finite weight: unexpected message '%s'", err.msg);
+            w[3] = keep;
+        }
+        fe_model_free(m5);
+    }
     npz_free(&z);
 
     /* fe_model_open detects the architecture; the other model's loader refuses */

@@ -358,7 +358,12 @@ int fe_model_from_npz(fe_model *m, const npz_t *z, fe_err *err)
             if (t->dtype != FE_F32)
                 return fe_fail(err, "tensor '%s' must be float32, not %s", p->name,
                                fe_dtype_name(t->dtype));
-            memcpy(p->data, t->data, sizeof(float) * p->n);
+            const float *v = t->data;
+            for (size_t k = 0; k < p->n; k++)
+                if (!isfinite(v[k]))
+                    return fe_fail(err, "tensor '%s' holds %s at element %zu", p->name,
+                                   isnan(v[k]) ? "NaN" : "inf", k);
+            memcpy(p->data, v, sizeof(float) * p->n);
         }
     }
     if (z->n != m->np)
