@@ -4,13 +4,15 @@
 #                     then `make quick` and a check of every figure and table it made
 #   make test-plain   the release build only          make test-asan   the sanitizer build only
 #   make fuzz-smoke   each libFuzzer harness for FUZZ_SMOKE_SECONDS (5)
-#   make fuzz         each harness for FUZZ_SECONDS (300)
+#   make fuzz         each harness for FUZZ_SECONDS (300), or for FUZZ_RUNS executions
+#                     when that is set (make fuzz FUZZ_RUNS=10000000)
 # Each part ends with a line "LABEL: N passed, N failed, N skipped".
 
 .PHONY: fuzz-build fuzz-smoke
 
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_RUNS          ?=
 FUZZ_CC            ?= clang
 # The readers the harnesses exercise (not the whole library: no BLAS needed).
 FUZZ_LIB_SRC := $(addprefix tools/lib/,util.c tensor.c io.c npy.c idx.c)
@@ -52,7 +54,19 @@ build/fuzz/lib/%.o: tools/lib/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 
-$(FUZZ_BINS): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+# The checkpoint harness also needs the models (tools/nn); their OpenMP pragmas
+# are ignored here (one thread) and their GEMMs go to OpenBLAS.
+FUZZ_NN_OBJ := $(patsubst tools/nn/%.c,build/fuzz/nn/%.o,$(sort $(wildcard tools/nn/*.c)))
+build/fuzz/nn/%.o: tools/nn/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itools/nn -Wno-source-uses-openmp \
+	  -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+build/fuzz/fuzz_ckpt: tests/fuzz/fuzz_ckpt.c $(FUZZ_NN_OBJ) $(FUZZ_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itools/nn -fsanitize=fuzzer,address,undefined $^ -lopenblas -lz -lm -o $@
+
+$(filter-out build/fuzz/fuzz_ckpt,$(FUZZ_BINS)): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $^ -lz -lm -o $@
 
@@ -60,7 +74,7 @@ fuzz-smoke: fuzz-build
 	@tests/fuzz/run-fuzz.sh $(FUZZ_SMOKE_SECONDS) fuzz-smoke
 
 fuzz: fuzz-build
-	@tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) fuzz
+	@tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) fuzz $(FUZZ_RUNS)
 
 # make bench: throughput, GFLOP/s and peak RSS of both models against PyTorch
 .PHONY: bench
