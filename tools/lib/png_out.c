@@ -1,6 +1,7 @@
 /* png_out.c - 8-bit RGB PNG writer on libpng (png_out.h). */
 #include "png_out.h"
 
+#include <errno.h>
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,26 @@
 
 typedef struct {
     char msg[256];
+    FILE *f;
 } png_ctx;
+
+/* Our own write function, so that a failed write reports why (libpng's own
+ * says only "Write Error"). */
+static void on_write(png_structp png, png_bytep data, size_t len)
+{
+    png_ctx *c = png_get_io_ptr(png);
+    errno = 0;
+    if (fwrite(data, 1, len, c->f) != len) {
+        snprintf(c->msg, sizeof c->msg, "write failed: %s",
+                 errno ? strerror(errno) : "short write");
+        png_longjmp(png, 1);
+    }
+}
+
+static void on_flush(png_structp png)
+{
+    (void)png;  /* fe_out_commit flushes and syncs */
+}
 
 static void on_error(png_structp png, png_const_charp msg)
 {
@@ -32,7 +52,7 @@ int fe_png_write_rgb_rows(FILE *f, uint32_t width, uint32_t height,
         return fe_fail(err, "cannot write an empty image (%ux%u)", width, height);
     if (width > FE_PNG_MAX_SIDE || height > FE_PNG_MAX_SIDE)
         return fe_fail(err, "image of %ux%u pixels is too large for PNG output", width, height);
-    png_ctx pc = {{0}};
+    png_ctx pc = {{0}, f};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &pc, on_error, on_warning);
     if (!png)
         return fe_fail(err, "out of memory (libpng)");
@@ -51,10 +71,10 @@ int fe_png_write_rgb_rows(FILE *f, uint32_t width, uint32_t height,
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         free(buf);
-        return fe_fail(err, "PNG: %s", pc.msg[0] ? pc.msg : "libpng error");
+        return fe_fail(err, "%s", pc.msg[0] ? pc.msg : "libpng error");
     }
     png_set_user_limits(png, FE_PNG_MAX_SIDE, FE_PNG_MAX_SIDE);
-    png_init_io(png, f);
+    png_set_write_fn(png, &pc, on_write, on_flush);
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
