@@ -19,9 +19,13 @@ BIN=$(abs "$1")
 build=$(abs "$2")
 label=$3
 export BIN FE_ROOT=$root
-# Sanitizer settings (ignored by binaries built without them).
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Sanitizer settings (ignored by binaries built without them).  Reports go to
+# files of their own: a tool whose refusal the test expects (exit 1) could
+# otherwise hide a leak or an error reported after its message; any report fails
+# the test that caused it.
+reports=$build/sanitizer-reports
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:log_path=$reports/asan
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_path=$reports/ubsan
 timeout_s=${FE_TEST_TIMEOUT:-600}
 logs=$build/test-logs
 mkdir -p "$logs"
@@ -33,8 +37,14 @@ run() {
     shift
     local log
     log=$logs/$(echo "$name" | tr '/' '_').log
-    local t0=$SECONDS rc=0
+    local t0=$SECONDS rc=0 r
+    rm -rf "$reports" && mkdir -p "$reports"
     timeout "$timeout_s" "$@" > "$log" 2>&1 || rc=$?
+    for r in "$reports"/*; do
+        [[ -s $r ]] || continue
+        { echo "sanitizer report $r:"; cat "$r"; } >> "$log"
+        [[ $rc -eq 0 || $rc -eq 77 ]] && rc=98
+    done
     local dt=$((SECONDS - t0))
     if [[ $rc -eq 0 ]]; then
         echo "PASS: $name (${dt}s)"

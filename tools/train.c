@@ -62,7 +62,8 @@ typedef struct {
     const char *img_path;
 } dataset;
 
-static void load_set(dataset *d, const char *ipath, const char *lpath, int64_t limit)
+static void load_set(dataset *d, const char *ipath, const char *lpath, int64_t limit,
+                     const char *limit_opt)
 {
     fe_err err;
     fe_tensor raw;
@@ -76,7 +77,10 @@ static void load_set(dataset *d, const char *ipath, const char *lpath, int64_t l
         fe_die(prog, lpath, "%lld labels for %lld images in %s", (long long)raw.shape[0],
                (long long)d->img.shape[0], ipath);
     int64_t n = raw.shape[0];
-    if (limit > 0 && limit < n)            /* keep the first `limit` images */
+    if (limit > n)
+        fe_die(prog, ipath, "%s %lld but the file holds %lld images", limit_opt,
+               (long long)limit, (long long)n);
+    if (limit > 0)                          /* keep the first `limit` images */
         d->img.shape[0] = n = limit;
     if (fe_tensor_alloc(&d->lab, FE_I64, 1, &n))
         fe_die(prog, lpath, "out of memory");
@@ -356,9 +360,9 @@ int main(int argc, char **argv)
 
     dataset train, test;
     memset(&test, 0, sizeof test);
-    load_set(&train, images, labels, limit);
+    load_set(&train, images, labels, limit, "--limit");
     if (timages)
-        load_set(&test, timages, tlabels, test_limit);
+        load_set(&test, timages, tlabels, test_limit, "--test-limit");
 
     if (mkdir(out, 0777) && errno != EEXIST)
         fe_die(prog, out, "cannot create the output directory: %s", strerror(errno));
