@@ -172,14 +172,14 @@ int main(int argc, char **argv)
         fe_die(prog, "agop", "out of memory");
     for (size_t i = 0; i < (size_t)d * d; i++)
         ((float *)res.data)[i] = (float)A[i];
+    free(A); free(T); free(Wd); free(ctx.g); free(ctx.acc);
+    fe_tensor_free(&img);
     if (npy_save(out, &res, &err))
         fe_die(prog, out && strcmp(out, "-") ? out : "<stdout>", "%s", err.msg);
     if (!quiet)
         fprintf(stderr, "agop: %s %s over %lld images: %d x %d in %.1fs\n", fe_arch_name(m->arch),
                 layer, (long long)count, d, d, fe_now() - t0);
     fe_tensor_free(&res);
-    fe_tensor_free(&img);
-    free(A); free(T); free(Wd); free(ctx.g); free(ctx.acc);
     fe_model_free(m);
     return 0;
 }

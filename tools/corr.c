@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "fe.h"
+#include "cli.h"
 #include "npy.h"
 
 static void usage(FILE *f)
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
     if (sxx == 0 || syy == 0)
         fe_die("corr", sxx == 0 ? argv[1] : argv[2], "all entries are equal: correlation undefined");
     printf("%.6f\n", sxy / sqrt(sxx * syy));
+    fe_stdout_flush_or_die("corr");
     fe_tensor_free(&a);
     fe_tensor_free(&b);
     return 0;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "fe.h"
+#include "cli.h"
 #include "npy.h"
 
 int main(int argc, char **argv)
@@ -36,8 +37,7 @@ int main(int argc, char **argv)
             printf(j ? " %.9g" : "%.9g", x[i * cols + j]);
         putchar('\n');
     }
-    if (fflush(stdout) || ferror(stdout))
-        fe_die("npy2txt", "<stdout>", "write error");
+    fe_stdout_flush_or_die("npy2txt");
     fe_tensor_free(&raw);
     fe_tensor_free(&t);
     return 0;

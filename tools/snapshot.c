@@ -102,6 +102,7 @@ int main(int argc, char **argv)
                     printf("%s%lld", d ? "," : "", (long long)t->shape[d]);
                 printf("]\n");
             }
+            fe_stdout_flush_or_die(prog);
         } else {
             const fe_tensor *t = npz_get(&z, tensor);
             if (!t) {

@@ -10,6 +10,7 @@
 #include <cblas.h>
 #include <omp.h>
 #include "cli.h"
+#include "fe.h"
 
 int fe_parse_i64(const char *s, int64_t *v)
 {
@@ -92,4 +93,11 @@ double fe_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void fe_stdout_flush_or_die(const char *prog)
+{
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout))
+        fe_die(prog, "<stdout>", "write error: %s", errno ? strerror(errno) : "unknown error");
 }

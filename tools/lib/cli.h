@@ -21,6 +21,10 @@ int fe_blas_threads(int n);
 /* "OpenBLAS ...; core SkylakeX; 2 threads", and how the core was chosen. */
 const char *fe_blas_describe(char *buf, int len);
 
+/* For tools that print text: flush stdout, or exit with
+ * "prog: <stdout>: write error: REASON" (a full disk, a closed pipe). */
+void fe_stdout_flush_or_die(const char *prog);
+
 /* Seconds on a monotonic clock. */
 double fe_now(void);
 
