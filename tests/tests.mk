@@ -1,14 +1,16 @@
 # tests/tests.mk - test targets (included by the Makefile).
 #
-#   make test         release build + tests, ASan/UBSan build + tests, fuzz smoke,
-#                     then `make quick` and a check of every figure and table it made
+#   make test         release build + tests, ASan/UBSan build + tests, the quick
+#                     valgrind pass, fuzz smoke, then `make quick` and a check of every
+#                     figure and table it made
 #   make test-plain   the release build only          make test-asan   the sanitizer build only
+#   make test-valgrind  the memcheck pass in full, ResNet-18 steps included (~25 min)
 #   make fuzz-smoke   each libFuzzer harness for FUZZ_SMOKE_SECONDS (5)
 #   make fuzz         each harness for FUZZ_SECONDS (300), or for FUZZ_RUNS executions
 #                     when that is set (make fuzz FUZZ_RUNS=10000000)
 # Each part ends with a line "LABEL: N passed, N failed, N skipped".
 
-.PHONY: fuzz-build fuzz-smoke
+.PHONY: fuzz-build fuzz-smoke test-valgrind
 
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
@@ -29,6 +31,7 @@ test:
 	@st=0; \
 	{ $(MAKE) --no-print-directory SAN=0 tests-build && tests/run-tests.sh bin build/release plain; } || st=1; \
 	{ $(MAKE) --no-print-directory SAN=1 tests-build && tests/run-tests.sh build/asan/bin build/asan asan; } || st=1; \
+	{ $(MAKE) --no-print-directory SAN=0 tests-build && tests/run-valgrind.sh quick; } || st=1; \
 	$(MAKE) --no-print-directory fuzz-smoke || st=1; \
 	{ rm -rf runs/quick-mnist results/quick && $(MAKE) --no-print-directory quick && \
 	  tests/check-results.py results/quick 4 3; } || st=1; \
@@ -42,6 +45,10 @@ test-plain:
 test-asan:
 	@$(MAKE) --no-print-directory SAN=1 tests-build
 	@tests/run-tests.sh build/asan/bin build/asan asan
+
+test-valgrind:
+	@$(MAKE) --no-print-directory SAN=0 tests-build
+	@tests/run-valgrind.sh full
 
 ifeq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 fuzz-build:

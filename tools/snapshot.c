@@ -110,6 +110,7 @@ int main(int argc, char **argv)
                 for (int i = 0; i < z.n; i++)
                     fprintf(stderr, "%s %s", i ? "," : "", z.e[i].name);
                 fputc('\n', stderr);
+                npz_free(&z);
                 return 1;
             }
             if (npy_save(out, t, &err))
