@@ -38,7 +38,7 @@ run() {
     local log
     log=$logs/$(echo "$name" | tr '/' '_').log
     local t0=$SECONDS rc=0 r
-    rm -rf "$reports" && mkdir -p "$reports"
+    rm -rf "$reports" && mkdir -p "$reports" && chmod 1777 "$reports"   # some tests run tools as nobody
     timeout "$timeout_s" "$@" > "$log" 2>&1 || rc=$?
     for r in "$reports"/*; do
         [[ -s $r ]] || continue

@@ -234,13 +234,26 @@ static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int ni
     if (run->ndim != 1 || run->shape[0] != nident || memcmp(run->data, ident, sizeof(int64_t) * nident))
         fe_die(prog, path, "this run was started with other settings (model, optimiser, seed, "
                "batch, split, normalisation or data size); use another --out DIR");
-    if (buf->shape[0] != (int64_t)o->n || (sq && sq->shape[0] != (int64_t)o->n))
-        fe_die(prog, path, "optimiser state has the wrong size");
+    if (fe_numel(ep) != 1 || fe_numel(st) != 1)
+        fe_die(prog, path, "epoch and step must be single numbers");
+    if (buf->ndim != 1 || buf->shape[0] != (int64_t)o->n ||
+        (o->sq && (sq->ndim != 1 || sq->shape[0] != (int64_t)o->n)))
+        fe_die(prog, path, "optimiser state has the wrong shape (expected [%zu])", o->n);
+    const int64_t epoch64 = *(int64_t *)ep->data, step = *(int64_t *)st->data;
+    if (epoch64 < 0 || epoch64 > 100000 || step < 0)
+        fe_die(prog, path, "epoch %lld, step %lld: out of range", (long long)epoch64, (long long)step);
+    for (int k = 0; k < (o->sq ? 2 : 1); k++) {
+        const float *v = (const float *)(k ? sq : buf)->data;
+        for (size_t i = 0; i < o->n; i++)
+            if (!isfinite(v[i]))
+                fe_die(prog, path, "optim.%s element %zu is not finite (%g)", k ? "sq" : "buf", i,
+                       (double)v[i]);
+    }
     memcpy(o->buf, buf->data, sizeof(float) * o->n);
     if (o->sq)
         memcpy(o->sq, sq->data, sizeof(float) * o->n);
-    o->step = *(int64_t *)st->data;
-    int epoch = (int)*(int64_t *)ep->data;
+    o->step = step;
+    int epoch = (int)epoch64;
     npz_free(&z);
     return epoch;
 }
@@ -364,6 +377,12 @@ int main(int argc, char **argv)
     if (timages)
         load_set(&test, timages, tlabels, test_limit, "--test-limit");
 
+    /* Every check of the arguments and data comes before --out is created. */
+    const int64_t N = train.img.shape[0];
+    int64_t n_val = (int64_t)llround(val_split * (double)N), n_tr = N - n_val;
+    if (n_tr < 1)
+        fe_die(prog, images, "--val-split %g leaves no training images", val_split);
+
     if (mkdir(out, 0777) && errno != EEXIST)
         fe_die(prog, out, "cannot create the output directory: %s", strerror(errno));
     struct stat st;
@@ -371,28 +390,6 @@ int main(int argc, char **argv)
         fe_die(prog, out, "not a directory");
     if (access(out, W_OK))
         fe_die(prog, out, "output directory is not writable");
-
-    /* Split: a seeded permutation; the last n_val indices are the validation set. */
-    const int64_t N = train.img.shape[0];
-    int64_t n_val = (int64_t)llround(val_split * (double)N), n_tr = N - n_val;
-    if (n_tr < 1)
-        fe_die(prog, images, "--val-split %g leaves no training images", val_split);
-    int64_t *perm = fe_xmalloc(sizeof(int64_t) * N);
-    for (int64_t i = 0; i < N; i++)
-        perm[i] = i;
-    fe_rng rng;
-    if (n_val > 0) {
-        fe_rng_seed(&rng, (uint64_t)seed, "split", 0);
-        fe_rng_permute(&rng, perm, N);
-    }
-    const int64_t *val_idx = perm + n_tr;
-    int64_t *order = fe_xmalloc(sizeof(int64_t) * n_tr);
-    int64_t *test_idx = NULL;
-    if (timages) {
-        test_idx = fe_xmalloc(sizeof(int64_t) * test.img.shape[0]);
-        for (int64_t i = 0; i < test.img.shape[0]; i++)
-            test_idx[i] = i;
-    }
 
     int nthreads = fe_blas_threads((int)threads);
     fe_err err;
@@ -440,7 +437,29 @@ int main(int argc, char **argv)
         metrics_read(&mt, out, start);
         if (!quiet)
             fprintf(stderr, "train: resuming %s after epoch %d\n", out, start);
-    } else {
+    }
+
+    /* Split: a seeded permutation; the last n_val indices are the validation set.
+     * (Allocated only after the checks of --resume: fe_die does not return, so
+     * the compiler need not keep these pointers anywhere a leak checker looks.) */
+    int64_t *perm = fe_xmalloc(sizeof(int64_t) * N);
+    for (int64_t i = 0; i < N; i++)
+        perm[i] = i;
+    fe_rng rng;
+    if (n_val > 0) {
+        fe_rng_seed(&rng, (uint64_t)seed, "split", 0);
+        fe_rng_permute(&rng, perm, N);
+    }
+    const int64_t *val_idx = n_val ? perm + n_tr : NULL;    /* (not one past the end) */
+    int64_t *order = fe_xmalloc(sizeof(int64_t) * n_tr);
+    int64_t *test_idx = NULL;
+    if (timages) {
+        test_idx = fe_xmalloc(sizeof(int64_t) * test.img.shape[0]);
+        for (int64_t i = 0; i < test.img.shape[0]; i++)
+            test_idx[i] = i;
+    }
+
+    if (start < 0) {
         fe_rng_seed(&rng, (uint64_t)seed, "init", 0);
         fe_model_init(m, &rng, conv_std);
         double vl = 0, va = 0, sl = 0, sa = 0;

@@ -20,7 +20,10 @@
 #      already holds a run, a directory the user cannot write (as root: run as
 #      nobody through setpriv, else skipped), a path too long for the run's files;
 #   9. train with a label -1 (int64) and with a --test-labels label 11;
-#  10. (at the end) train --limit / --test-limit beyond the number of images.
+#  10. train --limit / --test-limit beyond the number of images;
+#  11. train --resume with a malformed state.npz (optimiser buffer of the wrong
+#      rank, a NaN in it, a negative epoch): refused, the run left byte-identical;
+#  12. train --val-split leaving no training images: refused, no --out created.
 # Failures are collected, not fatal: every check runs, each failing one is
 # printed with its command and output, and the exit status is 1 if any failed.
 # Env: BIN (directory holding the tools), FE_ROOT (repository root); FE_SKIP_RESNET=1
@@ -225,15 +228,39 @@ refused 1 train "$tmp/big.npy: " "label 11 " "index 5" -- \
     --test-labels "$tmp/big.npy" --out "$tmp/out/run"
 
 # ---- 10. --limit / --test-limit beyond the file ------------------------------
-# Expected behaviour: train refuses (exit 1) a --limit or --test-limit larger than
-# the number of images in the file, naming the option and the images file, and
-# creates no run directory. (Written as a specification for a change to train;
-# the commit "train refuses --limit beyond the file" already implements it.)
+# train refuses (exit 1) a --limit or --test-limit larger than the number of
+# images in the file, naming the option and the images file, and creates no run
+# directory.
 refused 1 train "$tmp/img.npy: " "--limit 33" -- \
     "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --limit 33 --out "$tmp/out/run"
 refused 1 train "$tmp/img8.npy: " "--test-limit 9" -- \
     "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --test-images "$tmp/img8.npy" \
     --test-labels "$tmp/lab8.npy" --test-limit 9 --out "$tmp/out/run"
+
+# ---- 11. a malformed training state: train --resume refuses, the run is kept --
+for bad in buf-shape sq-nan epoch-neg; do
+    rm -rf "$tmp/rs"; cp -a "$tmp/runl" "$tmp/rs"
+    $PY - "$tmp/runl/state.npz" "$tmp/rs/state.npz" "$bad" <<'PYEOF'
+import sys, numpy as np
+z = dict(np.load(sys.argv[1])); bad = sys.argv[3]
+if bad == "buf-shape": z["optim.buf"] = np.zeros((z["optim.buf"].shape[0], 0), np.float32)
+if bad == "sq-nan": z["optim.sq"][7] = np.nan
+if bad == "epoch-neg": z["epoch"] = np.full_like(z["epoch"], -1)
+np.savez(sys.argv[2], **z)
+PYEOF
+    case $bad in
+        buf-shape) why="wrong shape" ;; sq-nan) why="optim.sq element 7 is not finite" ;;
+        epoch-neg) why="out of range" ;;
+    esac
+    sums "$tmp/rs" > "$tmp/rs.sums"
+    refused 1 train "$tmp/rs/state.npz: " "$why" -- \
+        "$BIN/train" --model lenet5 "${T[@]}" --epochs 2 --out "$tmp/rs" --resume
+    if sums "$tmp/rs" | cmp -s - "$tmp/rs.sums"; then ok; else fail "train --resume with $bad changed the run"; fi
+done
+
+# ---- 12. --val-split that leaves no training images: refused before --out is made
+refused 1 train "$tmp/img.npy: " "leaves no training images" -- \
+    "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --val-split 0.99 --out "$tmp/out/run"
 
 if ((failures)); then
     echo "test_badinput.sh: $checks checks passed, $failures FAILED"

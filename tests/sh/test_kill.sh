@@ -37,7 +37,7 @@ for trial in 1 2 3; do
     for attempt in $(seq 1 40); do
         "$BIN/train" "${args[@]}" --out "$out" --resume &
         pid=$!
-        # a random moment within the first ~0.6 s of this attempt
+        # a random moment within the first second of this attempt (0.00-0.99 s)
         sleep "0.$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
         if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
         wait "$pid" 2> /dev/null || true
