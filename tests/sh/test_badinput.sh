@@ -22,7 +22,8 @@
 #   9. train with a label -1 (int64) and with a --test-labels label 11;
 #  10. train --limit / --test-limit beyond the number of images;
 #  11. train --resume with a malformed state.npz (optimiser buffer of the wrong
-#      rank, a NaN in it, a negative epoch): refused, the run left byte-identical;
+#      rank, a NaN in it, a negative epoch or step, two epochs): refused, the run
+#      left byte-identical;
 #  12. train --val-split leaving no training images: refused, no --out created.
 # Failures are collected, not fatal: every check runs, each failing one is
 # printed with its command and output, and the exit status is 1 if any failed.
@@ -238,7 +239,7 @@ refused 1 train "$tmp/img8.npy: " "--test-limit 9" -- \
     --test-labels "$tmp/lab8.npy" --test-limit 9 --out "$tmp/out/run"
 
 # ---- 11. a malformed training state: train --resume refuses, the run is kept --
-for bad in buf-shape sq-nan epoch-neg; do
+for bad in buf-shape sq-nan epoch-neg step-neg epoch-pair; do
     rm -rf "$tmp/rs"; cp -a "$tmp/runl" "$tmp/rs"
     $PY - "$tmp/runl/state.npz" "$tmp/rs/state.npz" "$bad" <<'PYEOF'
 import sys, numpy as np
@@ -246,11 +247,13 @@ z = dict(np.load(sys.argv[1])); bad = sys.argv[3]
 if bad == "buf-shape": z["optim.buf"] = np.zeros((z["optim.buf"].shape[0], 0), np.float32)
 if bad == "sq-nan": z["optim.sq"][7] = np.nan
 if bad == "epoch-neg": z["epoch"] = np.full_like(z["epoch"], -1)
+if bad == "step-neg": z["step"] = np.full_like(z["step"], -5)
+if bad == "epoch-pair": z["epoch"] = np.array([1, 1], np.int64)
 np.savez(sys.argv[2], **z)
 PYEOF
     case $bad in
         buf-shape) why="wrong shape" ;; sq-nan) why="optim.sq element 7 is not finite" ;;
-        epoch-neg) why="out of range" ;;
+        epoch-neg | step-neg) why="out of range" ;; epoch-pair) why="single numbers" ;;
     esac
     sums "$tmp/rs" > "$tmp/rs.sums"
     refused 1 train "$tmp/rs/state.npz: " "$why" -- \
