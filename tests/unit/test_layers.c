@@ -344,6 +344,124 @@ static void test_conv_k1_s2_pad0(void **state)
 }
 static void test_conv_single(void **state) { conv_case(1, 6, 5, 1, 2, 12, 12, 1); }
 
+/* ------------------------------------------------------- Winograd F(2x2,3x3) */
+
+/* Both gradients of the 3x3/stride-1/pad-1 convolution in double, from the
+ * definition: dw = sum dy * x, dx = sum w * dy. */
+static void conv3_grads_naive(const conv_geom *g, int n, const float *x, const float *w,
+                              const float *dy, double *dw, double *dx)
+{
+    const int H = g->h, W = g->w;
+    memset(dw, 0, sizeof(double) * g->cout * g->cin * 9);
+    memset(dx, 0, sizeof(double) * g->cin * n * H * W);
+    for (int co = 0; co < g->cout; co++)
+        for (int ci = 0; ci < g->cin; ci++)
+            for (int img = 0; img < n; img++)
+                for (int oh = 0; oh < H; oh++)
+                    for (int ow = 0; ow < W; ow++) {
+                        double d = dy[(((size_t)co * n + img) * H + oh) * W + ow];
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int kj = 0; kj < 3; kj++) {
+                                int ih = oh - 1 + ki, iw = ow - 1 + kj;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                    continue;
+                                size_t xi = (((size_t)ci * n + img) * H + ih) * W + iw;
+                                size_t wi = ((size_t)co * g->cin + ci) * 9 + ki * 3 + kj;
+                                dw[wi] += d * x[xi];
+                                dx[xi] += d * w[wi];
+                            }
+                    }
+}
+
+/* |got - want| <= tol * max|want| everywhere: Winograd's transforms add a few
+ * roundings per value, so the bound is relative to the output's scale. */
+static void assert_close_scaled(const char *what, const float *got, const double *want, size_t n,
+                                double tol)
+{
+    double scale = 0, worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= worst)) {
+            worst = d;
+            at = i;
+        }
+    }
+    if (!(worst <= tol * scale))
+        fail_msg("%s: error %.3g at [%zu] (got %.9g, want %.9g) > %.1g x max|want| %.3g", what,
+                 worst, at, (double)got[at], want[at], tol, scale);
+}
+
+static void wino_case(int cin, int cout, int h, int w, int n)
+{
+    char name[128];
+    snprintf(name, sizeof name, "winograd cin %d cout %d %dx%d batch %d", cin, cout, h, w, n);
+    fe_rng r = rng_for(name);
+    conv_geom g;
+    conv_geom_init(&g, cin, cout, 3, 1, 1, h, w);
+    assert_true(wino_applies(&g));
+    const size_t nx = (size_t)cin * n * h * w, nw = (size_t)cout * cin * 9, ny = (size_t)cout * n * h * w;
+    float *x = fvec(nx), *wt = fvec(nw), *dy = fvec(ny), *y = fvec(ny), *dw = fvec(nw), *dx = fvec(nx);
+    float *u = fvec(wino_u_floats(&g)), *du = fvec(wino_u_floats(&g));
+    fill_normal(&r, x, nx, 0, 1);
+    fill_normal(&r, wt, nw, 0, 0.5);
+    fill_normal(&r, dy, ny, 0, 1);
+    double *yref = malloc(sizeof(double) * ny), *dwref = malloc(sizeof(double) * nw);
+    double *dxref = malloc(sizeof(double) * nx), *acc_ref = malloc(sizeof(double) * nx);
+    assert_true(yref && dwref && dxref && acc_ref);
+    conv_naive(&g, n, x, wt, NULL, yref);
+    conv3_grads_naive(&g, n, x, wt, dy, dwref, dxref);
+    /* whole batch, two images a chunk, one at a time; exactly the planned scratch */
+    const int chunks[3] = {n, 2, 1};
+    for (int c = 0; c < 3; c++) {
+        size_t cap = wino_col_floats(&g, chunks[c]);
+        float *col = malloc(sizeof(float) * cap);
+        assert_non_null(col);
+        char what[200];
+        fill_normal(&r, y, ny, 0, 1);           /* garbage: must be overwritten */
+        wino_forward(&g, n, x, wt, y, u, col, cap);
+        snprintf(what, sizeof what, "%s chunk %d: forward", name, chunks[c]);
+        assert_close_scaled(what, y, yref, ny, 2e-6);
+        fill_normal(&r, dw, nw, 0, 1);
+        fill_normal(&r, dx, nx, 0, 1);
+        wino_backward(&g, n, x, wt, dy, dw, dx, 0, u, du, col, cap);
+        snprintf(what, sizeof what, "%s chunk %d: dw", name, chunks[c]);
+        assert_close_scaled(what, dw, dwref, nw, 2e-6);
+        snprintf(what, sizeof what, "%s chunk %d: dx", name, chunks[c]);
+        assert_close_scaled(what, dx, dxref, nx, 2e-6);
+        /* dx alone, added to what is there */
+        fill_normal(&r, dx, nx, 0, 1);
+        for (size_t i = 0; i < nx; i++)
+            acc_ref[i] = dx[i] + dxref[i];
+        wino_backward(&g, n, x, wt, dy, NULL, dx, 1, u, du, col, cap);
+        snprintf(what, sizeof what, "%s chunk %d: accumulated dx", name, chunks[c]);
+        assert_close_scaled(what, dx, acc_ref, nx, 2e-6);
+        /* dw alone */
+        fill_normal(&r, dw, nw, 0, 1);
+        wino_backward(&g, n, x, wt, dy, dw, NULL, 0, u, du, col, cap);
+        snprintf(what, sizeof what, "%s chunk %d: dw alone", name, chunks[c]);
+        assert_close_scaled(what, dw, dwref, nw, 2e-6);
+        free(col);
+    }
+    free(x); free(wt); free(dy); free(y); free(dw); free(dx); free(u); free(du);
+    free(yref); free(dwref); free(dxref); free(acc_ref);
+}
+
+/* Even and odd map sizes (odd ones end in half-empty tiles), 1x1 and 2x2 maps,
+ * cin != cout both ways, and ResNet-18's 7x7 stage. */
+static void test_winograd(void **state)
+{
+    (void)state;
+    wino_case(16, 8, 6, 6, 3);
+    wino_case(16, 20, 7, 5, 3);
+    wino_case(24, 16, 4, 4, 5);
+    wino_case(16, 3, 1, 1, 3);
+    wino_case(17, 5, 2, 3, 3);
+    wino_case(32, 32, 7, 7, 2);
+}
+
 /* im2col of a chunk in the middle of a batch against the patches read directly. */
 static void test_im2col(void **state)
 {
@@ -898,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_conv_k1_s2_pad0),
         cmocka_unit_test(test_conv_single),
         cmocka_unit_test(test_im2col),
+        cmocka_unit_test(test_winograd),
         cmocka_unit_test(test_bn_train_forward_and_stats),
         cmocka_unit_test(test_bn_train_gradients),
         cmocka_unit_test(test_bn_eval),

@@ -37,6 +37,20 @@ void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, 
 /* The input patch matrix of one image chunk (im2col), exposed for tests and agop. */
 void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, float *col);
 
+/* ---- Winograd F(2x2,3x3) for 3x3 stride-1 pad-1 convolutions (winograd.c) ----
+ * Same results as conv2d_forward/backward (no bias) up to rounding, with 16
+ * multiplies per 2x2 output tile instead of 36.  u and du are scratch of
+ * wino_u_floats; col is chunk scratch as for conv2d (wino_col_floats per chunk). */
+int wino_applies(const conv_geom *g);      /* k 3, stride 1, pad 1, cin >= 16, h, w <= 64 */
+size_t wino_u_floats(const conv_geom *g);
+size_t wino_col_floats(const conv_geom *g, int chunk);
+void wino_forward(const conv_geom *g, int n, const float *x, const float *w, float *y, float *u,
+                  float *col, size_t col_cap);
+/* dw overwritten when non-NULL; dx overwritten, accumulated into, or skipped (NULL). */
+void wino_backward(const conv_geom *g, int n, const float *x, const float *w, const float *dy,
+                   float *dw, float *dx, int accumulate_dx, float *u, float *du, float *col,
+                   size_t col_cap);
+
 /* ---- batch norm over [C][M] (M = N*H*W) ---- */
 typedef struct {
     int c;

@@ -88,8 +88,9 @@ typedef struct fe_model {
     float *logits;          /* [10][N] */
     float *dlogits;
     float *g[4];            /* gradient scratch, each as large as the largest activation */
-    float *col;             /* im2col scratch */
+    float *col;             /* im2col / Winograd chunk scratch */
     size_t col_cap;
+    float *wu, *wdu;        /* Winograd filters and their gradient (ResNet-18) */
 
     /* LeNet-5 */
     fe_conv conv1, conv2;
