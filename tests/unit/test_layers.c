@@ -405,6 +405,7 @@ static void wino_case(int cin, int cout, int h, int w, int n)
     const size_t nx = (size_t)cin * n * h * w, nw = (size_t)cout * cin * 9, ny = (size_t)cout * n * h * w;
     float *x = fvec(nx), *wt = fvec(nw), *dy = fvec(ny), *y = fvec(ny), *dw = fvec(nw), *dx = fvec(nx);
     float *u = fvec(wino_u_floats(&g)), *du = fvec(wino_u_floats(&g));
+    float *mask = fvec(nx), *masked = fvec(nx);
     fill_normal(&r, x, nx, 0, 1);
     fill_normal(&r, wt, nw, 0, 0.5);
     fill_normal(&r, dy, ny, 0, 1);
@@ -426,7 +427,7 @@ static void wino_case(int cin, int cout, int h, int w, int n)
         assert_close_scaled(what, y, yref, ny, 2e-6);
         fill_normal(&r, dw, nw, 0, 1);
         fill_normal(&r, dx, nx, 0, 1);
-        wino_backward(&g, n, x, wt, dy, dw, dx, 0, u, du, col, cap);
+        wino_backward(&g, n, x, wt, dy, dw, dx, 0, NULL, u, du, col, cap);
         snprintf(what, sizeof what, "%s chunk %d: dw", name, chunks[c]);
         assert_close_scaled(what, dw, dwref, nw, 2e-6);
         snprintf(what, sizeof what, "%s chunk %d: dx", name, chunks[c]);
@@ -435,17 +436,32 @@ static void wino_case(int cin, int cout, int h, int w, int n)
         fill_normal(&r, dx, nx, 0, 1);
         for (size_t i = 0; i < nx; i++)
             acc_ref[i] = dx[i] + dxref[i];
-        wino_backward(&g, n, x, wt, dy, NULL, dx, 1, u, du, col, cap);
+        wino_backward(&g, n, x, wt, dy, NULL, dx, 1, NULL, u, du, col, cap);
         snprintf(what, sizeof what, "%s chunk %d: accumulated dx", name, chunks[c]);
         assert_close_scaled(what, dx, acc_ref, nx, 2e-6);
+        /* the same with a ReLU's backward fused: zero where mask <= 0 (mask
+         * values -1, 0 (as a ReLU's outputs often are), 0.5, 1 and 1.5) */
+        for (size_t i = 0; i < nx; i++) {
+            mask[i] = (float)(i % 3) - 1.0f + (i % 7 == 0 ? 0.5f : 0.0f);
+            masked[i] = dx[i];
+        }
+        wino_backward(&g, n, x, wt, dy, NULL, masked, 1, mask, u, du, col, cap);
+        for (size_t i = 0; i < nx; i++)
+            acc_ref[i] = mask[i] > 0.0f ? (double)dx[i] + dxref[i] : 0.0;
+        snprintf(what, sizeof what, "%s chunk %d: accumulated dx through a ReLU", name, chunks[c]);
+        assert_close_scaled(what, masked, acc_ref, nx, 2e-6);
+        for (size_t i = 0; i < nx; i++)
+            if (mask[i] <= 0.0f && masked[i] != 0.0f)
+                fail_msg("%s: [%zu] = %g where the ReLU was off", what, i, (double)masked[i]);
         /* dw alone */
         fill_normal(&r, dw, nw, 0, 1);
-        wino_backward(&g, n, x, wt, dy, dw, NULL, 0, u, du, col, cap);
+        wino_backward(&g, n, x, wt, dy, dw, NULL, 0, NULL, u, du, col, cap);
         snprintf(what, sizeof what, "%s chunk %d: dw alone", name, chunks[c]);
         assert_close_scaled(what, dw, dwref, nw, 2e-6);
         free(col);
     }
     free(x); free(wt); free(dy); free(y); free(dw); free(dx); free(u); free(du);
+    free(mask); free(masked);
     free(yref); free(dwref); free(dxref); free(acc_ref);
 }
 

@@ -46,10 +46,11 @@ size_t wino_u_floats(const conv_geom *g);
 size_t wino_col_floats(const conv_geom *g, int chunk);
 void wino_forward(const conv_geom *g, int n, const float *x, const float *w, float *y, float *u,
                   float *col, size_t col_cap);
-/* dw overwritten when non-NULL; dx overwritten, accumulated into, or skipped (NULL). */
+/* dw overwritten when non-NULL; dx overwritten, accumulated into, or skipped (NULL);
+ * with mask (may be NULL), then dx = 0 where mask <= 0: relu_backward(mask, dx) fused. */
 void wino_backward(const conv_geom *g, int n, const float *x, const float *w, const float *dy,
-                   float *dw, float *dx, int accumulate_dx, float *u, float *du, float *col,
-                   size_t col_cap);
+                   float *dw, float *dx, int accumulate_dx, const float *mask, float *u, float *du,
+                   float *col, size_t col_cap);
 
 /* ---- batch norm over [C][M] (M = N*H*W) ---- */
 typedef struct {

@@ -84,15 +84,19 @@ static void conv_fwd(fe_model *m, const fe_conv *c, int n, const float *x)
         conv2d_forward(&c->g, n, x, c->w, NULL, c->y, m->col, m->col_cap);
 }
 
-static void conv_bwd(fe_model *m, const fe_conv *c, int n, const float *x, const float *dy,
-                     int pg, float *dx, int accumulate_dx)
+/* Returns 1 when it also applied the backward of the ReLU whose output is
+ * relu_out to dx (the Winograd path fuses it into its last pass over dx). */
+static int conv_bwd(fe_model *m, const fe_conv *c, int n, const float *x, const float *dy,
+                    int pg, float *dx, int accumulate_dx, const float *relu_out)
 {
-    if (wino_applies(&c->g))
-        wino_backward(&c->g, n, x, c->w, dy, pg ? c->dw : NULL, dx, accumulate_dx, m->wu, m->wdu,
-                      m->col, m->col_cap);
-    else
-        conv2d_backward(&c->g, n, x, c->w, dy, pg ? c->dw : NULL, NULL, dx, accumulate_dx, m->col,
-                        m->col_cap);
+    if (wino_applies(&c->g)) {
+        wino_backward(&c->g, n, x, c->w, dy, pg ? c->dw : NULL, dx, accumulate_dx, relu_out,
+                      m->wu, m->wdu, m->col, m->col_cap);
+        return 1;
+    }
+    conv2d_backward(&c->g, n, x, c->w, dy, pg ? c->dw : NULL, NULL, dx, accumulate_dx, m->col,
+                    m->col_cap);
+    return 0;
 }
 
 static int64_t plane(const fe_conv *c, int n) { return (int64_t)n * c->g.oh * c->g.ow; }
@@ -136,36 +140,41 @@ void resnet18_backward(fe_model *m, int pg, const fe_hook *hook)
     linear_backward(512, 10, n, m->pooled, m->linear.w, m->dlogits, pg ? m->linear.dw : NULL,
                     pg ? m->linear.db : NULL, gB);
     avgpool_backward(512, n, 16, gB, gA);
-    /* gA holds d(block output); each block leaves d(block input) in gD. */
+    /* gA holds d(block output), through the block's final ReLU already when
+     * `masked`; each block leaves d(block input) in gA. */
+    int masked = 0;
     for (int i = 7; i >= 0; i--) {
         fe_block *k = &m->blk[i];
-        const float *x = i ? m->blk[i - 1].out : m->a0;
+        const float *x = i ? m->blk[i - 1].out : m->a0;   /* the previous ReLU's output */
         const int64_t p = plane(&k->c1, n);
         const size_t sz = (size_t)k->c1.g.cout * p;
-        relu_backward(sz, k->out, gA, gA);
+        if (!masked)
+            relu_backward(sz, k->out, gA, gA);
+        float *din = gA;      /* identity shortcut: d(input) is gA plus conv1's part */
         if (k->has_sc) {
             bn_bwd(&k->sbn, p, k->sc.y, gA, gC, tr, pg);
             if (fe_hook_at(m, hook, k->sc.name, gC, k->sc.g.cout, p))
                 return;
-            conv_bwd(m, &k->sc, n, x, gC, pg, gD, 0);
-        } else {
-            memcpy(gD, gA, sizeof(float) * sz);
+            conv_bwd(m, &k->sc, n, x, gC, pg, gD, 0, NULL);
+            din = gD;
         }
-        bn_bwd(&k->b2, p, k->c2.y, gA, gB, tr, pg);
+        bn_bwd(&k->b2, p, k->c2.y, gA, gB, tr, pg);    /* gA's last use but as din */
         if (fe_hook_at(m, hook, k->c2.name, gB, k->c2.g.cout, p))
             return;
-        conv_bwd(m, &k->c2, n, k->a1, gB, pg, gC, 0);
-        relu_backward(sz, k->a1, gC, gC);
+        if (!conv_bwd(m, &k->c2, n, k->a1, gB, pg, gC, 0, k->a1))
+            relu_backward(sz, k->a1, gC, gC);
         bn_bwd(&k->b1, p, k->c1.y, gC, gB, tr, pg);
         if (fe_hook_at(m, hook, k->c1.name, gB, k->c1.g.cout, p))
             return;
-        conv_bwd(m, &k->c1, n, x, gB, pg, gD, 1);
-        float *t = gA;
-        gA = gD;
-        gD = t;
+        masked = conv_bwd(m, &k->c1, n, x, gB, pg, din, 1, x);
+        if (din == gD) {
+            gD = gA;
+            gA = din;
+        }
     }
     const int64_t p = plane(&m->conv1, n);
-    relu_backward((size_t)64 * p, m->a0, gA, gA);
+    if (!masked)
+        relu_backward((size_t)64 * p, m->a0, gA, gA);
     bn_bwd(&m->bn1, p, m->conv1.y, gA, gB, tr, pg);
     if (fe_hook_at(m, hook, "conv1", gB, 64, p))
         return;

@@ -293,9 +293,10 @@ static void grad_output_transform(int c_n, int H, int W, int n_total, int n0, in
         }
 }
 
-/* dx (+)= B dV B^T over the overlapping 4x4 input tiles, dv[16][c][T]. */
+/* dx (+)= B dV B^T over the overlapping 4x4 input tiles, dv[16][c][T]; then,
+ * when mask is set, dx = 0 wherever mask <= 0 (a ReLU's backward, fused). */
 static void grad_input_transform(int c_n, int H, int W, int n_total, int n0, int nc,
-                                 const float *dv, float *dx, int add)
+                                 const float *dv, float *dx, int add, const float *mask)
 {
     const int TH = (H + 1) / 2, TW = (W + 1) / 2, WP = 2 * TW + 2, HP = 2 * TH + 2;
     const size_t T = (size_t)nc * TH * TW, pl = (size_t)c_n * T;
@@ -303,7 +304,8 @@ static void grad_input_transform(int c_n, int H, int W, int n_total, int n0, int
     for (int c = 0; c < c_n; c++)
         for (int j = 0; j < nc; j++) {
             const float *src = dv + (size_t)c * T + (size_t)j * TH * TW;
-            float *dst = dx + ((size_t)c * n_total + n0 + j) * H * W;
+            const size_t off = ((size_t)c * n_total + n0 + j) * H * W;
+            float *dst = dx + off;
             float acc[WINO_MAXW + 4][WINO_MAXW + 4];  /* padded plane, row 0 = input row -1 */
             for (int r = 0; r < HP; r++)
                 memset(acc[r], 0, sizeof(float) * WP);
@@ -318,6 +320,11 @@ static void grad_input_transform(int c_n, int H, int W, int n_total, int n0, int
                         row[q] += a[q];
                 else
                     memcpy(row, a, sizeof(float) * W);
+                if (mask) {
+                    const float *mk = mask + off + (size_t)r * W;
+                    for (int q = 0; q < W; q++)
+                        row[q] = mk[q] > 0.0f ? row[q] : 0.0f;
+                }
             }
         }
 }
@@ -341,8 +348,8 @@ void wino_forward(const conv_geom *g, int n, const float *x, const float *w, flo
 }
 
 void wino_backward(const conv_geom *g, int n, const float *x, const float *w, const float *dy,
-                   float *dw, float *dx, int accumulate_dx, float *u, float *du, float *col,
-                   size_t col_cap)
+                   float *dw, float *dx, int accumulate_dx, const float *mask, float *u, float *du,
+                   float *col, size_t col_cap)
 {
     const int chunk = wino_chunk(g, col_cap), ci_n = g->cin, co_n = g->cout;
     if (dx)
@@ -364,7 +371,7 @@ void wino_backward(const conv_geom *g, int n, const float *x, const float *w, co
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ci_n, T, co_n, 1.0f,
                             u + (size_t)xi * co_n * ci_n, ci_n, dm + (size_t)xi * co_n * T, T,
                             0.0f, v + (size_t)xi * ci_n * T, T);
-            grad_input_transform(ci_n, g->h, g->w, n, n0, nc, v, dx, accumulate_dx);
+            grad_input_transform(ci_n, g->h, g->w, n, n0, nc, v, dx, accumulate_dx, mask);
         }
     }
     if (dw)
