@@ -1022,6 +1022,177 @@ static void test_softmax_xent(void **state)
     free(dl); free(c.logits); free(c.labels);
 }
 
+/* ------------------------------------------------------------------ LeNet-5 fast paths */
+
+/* Multiples of 0.5 in [-1, 2]: ties and ReLU zeros in most pool windows. */
+static void fill_ties(fe_rng *r, float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(0.5 * ((double)fe_rng_below(r, 7) - 2));
+}
+
+/* bias + ReLU + pool forward and pool + ReLU backward, chunk by chunk, in both
+ * output layouts, against the reference layers: bit for bit. */
+static void pool_fast_case(int c, int n, int h, int w, int chunk)
+{
+    fe_rng r = rng_for("pool fast");
+    const size_t ny = (size_t)c * n * h * w, s = (size_t)(h / 2) * (w / 2), np = (size_t)c * n * s;
+    float *x = fvec(ny), *b = fvec(c), *yref = fvec(ny), *pref = fvec(np), *dp = fvec(np);
+    float *dzref = fvec(ny);
+    double *dbref = calloc(c, sizeof(double));
+    fill_ties(&r, x, ny);
+    fill_ties(&r, b, c);
+    fill_normal(&r, dp, np, 0, 1);
+    for (size_t i = 0; i < ny; i++)
+        yref[i] = x[i] + b[i / ((size_t)n * h * w)];
+    relu_forward(ny, yref);
+    maxpool2_forward(c, n, h, w, yref, pref);
+    maxpool2_backward(c, n, h, w, yref, dp, dzref);
+    relu_backward(ny, yref, dzref, dzref);
+    for (size_t i = 0; i < ny; i++)
+        dbref[i / ((size_t)n * h * w)] += dzref[i];
+    for (int flat = 0; flat < 2; flat++) {
+        const size_t pcs = flat ? s * n : (size_t)n * s, pis = flat ? 1 : s, pss = flat ? (size_t)n : 1;
+        float *y = fdup(x, ny), *p = fvec(np), *pl = fvec(np), *dpl = fvec(np), *dz = fvec(ny);
+        float *db = fvec(c);
+        for (int ch = 0; ch < c; ch++)
+            for (int i = 0; i < n; i++)
+                for (size_t k = 0; k < s; k++)
+                    dpl[ch * pcs + i * pis + k * pss] = dp[((size_t)ch * n + i) * s + k];
+        for (int n0 = 0; n0 < n; n0 += chunk) {
+            int nc = n - n0 < chunk ? n - n0 : chunk;
+            bias_relu_maxpool2_forward(c, n, n0, nc, h, w, b, y, pl, pcs, pis, pss);
+            maxpool2_relu_backward(c, n, n0, nc, h, w, y, dpl, pcs, pis, pss, dz, db);
+        }
+        for (int ch = 0; ch < c; ch++)
+            for (int i = 0; i < n; i++)
+                for (size_t k = 0; k < s; k++)
+                    p[((size_t)ch * n + i) * s + k] = pl[ch * pcs + i * pis + k * pss];
+        assert_memory_equal(y, yref, sizeof(float) * ny);
+        assert_memory_equal(p, pref, sizeof(float) * np);
+        assert_memory_equal(dz, dzref, sizeof(float) * ny);
+        assert_close_f("pool fast db", db, dbref, c, 1e-5, 1e-6);
+        free(y); free(p); free(pl); free(dpl); free(dz); free(db);
+    }
+    free(x); free(b); free(yref); free(pref); free(dp); free(dzref); free(dbref);
+}
+
+static void test_pool_fast(void **state)
+{
+    pool_fast_case(3, 1, 4, 6, 1);
+    pool_fast_case(2, 3, 10, 10, 2);
+    pool_fast_case(16, 17, 10, 10, 8);
+}
+
+/* conv2d_forward_chunk / conv2d_backward_chunk, chunk by chunk with the columns
+ * kept per chunk, against conv2d_forward / conv2d_backward. */
+static void conv_chunk_case(int cin, int cout, int pad, int h, int w, int n, int chunk)
+{
+    fe_rng r = rng_for("conv chunk");
+    conv_geom g;
+    conv_geom_init(&g, cin, cout, 5, 1, pad, h, w);
+    const size_t nx = (size_t)cin * n * h * w, ny = (size_t)cout * n * g.oh * g.ow;
+    const size_t nw = (size_t)cout * cin * 25, per = conv_col_floats(&g, 1);
+    float *x = fvec(nx), *wt = fvec(nw), *dy = fvec(ny), *col = fvec(per * n);
+    float *yref = fvec(ny), *dwref = fvec(nw), *dxref = fvec(nx);
+    fill_normal(&r, x, nx, 0, 1);
+    fill_normal(&r, wt, nw, 0, 0.2);
+    fill_normal(&r, dy, ny, 0, 1);
+    conv2d_forward(&g, n, x, wt, NULL, yref, col, per * n);
+    conv2d_backward(&g, n, x, wt, dy, dwref, NULL, dxref, 0, col, per * n);
+    float *y = fvec(ny), *kept = fvec(per * n), *dcol = fvec(per * chunk), *dwp = fvec(nw);
+    float *dx = fvec(nx);
+    double *dw = calloc(nw, sizeof(double)), *want = calloc(nx > ny ? nx : ny, sizeof(double));
+    for (int n0 = 0; n0 < n; n0 += chunk) {
+        int nc = n - n0 < chunk ? n - n0 : chunk;
+        conv2d_forward_chunk(&g, n, n0, nc, x, wt, y, kept + per * n0);
+        conv2d_backward_chunk(&g, n, n0, nc, wt, dy, kept + per * n0, dwp, dcol, dx);
+        for (size_t i = 0; i < nw; i++)
+            dw[i] += dwp[i];
+    }
+    for (size_t i = 0; i < ny; i++)
+        want[i] = yref[i];
+    assert_close_f("conv chunk y", y, want, ny, 1e-5, 1e-5);
+    for (size_t i = 0; i < nx; i++)
+        want[i] = dxref[i];
+    assert_close_f("conv chunk dx", dx, want, nx, 1e-5, 1e-5);
+    for (size_t i = 0; i < nw; i++)
+        dwp[i] = (float)dw[i];
+    assert_close_ff("conv chunk dw", dwp, dwref, nw, 1e-5, 1e-5 * max_abs(dwref, nw));
+    free(x); free(wt); free(dy); free(col); free(yref); free(dwref); free(dxref);
+    free(y); free(kept); free(dcol); free(dwp); free(dx); free(dw); free(want);
+}
+
+static void test_conv_chunk(void **state)
+{
+    conv_chunk_case(6, 16, 0, 14, 14, 1, 1);
+    conv_chunk_case(6, 16, 0, 14, 14, 17, 8);
+    conv_chunk_case(2, 3, 2, 7, 9, 3, 2);
+}
+
+/* The direct 1-channel 5x5 convolution (forward with bias, ReLU and pool; weight
+ * gradient through pool and ReLU) against conv2d + relu + maxpool2, on its own
+ * output and on a tie-laden map. */
+static void conv5_fast_case(int cout, int hw, int pad, int n, int chunk)
+{
+    fe_rng r = rng_for("conv5 fast");
+    conv_geom g;
+    conv_geom_init(&g, 1, cout, 5, 1, pad, hw, hw);
+    assert_true(conv5x5c1_applies(&g));
+    const int oh = g.oh, ow = g.ow;
+    const size_t nx = (size_t)n * hw * hw, ny = (size_t)cout * n * oh * ow, np = ny / 4;
+    const size_t nw = (size_t)cout * 25, cap = conv_col_floats(&g, n);
+    float *x = fvec(nx), *wt = fvec(nw), *b = fvec(cout), *col = fvec(cap);
+    float *yref = fvec(ny), *pref = fvec(np), *y = fvec(ny), *p = fvec(np);
+    fill_normal(&r, x, nx, 0, 1);
+    fill_normal(&r, wt, nw, 0, 0.2);
+    fill_normal(&r, b, cout, 0, 0.1);
+    conv2d_forward(&g, n, x, wt, b, yref, col, cap);
+    relu_forward(ny, yref);
+    maxpool2_forward(cout, n, oh, ow, yref, pref);
+    for (int n0 = 0; n0 < n; n0 += chunk) {
+        int nc = n - n0 < chunk ? n - n0 : chunk;
+        conv5x5c1_relu_pool_forward(&g, n, n0, nc, x, wt, b, y, p);
+    }
+    assert_close_ff("conv5 fast y", y, yref, ny, 1e-5, 1e-5);
+    assert_close_ff("conv5 fast p", p, pref, np, 1e-5, 1e-5);
+    float *dp = fvec(np), *dz = fvec(ny), *dwref = fvec(nw), *dbref = fvec(cout);
+    float *dw = fvec(nw), *db = fvec(cout);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            fill_ties(&r, y, ny);       /* any ReLU'd map will do: ties and zeros */
+        fill_normal(&r, dp, np, 0, 1);
+        maxpool2_backward(cout, n, oh, ow, y, dp, dz);
+        relu_backward(ny, y, dz, dz);
+        conv2d_backward(&g, n, x, wt, dz, dwref, dbref, NULL, 0, col, cap);
+        memset(dw, 0, sizeof(float) * nw);
+        memset(db, 0, sizeof(float) * cout);
+        for (int n0 = 0; n0 < n; n0 += chunk) {
+            int nc = n - n0 < chunk ? n - n0 : chunk;
+            conv5x5c1_pool_relu_backward_w(&g, n, n0, nc, x, y, dp, dw, db);
+        }
+        assert_close_ff("conv5 fast dw", dw, dwref, nw, 1e-4, 1e-5 * max_abs(dwref, nw));
+        assert_close_ff("conv5 fast db", db, dbref, cout, 1e-4, 1e-5 * max_abs(dbref, cout));
+    }
+    free(x); free(wt); free(b); free(col); free(yref); free(pref); free(y); free(p);
+    free(dp); free(dz); free(dwref); free(dbref); free(dw); free(db);
+}
+
+static void test_conv5_fast(void **state)
+{
+    conv5_fast_case(6, 28, 2, 1, 1);     /* LeNet-5's conv1 */
+    conv5_fast_case(6, 28, 2, 3, 2);
+    conv5_fast_case(7, 20, 2, 17, 8);    /* a partial channel block */
+    conv5_fast_case(2, 22, 1, 3, 3);
+    conv_geom g;
+    conv_geom_init(&g, 2, 6, 5, 1, 2, 28, 28);
+    assert_false(conv5x5c1_applies(&g));
+    conv_geom_init(&g, 1, 6, 3, 1, 1, 28, 28);
+    assert_false(conv5x5c1_applies(&g));
+    conv_geom_init(&g, 1, 6, 5, 1, 2, 12, 12);
+    assert_false(conv5x5c1_applies(&g));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1042,6 +1213,9 @@ int main(void)
         cmocka_unit_test(test_avgpool),
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_softmax_xent),
+        cmocka_unit_test(test_pool_fast),
+        cmocka_unit_test(test_conv_chunk),
+        cmocka_unit_test(test_conv5_fast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  * straight into y with leading dimension N*oh*ow. */
 #include <string.h>
 #include <cblas.h>
+#include "clones.h"
 #include "layers.h"
 
 void conv_geom_init(conv_geom *g, int cin, int cout, int k, int stride, int pad, int h, int w)
@@ -158,5 +159,321 @@ void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, 
                         dy + n0 * ohw, (int)ldy, 0.0f, col, cols);
             col2im_add(g, n, n0, nc, col, dx);
         }
+    }
+}
+
+/* ---- LeNet-5 fast paths ----
+ * Chunk-level pieces for a caller that gives each thread whole chunks of images
+ * (so these run serially, and OpenBLAS, called inside a parallel region, runs
+ * single-threaded), plus a direct convolution for one input channel. */
+
+/* im2col without OpenMP; same columns as im2col (stride 1 only). */
+static void im2col_s1_serial(const conv_geom *g, int n_total, int n0, int nc, const float *x,
+                             float *col)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, p = g->pad;
+    const size_t cols = (size_t)nc * OH * OW, hw = (size_t)H * W;
+    for (int ci = 0; ci < g->cin; ci++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *dst = col + ((size_t)(ci * k + ki) * k + kj) * cols;
+                int lo, hi;
+                valid_cols(OW, W, 1, p, kj, &lo, &hi);
+                for (int n = 0; n < nc; n++) {
+                    const float *src = x + ((size_t)ci * n_total + n0 + n) * hw;
+                    for (int oh = 0; oh < OH; oh++, dst += OW) {
+                        int ih = oh - p + ki;
+                        if (ih < 0 || ih >= H) {
+                            memset(dst, 0, sizeof(float) * OW);
+                            continue;
+                        }
+                        const float *row = src + (size_t)ih * W + kj - p;
+                        for (int ow = 0; ow < lo; ow++)
+                            dst[ow] = 0.0f;
+                        memcpy(dst + lo, row + lo, sizeof(float) * (hi - lo));
+                        for (int ow = hi; ow < OW; ow++)
+                            dst[ow] = 0.0f;
+                    }
+                }
+            }
+}
+
+/* dx = col2im(col) for the chunk's images (overwritten), stride 1, no OpenMP. */
+static void col2im_s1_serial(const conv_geom *g, int n_total, int n0, int nc, const float *col,
+                             float *dx)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, p = g->pad;
+    const size_t cols = (size_t)nc * OH * OW, hw = (size_t)H * W;
+    for (int ci = 0; ci < g->cin; ci++)
+        memset(dx + ((size_t)ci * n_total + n0) * hw, 0, sizeof(float) * nc * hw);
+    for (int ci = 0; ci < g->cin; ci++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                const float *src = col + ((size_t)(ci * k + ki) * k + kj) * cols;
+                int lo, hi;
+                valid_cols(OW, W, 1, p, kj, &lo, &hi);
+                for (int n = 0; n < nc; n++) {
+                    float *dst = dx + ((size_t)ci * n_total + n0 + n) * hw;
+                    for (int oh = 0; oh < OH; oh++, src += OW) {
+                        int ih = oh - p + ki;
+                        if (ih < 0 || ih >= H)
+                            continue;
+                        float *row = dst + (size_t)ih * W + kj - p;
+                        for (int ow = lo; ow < hi; ow++)
+                            row[ow] += src[ow];
+                    }
+                }
+            }
+}
+
+void conv2d_forward_chunk(const conv_geom *g, int n, int n0, int nc, const float *x,
+                          const float *w, float *y, float *col)
+{
+    const int K = g->cin * g->k * g->k, cols = nc * g->oh * g->ow;
+    const size_t ohw = (size_t)g->oh * g->ow;
+    im2col_s1_serial(g, n, n0, nc, x, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, cols, K, 1.0f, w, K, col,
+                cols, 0.0f, y + n0 * ohw, (int)(n * ohw));
+}
+
+void conv2d_backward_chunk(const conv_geom *g, int n, int n0, int nc, const float *w,
+                           const float *dy, const float *col, float *dw, float *dcol, float *dx)
+{
+    const int K = g->cin * g->k * g->k, cols = nc * g->oh * g->ow;
+    const size_t ohw = (size_t)g->oh * g->ow;
+    if (dw)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, K, cols, 1.0f, dy + n0 * ohw,
+                    (int)(n * ohw), col, cols, 0.0f, dw, K);
+    if (dx) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, cols, g->cout, 1.0f, w, K,
+                    dy + n0 * ohw, (int)(n * ohw), 0.0f, dcol, cols);
+        col2im_s1_serial(g, n, n0, nc, dcol, dx);
+    }
+}
+
+/* The direct 5x5 kernels below work on 16-float vectors (GCC vector extensions)
+ * and are compiled for AVX-512, AVX2 and baseline x86-64, the loader picking the
+ * widest the CPU has.  -std=c11 keeps floating-point contraction off, so every
+ * clone rounds every product and sum alike: results do not depend on the CPU. */
+
+typedef float fe_v16 __attribute__((vector_size(64)));
+typedef int32_t fe_v16i __attribute__((vector_size(64)));
+
+/* An unaligned 16-float load (a macro: vector-returning functions trip -Wpsabi
+ * in the baseline clone). */
+#define v16_load(p) __extension__({ fe_v16 v_; memcpy(&v_, (p), sizeof v_); v_; })
+
+#define C5_PW 40    /* padded input row: 32 output lanes + 4 kernel taps, rounded up */
+#define C5_PH 36    /* padded input rows */
+#define C5_COB 6    /* output channels per register block */
+#define C5_MAXCO 16 /* output channels whose gradient sums stay in one stack tile */
+
+int conv5x5c1_applies(const conv_geom *g)
+{
+    return g->cin == 1 && g->k == 5 && g->stride == 1 && g->cout <= C5_MAXCO && g->ow > 16 &&
+           g->ow <= 32 && g->oh <= 32 && g->oh % 2 == 0 && g->ow % 2 == 0 &&
+           g->h + 2 * g->pad <= C5_PH && g->w + 2 * g->pad <= C5_PW - 4;
+}
+
+/* The zero-padded image in a C5_PH x C5_PW tile: output (oh, ow) reads tile
+ * rows oh..oh+4, columns ow..ow+4. */
+static void pad_image(const conv_geom *g, const float *x, float *xp)
+{
+    memset(xp, 0, sizeof(float) * C5_PH * C5_PW);
+    for (int i = 0; i < g->h; i++)
+        memcpy(xp + (i + g->pad) * C5_PW + g->pad, x + (size_t)i * g->w, sizeof(float) * g->w);
+}
+
+/* Lanes of a:b picked by m (GCC's two-vector __builtin_shuffle; clang, which
+ * builds the fuzzing harnesses, has no variable-index form). */
+#if defined(__clang__)
+#define v16_shuffle2(a, b, m) __extension__({                                     \
+    fe_v16 a_ = (a), b_ = (b), r_;                                               \
+    fe_v16i m_ = (m);                                                            \
+    for (int i_ = 0; i_ < 16; i_++)                                              \
+        r_[i_] = (m_[i_] & 31) < 16 ? a_[m_[i_] & 15] : b_[m_[i_] & 15];         \
+    r_; })
+#else
+#define v16_shuffle2(a, b, m) __builtin_shuffle(a, b, m)
+#endif
+#define v16_store(p, v) __extension__({ fe_v16 s_ = (v); memcpy((p), &s_, sizeof s_); })
+/* m ? a : b, lane by lane (C has no vector ?:) */
+#define v16_sel(m, a, b) ((fe_v16)(((fe_v16i)(a) & (m)) | ((fe_v16i)(b) & ~(m))))
+
+/* Shuffle masks picking the even and odd columns of a row of ow (16 < ow <= 32)
+ * held as lo = row[0..15], hi = row[ow-16 .. ow-1]: lane j gets column 2j (2j+1);
+ * lanes j >= ow/2 repeat column 0 (1) and are cleared by the callers. */
+static void even_odd_masks(int ow, fe_v16i *ev, fe_v16i *od)
+{
+    for (int j = 0; j < 16; j++) {
+        int c = 2 * j < ow ? 2 * j : 0;
+        (*ev)[j] = c < 16 ? c : c + 32 - ow;
+        (*od)[j] = c + 1 < 16 ? c + 1 : c + 1 + 32 - ow;
+    }
+}
+
+FE_CLONES
+void conv5x5c1_relu_pool_forward(const conv_geom *g, int n, int n0, int nc, const float *x,
+                                 const float *w, const float *b, float *y, float *p)
+{
+    const int OH = g->oh, OW = g->ow, PH = OH / 2, PW = OW / 2;
+    float xp[C5_PH * C5_PW];
+    float t[C5_COB][2][32];           /* two output rows of a channel block */
+    fe_v16i ev, od;
+    even_odd_masks(OW, &ev, &od);
+    for (int i = n0; i < n0 + nc; i++) {
+        pad_image(g, x + (size_t)i * g->h * g->w, xp);
+        for (int cb = 0; cb < g->cout; cb += C5_COB) {
+            const int nb = g->cout - cb < C5_COB ? g->cout - cb : C5_COB;
+            float wl[25][C5_COB] = {{0}};     /* missing channels have zero weights */
+            for (int c = 0; c < nb; c++)
+                for (int kk = 0; kk < 25; kk++)
+                    wl[kk][c] = w[(cb + c) * 25 + kk];
+            for (int oh = 0; oh < OH; oh += 2) {
+                for (int r = 0; r < 2; r++) {
+                    fe_v16 a[C5_COB][2];
+                    #pragma GCC unroll 6
+                    for (int c = 0; c < C5_COB; c++)
+                        a[c][0] = a[c][1] = (fe_v16){0};
+                    for (int ki = 0; ki < 5; ki++) {
+                        const float *xr = xp + (oh + r + ki) * C5_PW;
+                        #pragma GCC unroll 5
+                        for (int kj = 0; kj < 5; kj++) {
+                            const fe_v16 x0 = v16_load(xr + kj), x1 = v16_load(xr + kj + 16);
+                            #pragma GCC unroll 6
+                            for (int c = 0; c < C5_COB; c++) {
+                                a[c][0] += wl[ki * 5 + kj][c] * x0;
+                                a[c][1] += wl[ki * 5 + kj][c] * x1;
+                            }
+                        }
+                    }
+                    #pragma GCC unroll 6
+                    for (int c = 0; c < C5_COB; c++)
+                        for (int h = 0; h < 2; h++) {
+                            fe_v16 v = a[c][h] + b[cb + (c < nb ? c : 0)];
+                            v = (fe_v16)((fe_v16i)v & (v > 0.0f));     /* ReLU; NaN -> 0 */
+                            v16_store(&t[c][r][16 * h], v);
+                        }
+                }
+                for (int c = 0; c < nb; c++) {
+                    const size_t plane = (size_t)(cb + c) * n + i;
+                    float *yr = y + plane * OH * OW + (size_t)oh * OW;
+                    memcpy(yr, t[c][0], sizeof(float) * OW);
+                    memcpy(yr + OW, t[c][1], sizeof(float) * OW);
+                    /* 2x2 max of the two rows: even/odd columns of each row */
+                    const fe_v16 a0 = v16_load(t[c][0]), b0 = v16_load(t[c][0] + OW - 16);
+                    const fe_v16 a1 = v16_load(t[c][1]), b1 = v16_load(t[c][1] + OW - 16);
+                    const fe_v16 e0 = v16_shuffle2(a0, b0, ev), o0 = v16_shuffle2(a0, b0, od);
+                    const fe_v16 e1 = v16_shuffle2(a1, b1, ev), o1 = v16_shuffle2(a1, b1, od);
+                    fe_v16 m = v16_sel(o0 > e0, o0, e0);
+                    m = v16_sel(e1 > m, e1, m);
+                    m = v16_sel(o1 > m, o1, m);
+                    float pm[16];
+                    v16_store(pm, m);
+                    memcpy(p + plane * PH * PW + (size_t)(oh / 2) * PW, pm, sizeof(float) * PW);
+                }
+            }
+        }
+    }
+}
+
+FE_CLONES
+void conv5x5c1_pool_relu_backward_w(const conv_geom *g, int n, int n0, int nc, const float *x,
+                                    const float *y, const float *dp, float *dw, float *db)
+{
+    const int OH = g->oh, OW = g->ow, PH = OH / 2, PW = OW / 2, CO = g->cout;
+    float xp[C5_PH * C5_PW];
+    float dz[C5_MAXCO][32 * 32];                /* lanes past OW are zero */
+    fe_v16 acc[C5_MAXCO][25], accb[C5_MAXCO];  /* per-lane partial sums over the chunk */
+    fe_v16i ev, od;
+    even_odd_masks(OW, &ev, &od);
+    const fe_v16i ilo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+    const fe_v16i ihi = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    for (int co = 0; co < CO; co++) {
+        accb[co] = (fe_v16){0};
+        for (int kk = 0; kk < 25; kk++)
+            acc[co][kk] = (fe_v16){0};
+    }
+    for (int i = n0; i < n0 + nc; i++) {
+        pad_image(g, x + (size_t)i * g->h * g->w, xp);
+        for (int co = 0; co < CO; co++) {
+            const size_t plane = (size_t)co * n + i;
+            const float *yc = y + plane * OH * OW, *dpc = dp + plane * PH * PW;
+            fe_v16 ab = accb[co];
+            /* max-pool backward (first maximum in row-major window order, as
+             * maxpool2_backward), then ReLU backward (the winner must be > 0),
+             * 16 windows at a time with lane selects */
+            for (int pi = 0; pi < PH; pi++) {
+                const float *r0 = yc + (2 * pi) * OW, *r1 = r0 + OW;
+                const fe_v16 a0 = v16_load(r0), b0 = v16_load(r0 + OW - 16);
+                const fe_v16 a1 = v16_load(r1), b1 = v16_load(r1 + OW - 16);
+                const fe_v16 e0 = v16_shuffle2(a0, b0, ev), o0 = v16_shuffle2(a0, b0, od);
+                const fe_v16 e1 = v16_shuffle2(a1, b1, ev), o1 = v16_shuffle2(a1, b1, od);
+                const fe_v16i w1 = o0 > e0;
+                fe_v16 m = v16_sel(w1, o0, e0);
+                const fe_v16i w2 = e1 > m;
+                m = v16_sel(w2, e1, m);
+                const fe_v16i w3 = o1 > m;
+                m = v16_sel(w3, o1, m);
+                float gb[16] = {0};                 /* lanes past PW stay zero */
+                memcpy(gb, dpc + pi * PW, sizeof(float) * PW);
+                const fe_v16i gv = (fe_v16i)v16_load(gb) & (m > 0.0f);
+                const fe_v16 d00 = (fe_v16)(gv & ~w1 & ~w2 & ~w3), d01 = (fe_v16)(gv & w1 & ~w2 & ~w3);
+                const fe_v16 d10 = (fe_v16)(gv & w2 & ~w3), d11 = (fe_v16)(gv & w3);
+                float *d = dz[co] + (2 * pi) * 32;
+                v16_store(d, v16_shuffle2(d00, d01, ilo));
+                v16_store(d + 16, v16_shuffle2(d00, d01, ihi));
+                v16_store(d + 32, v16_shuffle2(d10, d11, ilo));
+                v16_store(d + 48, v16_shuffle2(d10, d11, ihi));
+                ab += (d00 + d01) + (d10 + d11);
+            }
+            accb[co] = ab;
+        }
+        /* blocks of 3 channels x one kernel row: 15 accumulators, and each
+         * input vector loaded once for the 3 channels */
+        for (int cb = 0; cb < CO; cb += 3) {
+            const int nb = CO - cb < 3 ? CO - cb : 3;
+            for (int ki = 0; ki < 5; ki++) {
+                fe_v16 a[3][5];
+                #pragma GCC unroll 3
+                for (int c = 0; c < 3; c++)
+                    #pragma GCC unroll 5
+                    for (int kj = 0; kj < 5; kj++)
+                        a[c][kj] = (fe_v16){0};
+                for (int oh = 0; oh < OH; oh++) {
+                    const float *xr = xp + (oh + ki) * C5_PW;
+                    fe_v16 x0[5], x1[5];
+                    #pragma GCC unroll 5
+                    for (int kj = 0; kj < 5; kj++) {
+                        x0[kj] = v16_load(xr + kj);
+                        x1[kj] = v16_load(xr + kj + 16);
+                    }
+                    #pragma GCC unroll 3
+                    for (int c = 0; c < 3; c++) {
+                        /* a missing channel reads channel cb's tile; its sums are dropped */
+                        const float *dr = dz[cb + (c < nb ? c : 0)] + oh * 32;
+                        const fe_v16 d0 = v16_load(dr), d1 = v16_load(dr + 16);
+                        #pragma GCC unroll 5
+                        for (int kj = 0; kj < 5; kj++)
+                            a[c][kj] += d0 * x0[kj] + d1 * x1[kj];
+                    }
+                }
+                for (int c = 0; c < nb; c++)
+                    for (int kj = 0; kj < 5; kj++)
+                        acc[cb + c][ki * 5 + kj] += a[c][kj];
+            }
+        }
+    }
+    for (int co = 0; co < CO; co++) {
+        for (int kk = 0; kk < 25; kk++) {
+            float s = 0.0f;
+            for (int l = 0; l < 16; l++)
+                s += acc[co][kk][l];
+            dw[co * 25 + kk] += s;
+        }
+        float s = 0.0f;
+        for (int l = 0; l < 16; l++)
+            s += accb[co][l];
+        db[co] += s;
     }
 }

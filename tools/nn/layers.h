@@ -103,4 +103,39 @@ void linear_backward(int in, int out, int n, const float *x, const float *w, con
 double softmax_xent(int k, int n, const float *logits, const int64_t *labels, float *dlogits,
                     int64_t *correct, double *loss_each);
 
+/* ---- LeNet-5 fast paths ----
+ * Pieces of a forward/backward pass that gives each thread whole chunks of
+ * images [n0, n0+nc) of a batch of n: they run serially (OpenBLAS, called inside
+ * a parallel region, runs single-threaded) and touch only the chunk's images. */
+
+/* conv2d_forward (no bias) of the chunk, stride 1; col: conv_col_floats(g, nc)
+ * floats, left holding the chunk's im2col columns. */
+void conv2d_forward_chunk(const conv_geom *g, int n, int n0, int nc, const float *x,
+                          const float *w, float *y, float *col);
+/* From dy and the chunk's columns col (as conv2d_forward_chunk left them), stride 1:
+ * dw = this chunk's weight gradient (overwritten) when non-NULL; the chunk's
+ * images of dx overwritten (through dcol, conv_col_floats(g, nc) floats) when non-NULL. */
+void conv2d_backward_chunk(const conv_geom *g, int n, int n0, int nc, const float *w,
+                           const float *dy, const float *col, float *dw, float *dcol, float *dx);
+/* Direct convolution for cin 1, k 5, stride 1 (LeNet-5's conv1): when it applies
+ * (ow <= 32, oh and ow even, cout <= 16, padded input <= 36 x 36), */
+int conv5x5c1_applies(const conv_geom *g);
+/* y = relu(w (*) x + b) and p = maxpool2(y) for the chunk's images. */
+void conv5x5c1_relu_pool_forward(const conv_geom *g, int n, int n0, int nc, const float *x,
+                                 const float *w, const float *b, float *y, float *p);
+/* With dz = relu_backward(y, maxpool2_backward(y, dp)) of the chunk's images:
+ * dw[cout][25] += the weight gradient, db[cout] += sum dz (float sums). */
+void conv5x5c1_pool_relu_backward_w(const conv_geom *g, int n, int n0, int nc, const float *x,
+                                    const float *y, const float *dp, float *dw, float *db);
+/* y += b (b may be NULL), ReLU in place, then 2x2 max pool of the chunk's images
+ * of y [c][n][h][w]; pooled value (ch, image i, s = r*(w/2)+j) is written to
+ * p[ch*pcs + i*pis + s*pss] (strides make the pool write a flattened [c*s][n]). */
+void bias_relu_maxpool2_forward(int c, int n, int n0, int nc, int h, int w, const float *b,
+                                float *y, float *p, size_t pcs, size_t pis, size_t pss);
+/* dz = relu_backward(y, maxpool2_backward(y, dp)) for the chunk's images, with y
+ * the ReLU'd pool input and dp strided as p above; db[ch] += sum dz when non-NULL. */
+void maxpool2_relu_backward(int c, int n, int n0, int nc, int h, int w, const float *y,
+                            const float *dp, size_t pcs, size_t pis, size_t pss, float *dz,
+                            float *db);
+
 #endif

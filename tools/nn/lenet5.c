@@ -3,9 +3,30 @@
  *   conv2 6->16 5x5,      ReLU, maxpool 2  -> 16x5x5
  *   flatten (channel-major, 400) -> fc1 120 ReLU -> fc2 84 ReLU -> fc3 10
  * ReLUs run in place on the layer outputs: the kept output is both the
- * post-activation map (snapshot) and the ReLU mask (backward). */
+ * post-activation map (snapshot) and the ReLU mask (backward).
+ *
+ * The convolutional part runs one chunk of images per thread at a time, every
+ * step of a chunk (direct conv1 + bias + ReLU + pool, conv2 im2col + GEMM, bias +
+ * ReLU + pool into the flattened fc1 input) while its data is still in L2; its
+ * backward likewise, with per-chunk weight-gradient partials summed in chunk
+ * order, so the result does not depend on the thread count.  conv2's im2col
+ * columns are kept from forward for backward at the front of m->col. */
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#else                       /* built without OpenMP (the fuzzing harnesses): one thread */
+static int omp_get_max_threads(void) { return 1; }
+static int omp_get_thread_num(void) { return 0; }
+#endif
 #include "nn_internal.h"
+
+#define L5_CHUNK 8          /* images per chunk: a chunk's conv2 columns are 480 KB */
+#define L5_THREADS 16       /* threads whose chunk scratch the build reserves */
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Floats at the front of m->col that keep conv2's columns for the whole batch. */
+static size_t kept_floats(const fe_model *m) { return round16(conv_col_floats(&m->conv2.g, m->maxn)); }
 
 void lenet5_build(fe_builder *b)
 {
@@ -14,7 +35,7 @@ void lenet5_build(fe_builder *b)
     fe_b_conv(b, &m->conv1, "conv1", 1, 6, 5, 1, 2, 28, 28, 1);
     m->p1 = fe_b_act(b, (size_t)6 * N * 14 * 14);
     fe_b_conv(b, &m->conv2, "conv2", 6, 16, 5, 1, 0, 14, 14, 1);
-    m->p2 = fe_b_act(b, (size_t)16 * N * 5 * 5);
+    m->p2 = NULL;           /* conv2's pooled output goes straight to flat */
     m->flat = fe_b_act(b, (size_t)400 * N);
     fe_b_fc(b, &m->fc1, "fc1", 400, 120);
     fe_b_fc(b, &m->fc2, "fc2", 120, 84);
@@ -24,21 +45,57 @@ void lenet5_build(fe_builder *b)
     fe_b_layer(b, "fc1", NULL, &m->fc1, m->fc1.y, 120, 1, 1);
     fe_b_layer(b, "fc2", NULL, &m->fc2, m->fc2.y, 84, 1, 1);
     fe_b_layer(b, "fc3", NULL, &m->fc3, m->fc3.y, 10, 1, 1);
+    /* m->col: the kept conv2 columns, then scratch (conv2's input-gradient
+     * columns of a chunk per thread; the whole scratch for the hook path) */
+    size_t scratch = conv_col_floats(&m->conv2.g, L5_CHUNK) * L5_THREADS;
+    if (scratch < b->col_min)
+        scratch = b->col_min;
+    b->col_min = kept_floats(m) + scratch;
+}
+
+/* Chunking shared by forward and backward (the kept columns are laid out per
+ * chunk), and the threads the scratch after the kept columns can serve. */
+typedef struct {
+    int chunk, nchunks, threads;
+    float *kept, *scratch;
+    size_t slice;           /* scratch floats per thread */
+} l5_plan;
+
+static l5_plan plan(const fe_model *m, int n)
+{
+    l5_plan p;
+    const size_t keep = kept_floats(m), per = conv_col_floats(&m->conv2.g, 1);
+    const size_t scratch = m->col_cap - keep;
+    p.chunk = scratch / per < L5_CHUNK ? (int)(scratch / per) : L5_CHUNK;   /* >= 1, see build */
+    p.nchunks = (n + p.chunk - 1) / p.chunk;
+    p.slice = per * p.chunk;
+    size_t t = scratch / p.slice;
+    if (t > (size_t)omp_get_max_threads())
+        t = (size_t)omp_get_max_threads();
+    if (t > (size_t)p.nchunks)
+        t = (size_t)p.nchunks;
+    p.threads = t < 1 ? 1 : (int)t;
+    p.kept = m->col;
+    p.scratch = m->col + keep;
+    return p;
 }
 
 void lenet5_forward(fe_model *m, int n)
 {
-    conv2d_forward(&m->conv1.g, n, m->input, m->conv1.w, m->conv1.b, m->conv1.y, m->col, m->col_cap);
-    relu_forward((size_t)6 * n * 28 * 28, m->conv1.y);
-    maxpool2_forward(6, n, 28, 28, m->conv1.y, m->p1);
-    conv2d_forward(&m->conv2.g, n, m->p1, m->conv2.w, m->conv2.b, m->conv2.y, m->col, m->col_cap);
-    relu_forward((size_t)16 * n * 10 * 10, m->conv2.y);
-    maxpool2_forward(16, n, 10, 10, m->conv2.y, m->p2);
-    /* [16][N][25] -> [400][N], feature index c*25 + hw as torch.flatten gives */
-    for (int c = 0; c < 16; c++)
-        for (int j = 0; j < n; j++)
-            for (int s = 0; s < 25; s++)
-                m->flat[(size_t)(c * 25 + s) * n + j] = m->p2[((size_t)c * n + j) * 25 + s];
+    const l5_plan p = plan(m, n);
+    const size_t per = conv_col_floats(&m->conv2.g, 1);
+    #pragma omp parallel for schedule(static) num_threads(p.threads)
+    for (int c = 0; c < p.nchunks; c++) {
+        const int n0 = c * p.chunk, nc = n - n0 < p.chunk ? n - n0 : p.chunk;
+        conv5x5c1_relu_pool_forward(&m->conv1.g, n, n0, nc, m->input, m->conv1.w, m->conv1.b,
+                                    m->conv1.y, m->p1);
+        conv2d_forward_chunk(&m->conv2.g, n, n0, nc, m->p1, m->conv2.w, m->conv2.y,
+                             p.kept + per * n0);
+        /* [16][N][25] pooled straight into flat [400][N], feature c*25 + s as
+         * torch.flatten gives */
+        bias_relu_maxpool2_forward(16, n, n0, nc, 10, 10, m->conv2.b, m->conv2.y, m->flat,
+                                   (size_t)25 * n, 1, (size_t)n);
+    }
     linear_forward(400, 120, n, m->flat, m->fc1.w, m->fc1.b, m->fc1.y);
     relu_forward((size_t)120 * n, m->fc1.y);
     linear_forward(120, 84, n, m->fc1.y, m->fc2.w, m->fc2.b, m->fc2.y);
@@ -47,10 +104,53 @@ void lenet5_forward(fe_model *m, int n)
     memcpy(m->logits, m->fc3.y, sizeof(float) * 10 * n);
 }
 
+/* conv2's and conv1's parameter gradients from gA = d flat, chunk by chunk. */
+static void conv_backward_fast(fe_model *m, int n, const float *gA, float *gB)
+{
+    const l5_plan p = plan(m, n);
+    const size_t per = conv_col_floats(&m->conv2.g, 1);
+    const int K2 = 16 * 150, K1 = 6 * 25;
+    /* per-chunk partials [dw2 | db2 | dw1 | db1] in g[2] (chunks * 2576 floats
+     * is below one activation); dp1 = d p1 in g[3] */
+    const size_t ps = round16((size_t)K2 + 16 + K1 + 6);
+    float *part = m->g[2], *dp1 = m->g[3];
+    #pragma omp parallel num_threads(p.threads)
+    {
+        float *dcol = p.scratch + p.slice * omp_get_thread_num();
+        #pragma omp for schedule(static)
+        for (int c = 0; c < p.nchunks; c++) {
+            const int n0 = c * p.chunk, nc = n - n0 < p.chunk ? n - n0 : p.chunk;
+            float *pc = part + ps * c;
+            memset(pc + K2, 0, sizeof(float) * (16 + K1 + 6));
+            maxpool2_relu_backward(16, n, n0, nc, 10, 10, m->conv2.y, gA, (size_t)25 * n, 1,
+                                   (size_t)n, gB, pc + K2);
+            conv2d_backward_chunk(&m->conv2.g, n, n0, nc, m->conv2.w, gB, p.kept + per * n0, pc,
+                                  dcol, dp1);
+            conv5x5c1_pool_relu_backward_w(&m->conv1.g, n, n0, nc, m->input, m->conv1.y, dp1,
+                                           pc + K2 + 16, pc + K2 + 16 + K1);
+        }
+        /* sum the partials in chunk order: the same sums whatever the threads */
+        float *dst[4] = {m->conv2.dw, m->conv2.db, m->conv1.dw, m->conv1.db};
+        const int len[4] = {K2, 16, K1, 6}, off[4] = {0, K2, K2 + 16, K2 + 16 + K1};
+        #pragma omp for schedule(static)
+        for (int k = 0; k < K2 + 16 + K1 + 6; k++) {
+            int t = 0;
+            while (k >= off[t] + len[t])
+                t++;
+            double s = 0;
+            for (int c = 0; c < p.nchunks; c++)
+                s += part[ps * c + k];
+            dst[t][k - off[t]] = (float)s;
+        }
+    }
+}
+
 void lenet5_backward(fe_model *m, int pg, const fe_hook *hook)
 {
     const int n = m->n;
     float *gA = m->g[0], *gB = m->g[1];
+    float *col = m->col + kept_floats(m);                 /* scratch of the reference path */
+    const size_t col_cap = m->col_cap - kept_floats(m);
     if (fe_hook_at(m, hook, "fc3", m->dlogits, 10, n))
         return;
     linear_backward(84, 10, n, m->fc2.y, m->fc3.w, m->dlogits, pg ? m->fc3.dw : NULL,
@@ -65,6 +165,11 @@ void lenet5_backward(fe_model *m, int pg, const fe_hook *hook)
         return;
     linear_backward(400, 120, n, m->flat, m->fc1.w, gB, pg ? m->fc1.dw : NULL,
                     pg ? m->fc1.db : NULL, gA);
+    if (pg && !hook) {
+        conv_backward_fast(m, n, gA, gB);
+        return;
+    }
+    /* reference path: a hook wants the conv layers' full output gradients */
     for (int c = 0; c < 16; c++)                   /* [400][N] -> [16][N][25] */
         for (int j = 0; j < n; j++)
             for (int s = 0; s < 25; s++)
@@ -74,12 +179,12 @@ void lenet5_backward(fe_model *m, int pg, const fe_hook *hook)
     if (fe_hook_at(m, hook, "conv2", gA, 16, (int64_t)n * 100))
         return;
     conv2d_backward(&m->conv2.g, n, m->p1, m->conv2.w, gA, pg ? m->conv2.dw : NULL,
-                    pg ? m->conv2.db : NULL, gB, 0, m->col, m->col_cap);
+                    pg ? m->conv2.db : NULL, gB, 0, col, col_cap);
     maxpool2_backward(6, n, 28, 28, m->conv1.y, gB, gA);
     relu_backward((size_t)6 * n * 784, m->conv1.y, gA, gA);
     if (fe_hook_at(m, hook, "conv1", gA, 6, (int64_t)n * 784))
         return;
     if (pg)
         conv2d_backward(&m->conv1.g, n, m->input, m->conv1.w, gA, m->conv1.dw, m->conv1.db, NULL, 0,
-                        m->col, m->col_cap);
+                        col, col_cap);
 }

@@ -64,3 +64,64 @@ void avgpool_backward(int c, int n, int hw, const float *dy, float *dx)
             dx[p * hw + i] = g;
     }
 }
+
+/* ---- LeNet-5 fast paths ---- */
+
+void bias_relu_maxpool2_forward(int c, int n, int n0, int nc, int h, int w, const float *b,
+                                float *y, float *p, size_t pcs, size_t pis, size_t pss)
+{
+    const int oh = h / 2, ow = w / 2;
+    for (int ch = 0; ch < c; ch++)
+        for (int i = n0; i < n0 + nc; i++) {
+            float *yp = y + ((size_t)ch * n + i) * h * w;
+            const float bv = b ? b[ch] : 0.0f;
+            for (int k = 0; k < h * w; k++) {
+                float v = yp[k] + bv;
+                yp[k] = v > 0.0f ? v : 0.0f;
+            }
+            float *pp = p + ch * pcs + i * pis;
+            for (int r = 0; r < oh; r++)
+                for (int j = 0; j < ow; j++) {
+                    const float *q = yp + (2 * r) * w + 2 * j;
+                    float m = q[0];
+                    if (q[1] > m) m = q[1];
+                    if (q[w] > m) m = q[w];
+                    if (q[w + 1] > m) m = q[w + 1];
+                    pp[(size_t)(r * ow + j) * pss] = m;
+                }
+        }
+}
+
+void maxpool2_relu_backward(int c, int n, int n0, int nc, int h, int w, const float *y,
+                            const float *dp, size_t pcs, size_t pis, size_t pss, float *dz,
+                            float *db)
+{
+    const int oh = h / 2, ow = w / 2;
+    for (int ch = 0; ch < c; ch++) {
+        float s = 0.0f;
+        for (int i = n0; i < n0 + nc; i++) {
+            const float *yp = y + ((size_t)ch * n + i) * h * w;
+            float *dzp = dz + ((size_t)ch * n + i) * h * w;
+            const float *dpp = dp + ch * pcs + i * pis;
+            for (int r = 0; r < oh; r++)
+                for (int j = 0; j < ow; j++) {
+                    /* first maximum in row-major window order wins, as in
+                     * maxpool2_backward; ReLU passes it only when positive */
+                    const int base = (2 * r) * w + 2 * j;
+                    int best = base;
+                    float m = yp[base];
+                    if (yp[base + 1] > m) { m = yp[base + 1]; best = base + 1; }
+                    if (yp[base + w] > m) { m = yp[base + w]; best = base + w; }
+                    if (yp[base + w + 1] > m) { m = yp[base + w + 1]; best = base + w + 1; }
+                    dzp[base] = dzp[base + 1] = dzp[base + w] = dzp[base + w + 1] = 0.0f;
+                    if (m > 0.0f) {
+                        float d = dpp[(size_t)(r * ow + j) * pss];
+                        dzp[best] = d;
+                        s += d;
+                    }
+                }
+        }
+        if (db)
+            db[ch] += s;
+    }
+}

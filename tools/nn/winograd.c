@@ -20,6 +20,7 @@
  * in col: [16][cin][T] (V, then dV) and [16][cout][T] (M or dM). */
 #include <string.h>
 #include <cblas.h>
+#include "clones.h"
 #include "layers.h"
 
 #define WINO_MAXW 64
@@ -97,16 +98,8 @@ static void weight_grad_transform(const conv_geom *g, const float *du, float *dw
         }
 }
 
-/* The per-tile-row kernels below are written as loops over the tiles of a row
- * so that the compiler vectorises them; on x86-64 GCC also builds AVX2 and
- * AVX-512 copies of each and the loader picks the best the CPU runs (ifunc).
- * ISO C mode (-std=c11) keeps floating-point contraction off, so every copy
- * computes the same bits. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FE_NO_CLONES)
-#define FE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FE_CLONES
-#endif
+/* The per-tile-row kernels below are loops over the tiles of a row, written so
+ * that the compiler vectorises them, in several copies (clones.h). */
 
 #define TWMAX (WINO_MAXW / 2 + 1)
 
