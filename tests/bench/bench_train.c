@@ -1,7 +1,7 @@
 /* bench_train - training and evaluation throughput of one model, for `make bench`.
  *
  *   bench_train --model lenet5|resnet18 [--batch 512] [--steps S] [--threads T]
- *               [--train-only 1]
+ *               [--train-only 1 | --eval-only 1]
  *
  * Synthetic MNIST-like batches; one warm-up step, then S timed training steps
  * (forward, loss, backward, SGD step) and S timed eval forwards.  Prints one
@@ -9,7 +9,8 @@
  * RSS, the share of a training step spent in forward (with the loss), backward
  * and the optimiser step, and the sgemm peak (2048^3) measured in the same process.
  * --train-only 1 runs the training steps alone and prints their line: for
- * profiling, e.g.  perf record -g bench_train --model resnet18 --train-only 1 */
+ * profiling, e.g.  perf record -g bench_train --model resnet18 --train-only 1;
+ * --eval-only 1 the evaluation passes alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,13 +60,14 @@ int main(int argc, char **argv)
 {
     fe_blas_autoselect(argv);
     const char *model = "resnet18";
-    int batch = 512, steps = 3, threads = 0, train_only = 0;
+    int batch = 512, steps = 3, threads = 0, train_only = 0, eval_only = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--model")) model = argv[i + 1];
         else if (!strcmp(argv[i], "--batch")) batch = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--train-only")) train_only = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--eval-only")) eval_only = atoi(argv[i + 1]);
         else { fprintf(stderr, "bench_train: unknown option %s\n", argv[i]); return 2; }
     }
     fe_arch arch;
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < batch; i++)
         lab[i] = (int64_t)fe_rng_below(&r, 10);
     double t_train = 0, t_eval = 0, t_fwd = 0, t_bwd = 0;
-    for (int s = 0; s <= steps; s++) {          /* step 0 is the warm-up */
+    for (int s = 0; s <= (eval_only ? -1 : steps); s++) {   /* step 0 is the warm-up */
         double t = fe_now();
         fe_model_set_input(m, img, NULL, batch, 0.1307f, 0.3081f);
         fe_model_forward(m, batch, 1);
@@ -118,6 +120,11 @@ int main(int argc, char **argv)
     double first = 0, fwd = forward_flops(m, &first);
     double train_flops = 3 * fwd - first;       /* forward, dW, dX (none for the input) */
     double ips_train = batch * steps / t_train;
+    if (eval_only) {
+        printf("impl=featevo model=%s batch=%d threads=%d eval_img_s=%.1f\n", model, batch, threads,
+               batch * steps / t_eval);
+        goto done;
+    }
     printf("impl=featevo model=%s batch=%d threads=%d train_img_s=%.1f "
            "train_time_pct_fwd_bwd_step=%.0f/%.0f/%.0f", model, batch, threads, ips_train,
            100 * t_fwd / t_train, 100 * t_bwd / t_train, 100 * (t_train - t_fwd - t_bwd) / t_train);
@@ -131,6 +138,7 @@ int main(int argc, char **argv)
                sgemm_peak(), ru.ru_maxrss / 1024.0, fe_blas_describe(blas, sizeof blas));
     }
     printf("\n");
+done:
     free(img); free(lab);
     fe_optim_free(&o);
     fe_model_free(m);

@@ -37,11 +37,11 @@ void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, 
 /* The input patch matrix of one image chunk (im2col), exposed for tests and agop. */
 void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, float *col);
 
-/* ---- Winograd F(2x2,3x3) for 3x3 stride-1 pad-1 convolutions (winograd.c) ----
- * Same results as conv2d_forward/backward (no bias) up to rounding, with 16
- * multiplies per 2x2 output tile instead of 36.  u and du are scratch of
+/* ---- Winograd F(4x4,3x3) for 3x3 stride-1 pad-1 convolutions (winograd.c) ----
+ * Same results as conv2d_forward/backward (no bias) up to rounding, with 36
+ * multiplies per 4x4 output tile instead of 144.  u and du are scratch of
  * wino_u_floats; col is chunk scratch as for conv2d (wino_col_floats per chunk). */
-int wino_applies(const conv_geom *g);      /* k 3, stride 1, pad 1, cin >= 16, h, w <= 64 */
+int wino_applies(const conv_geom *g);      /* k 3, stride 1, pad 1, cin >= 16, h, w <= 32 */
 size_t wino_u_floats(const conv_geom *g);
 size_t wino_col_floats(const conv_geom *g, int chunk);
 void wino_forward(const conv_geom *g, int n, const float *x, const float *w, float *y, float *u,

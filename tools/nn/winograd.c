@@ -1,29 +1,34 @@
-/* winograd.c - 3x3, stride-1, pad-1 convolution by Winograd's F(2x2, 3x3).
+/* winograd.c - 3x3, stride-1, pad-1 convolution by Winograd's F(4x4, 3x3).
  *
- * Each 2x2 output tile comes from a 4x4 input tile (Lavin & Gray 2016):
+ * Each 4x4 output tile comes from a 6x6 input tile (Lavin & Gray 2016):
  *     Y = A^T [ U (.) V ] A,   U = G g G^T (per filter),   V = B^T d B (per tile),
- * so the 9 multiplies per output of direct convolution become 16 per 4 outputs:
- * in the transformed domain, each of the 16 positions xi is one GEMM
+ * so the 9*16 = 144 multiplies of direct convolution per tile become 36: in
+ * the transformed domain, each of the 36 positions xi is one GEMM
  *     M[xi] (cout x T) = U[xi] (cout x cin) * V[xi] (cin x T)     (T = tiles).
  * The backward pass is the exact transpose of this linear map (no second
  * algorithm, no flipped kernels): with dM = A dY A^T per tile,
  *     dU[xi] = dM[xi] * V[xi]^T,   dg = G^T dU G,
  *     dV[xi] = U[xi]^T * dM[xi],   dd = B dV B^T  (added into the overlapping
- *                                                  4x4 input tiles).
- * G's entries are 0, 1 and 1/2 and B's, A's are 0 and +-1, so the transforms
- * round no worse than a few extra additions; tests/unit/test_layers.c checks all
- * three passes against the im2col path.
+ *                                                  6x6 input tiles).
+ * The interpolation points are 0, +-1, +-2 (the usual ones):
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0;
+ *          0 4 0 -5 0 1],
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * Their rounding is larger than direct convolution's (a few units in 1e-6 of
+ * the output's scale; tests/unit/test_layers.c bounds it against the
+ * double-precision definition, tests/torch checks whole training runs).
  *
  * Layouts: x [cin][N][H][W], y [cout][N][H][W], w [cout][cin][3][3] (PyTorch's).
- * Scratch: u and du [16][cout][cin]; per chunk of nc images, with T = nc*TH*TW
- * tiles (TH = ceil(H/2)) numbered (image, tile row, tile column), two buffers
- * in col: [16][cin][T] (V, then dV) and [16][cout][T] (M or dM). */
+ * Scratch: u and du [36][cout][cin]; per chunk of nc images, with T = nc*TH*TW
+ * tiles (TH = ceil(H/4)) numbered (block of 16 images, tile, image), two buffers
+ * in col: [36][cin][T] (V, then dV) and [36][cout][T] (M or dM). */
 #include <string.h>
 #include <cblas.h>
 #include "clones.h"
 #include "layers.h"
 
-#define WINO_MAXW 64
+#define WINO_MAXW 32                    /* the stack planes below are sized for it */
 
 int wino_applies(const conv_geom *g)
 {
@@ -31,13 +36,13 @@ int wino_applies(const conv_geom *g)
            g->w <= WINO_MAXW;
 }
 
-static size_t tiles(const conv_geom *g) { return (size_t)((g->h + 1) / 2) * ((g->w + 1) / 2); }
+static size_t tiles(const conv_geom *g) { return (size_t)((g->h + 3) / 4) * ((g->w + 3) / 4); }
 
-size_t wino_u_floats(const conv_geom *g) { return (size_t)16 * g->cout * g->cin; }
+size_t wino_u_floats(const conv_geom *g) { return (size_t)36 * g->cout * g->cin; }
 
 size_t wino_col_floats(const conv_geom *g, int chunk)
 {
-    return (size_t)16 * tiles(g) * (size_t)(g->cin + g->cout) * (size_t)chunk;
+    return (size_t)36 * tiles(g) * (size_t)(g->cin + g->cout) * (size_t)chunk;
 }
 
 static int wino_chunk(const conv_geom *g, size_t col_cap)
@@ -46,7 +51,56 @@ static int wino_chunk(const conv_geom *g, size_t col_cap)
     return c < 1 ? 1 : (c > 1 << 20 ? 1 << 20 : (int)c);
 }
 
-/* U = G g G^T for every filter, into u[16][cout][cin]. */
+/* The three 1-D transforms and their transposes, on 6 (or 4, 3) values.
+ * Written out so that no product with a zero coefficient is ever formed. */
+#define BT6(o, x)  do {                                                        \
+        o##0 = 4.0f * x##0 - 5.0f * x##2 + x##4;                               \
+        o##1 = x##3 + x##4 - 4.0f * (x##1 + x##2);                             \
+        o##2 = x##4 - x##3 + 4.0f * (x##1 - x##2);                             \
+        o##3 = x##4 - x##2 + 2.0f * (x##3 - x##1);                             \
+        o##4 = x##4 - x##2 + 2.0f * (x##1 - x##3);                             \
+        o##5 = 4.0f * x##1 - 5.0f * x##3 + x##5;                               \
+    } while (0)
+#define B6(o, x)  do {                                                         \
+        o##0 = 4.0f * x##0;                                                    \
+        o##1 = 4.0f * (x##2 - x##1 + x##5) + 2.0f * (x##4 - x##3);             \
+        o##2 = -5.0f * x##0 - 4.0f * (x##1 + x##2) - x##3 - x##4;              \
+        o##3 = x##1 - x##2 + 2.0f * (x##3 - x##4) - 5.0f * x##5;               \
+        o##4 = x##0 + x##1 + x##2 + x##3 + x##4;                               \
+        o##5 = x##5;                                                           \
+    } while (0)
+#define AT6(o, x)  do {                                                        \
+        o##0 = x##0 + x##1 + x##2 + x##3 + x##4;                               \
+        o##1 = x##1 - x##2 + 2.0f * (x##3 - x##4);                             \
+        o##2 = x##1 + x##2 + 4.0f * (x##3 + x##4);                             \
+        o##3 = x##1 - x##2 + 8.0f * (x##3 - x##4) + x##5;                      \
+    } while (0)
+#define A4(o, x)  do {                                                         \
+        o##0 = x##0;                                                           \
+        o##1 = x##0 + x##1 + x##2 + x##3;                                      \
+        o##2 = x##0 - x##1 + x##2 - x##3;                                      \
+        o##3 = x##0 + 2.0f * x##1 + 4.0f * x##2 + 8.0f * x##3;                 \
+        o##4 = x##0 - 2.0f * x##1 + 4.0f * x##2 - 8.0f * x##3;                 \
+        o##5 = x##3;                                                           \
+    } while (0)
+#define R6  (1.0f / 6.0f)
+#define R12 (1.0f / 12.0f)
+#define R24 (1.0f / 24.0f)
+#define G3(o, x)  do {                                                         \
+        o##0 = 0.25f * x##0;                                                   \
+        o##1 = -R6 * (x##0 + x##1 + x##2);                                     \
+        o##2 = -R6 * (x##0 - x##1 + x##2);                                     \
+        o##3 = R24 * x##0 + R12 * x##1 + R6 * x##2;                            \
+        o##4 = R24 * x##0 - R12 * x##1 + R6 * x##2;                            \
+        o##5 = x##2;                                                           \
+    } while (0)
+#define GT6(o, x)  do {                                                        \
+        o##0 = 0.25f * x##0 - R6 * (x##1 + x##2) + R24 * (x##3 + x##4);        \
+        o##1 = R6 * (x##2 - x##1) + R12 * (x##3 - x##4);                       \
+        o##2 = R6 * (x##3 + x##4 - x##1 - x##2) + x##5;                        \
+    } while (0)
+
+/* U = G g G^T for every filter, into u[36][cout][cin]. */
 static void weight_transform(const conv_geom *g, const float *w, float *u)
 {
     const int co_n = g->cout, ci_n = g->cin;
@@ -55,19 +109,18 @@ static void weight_transform(const conv_geom *g, const float *w, float *u)
     for (int co = 0; co < co_n; co++)
         for (int ci = 0; ci < ci_n; ci++) {
             const float *k = w + ((size_t)co * ci_n + ci) * 9;
-            float t[4][3];
-            for (int c = 0; c < 3; c++) {      /* G g: rows */
-                t[0][c] = k[c];
-                t[1][c] = 0.5f * (k[c] + k[3 + c] + k[6 + c]);
-                t[2][c] = 0.5f * (k[c] - k[3 + c] + k[6 + c]);
-                t[3][c] = k[6 + c];
+            float t[6][3];
+            for (int c = 0; c < 3; c++) {      /* G g: along the kernel's rows */
+                float x0 = k[c], x1 = k[3 + c], x2 = k[6 + c], o0, o1, o2, o3, o4, o5;
+                G3(o, x);
+                t[0][c] = o0; t[1][c] = o1; t[2][c] = o2; t[3][c] = o3; t[4][c] = o4; t[5][c] = o5;
             }
             float *o = u + (size_t)co * ci_n + ci;
-            for (int r = 0; r < 4; r++) {      /* (G g) G^T: columns */
-                o[(r * 4 + 0) * pl] = t[r][0];
-                o[(r * 4 + 1) * pl] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
-                o[(r * 4 + 2) * pl] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
-                o[(r * 4 + 3) * pl] = t[r][2];
+            for (int r = 0; r < 6; r++) {      /* (G g) G^T: along its columns */
+                float x0 = t[r][0], x1 = t[r][1], x2 = t[r][2], y0, y1, y2, y3, y4, y5;
+                G3(y, x);
+                o[(r * 6 + 0) * pl] = y0; o[(r * 6 + 1) * pl] = y1; o[(r * 6 + 2) * pl] = y2;
+                o[(r * 6 + 3) * pl] = y3; o[(r * 6 + 4) * pl] = y4; o[(r * 6 + 5) * pl] = y5;
             }
         }
 }
@@ -81,244 +134,286 @@ static void weight_grad_transform(const conv_geom *g, const float *du, float *dw
     for (int co = 0; co < co_n; co++)
         for (int ci = 0; ci < ci_n; ci++) {
             const float *s = du + (size_t)co * ci_n + ci;
-            float x[4][4], t[3][4];
-            for (int i = 0; i < 16; i++)
-                x[i / 4][i % 4] = s[i * pl];
-            for (int c = 0; c < 4; c++) {      /* G^T X: rows */
-                t[0][c] = x[0][c] + 0.5f * (x[1][c] + x[2][c]);
-                t[1][c] = 0.5f * (x[1][c] - x[2][c]);
-                t[2][c] = 0.5f * (x[1][c] + x[2][c]) + x[3][c];
+            float t[3][6];
+            for (int c = 0; c < 6; c++) {      /* G^T X: rows */
+                float x0 = s[(0 + c) * pl], x1 = s[(6 + c) * pl], x2 = s[(12 + c) * pl];
+                float x3 = s[(18 + c) * pl], x4 = s[(24 + c) * pl], x5 = s[(30 + c) * pl];
+                float o0, o1, o2;
+                GT6(o, x);
+                t[0][c] = o0; t[1][c] = o1; t[2][c] = o2;
             }
             float *k = dw + ((size_t)co * ci_n + ci) * 9;
             for (int r = 0; r < 3; r++) {      /* (G^T X) G: columns */
-                k[r * 3 + 0] = t[r][0] + 0.5f * (t[r][1] + t[r][2]);
-                k[r * 3 + 1] = 0.5f * (t[r][1] - t[r][2]);
-                k[r * 3 + 2] = 0.5f * (t[r][1] + t[r][2]) + t[r][3];
+                float x0 = t[r][0], x1 = t[r][1], x2 = t[r][2], x3 = t[r][3], x4 = t[r][4];
+                float x5 = t[r][5], o0, o1, o2;
+                GT6(o, x);
+                k[r * 3 + 0] = o0; k[r * 3 + 1] = o1; k[r * 3 + 2] = o2;
             }
         }
 }
 
-/* The per-tile-row kernels below are loops over the tiles of a row, written so
- * that the compiler vectorises them, in several copies (clones.h). */
+/* The transforms run on L = 16 images of one channel at once, one image per
+ * vector lane: the tiles of a block of images j0 .. j0+jb-1 are numbered
+ * t = j0 * tiles + (tile row * TW + tile column) * jb + (image - j0), so the
+ * block's values of one tile position are adjacent in V and M and its tiles
+ * follow one another.  (On
+ * ResNet-18's 7x7 and 4x4 maps a row holds only 2 or 1 tiles: vectorising over
+ * tiles would leave the lanes empty.)  Each block of images is first copied,
+ * transposed, into a zero-padded [row][column][lane] plane on the stack.  The
+ * block functions exist in several copies (clones.h). */
+#define L 16
+#define PMAX (WINO_MAXW + 6)            /* padded plane side: 4 * ceil(32/4) + 2 */
 
-#define TWMAX (WINO_MAXW / 2 + 1)
+/* n <= L floats; a whole vector in one go when n == L (no call to memcpy). */
+#define COPY_LANES(dst, src, n) do {                                           \
+        float *restrict d_ = (dst);                                            \
+        const float *restrict s_ = (src);                                      \
+        if ((n) == L)                                                          \
+            for (int l_ = 0; l_ < L; l_++)                                     \
+                d_[l_] = s_[l_];                                               \
+        else                                                                   \
+            for (int l_ = 0; l_ < (n); l_++)                                   \
+                d_[l_] = s_[l_];                                               \
+    } while (0)
 
-/* One row of tiles: d0..d3 are the padded input rows 2ty-1 .. 2ty+2. */
-FE_CLONES
-static void in_row(int TW, size_t pl, const float *restrict d0, const float *restrict d1,
-                   const float *restrict d2, const float *restrict d3, float *restrict o)
+/* P[r][q][l] = image l's padded input (row r-1, column q-1), zero outside. */
+static inline void load_planes(int H, int W, int HP, int WP, const float *const *src, int jb,
+                        float (*P)[PMAX][L])
 {
-    const int WP = 2 * TW + 2;
-    float t[4][2 * TWMAX + 2];
-    for (int c = 0; c < WP; c++) {             /* B^T d: rows, across the whole row */
-        t[0][c] = d0[c] - d2[c];
-        t[1][c] = d1[c] + d2[c];
-        t[2][c] = d2[c] - d1[c];
-        t[3][c] = d1[c] - d3[c];
-    }
-    for (int r = 0; r < 4; r++) {              /* (B^T d) B: columns, tile by tile */
-        const float *restrict q = t[r];
-        float *restrict o0 = o + (r * 4 + 0) * pl, *restrict o1 = o + (r * 4 + 1) * pl;
-        float *restrict o2 = o + (r * 4 + 2) * pl, *restrict o3 = o + (r * 4 + 3) * pl;
-        for (int tx = 0; tx < TW; tx++) {
-            o0[tx] = q[2 * tx] - q[2 * tx + 2];
-            o1[tx] = q[2 * tx + 1] + q[2 * tx + 2];
-            o2[tx] = q[2 * tx + 2] - q[2 * tx + 1];
-            o3[tx] = q[2 * tx + 1] - q[2 * tx + 3];
-        }
-    }
+    for (int r = 0; r < HP; r++)
+        memset(P[r], 0, sizeof(float) * L * WP);
+    for (int l = 0; l < jb; l++)
+        for (int r = 0; r < H; r++)
+            for (int q = 0; q < W; q++)
+                P[r + 1][q + 1][l] = src[l][(size_t)r * W + q];
 }
 
-/* One row of tiles of A^T M A into the two output rows y0, y1 (2*TW each). */
 FE_CLONES
-static void out_row(int TW, size_t pl, const float *restrict p, float *restrict y0,
-                    float *restrict y1)
+static void in_block(int H, int W, int TH, int TW, const float *const *src, int jb, size_t pl,
+                     float *v)
 {
-    float s[2][4][TWMAX];
-    for (int q = 0; q < 4; q++) {              /* A^T M: rows */
-        const float *restrict m0 = p + (0 + q) * pl, *restrict m1 = p + (4 + q) * pl;
-        const float *restrict m2 = p + (8 + q) * pl, *restrict m3 = p + (12 + q) * pl;
+    float P[PMAX][PMAX][L];
+    load_planes(H, W, 4 * TH + 2, 4 * TW + 2, src, jb, P);
+    for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            s[0][q][tx] = m0[tx] + m1[tx] + m2[tx];
-            s[1][q][tx] = m1[tx] - m2[tx] - m3[tx];
+            float t[6][6][L], o[36][L];
+            for (int k = 0; k < 6; k++)        /* B^T d: down each column of the tile */
+                for (int l = 0; l < L; l++) {
+                    const float x0 = P[4 * ty][4 * tx + k][l], x1 = P[4 * ty + 1][4 * tx + k][l];
+                    const float x2 = P[4 * ty + 2][4 * tx + k][l], x3 = P[4 * ty + 3][4 * tx + k][l];
+                    const float x4 = P[4 * ty + 4][4 * tx + k][l], x5 = P[4 * ty + 5][4 * tx + k][l];
+                    float o0, o1, o2, o3, o4, o5;
+                    BT6(o, x);
+                    t[0][k][l] = o0; t[1][k][l] = o1; t[2][k][l] = o2;
+                    t[3][k][l] = o3; t[4][k][l] = o4; t[5][k][l] = o5;
+                }
+            for (int r = 0; r < 6; r++)        /* (B^T d) B: along each row */
+                for (int l = 0; l < L; l++) {
+                    const float x0 = t[r][0][l], x1 = t[r][1][l], x2 = t[r][2][l];
+                    const float x3 = t[r][3][l], x4 = t[r][4][l], x5 = t[r][5][l];
+                    float o0, o1, o2, o3, o4, o5;
+                    BT6(o, x);
+                    o[r * 6 + 0][l] = o0; o[r * 6 + 1][l] = o1; o[r * 6 + 2][l] = o2;
+                    o[r * 6 + 3][l] = o3; o[r * 6 + 4][l] = o4; o[r * 6 + 5][l] = o5;
+                }
+            float *dst = v + ((size_t)ty * TW + tx) * jb;
+            for (int xi = 0; xi < 36; xi++)
+                COPY_LANES(dst + xi * pl, o[xi], jb);
         }
-    }
-    for (int r = 0; r < 2; r++) {              /* (A^T M) A: columns */
-        float *restrict y = r ? y1 : y0;
-        for (int tx = 0; tx < TW; tx++) {
-            y[2 * tx] = s[r][0][tx] + s[r][1][tx] + s[r][2][tx];
-            y[2 * tx + 1] = s[r][1][tx] - s[r][2][tx] - s[r][3][tx];
-        }
-    }
 }
 
-/* One row of tiles of A dY A^T from the output-gradient rows e0, e1 (2*TW each). */
 FE_CLONES
-static void gout_row(int TW, size_t pl, const float *restrict e0, const float *restrict e1,
-                     float *restrict o)
+static void out_block(int H, int W, int TH, int TW, const float *m, size_t pl, int jb,
+                      float *const *dst)
 {
-    float t[4][2 * TWMAX];
-    for (int c = 0; c < 2 * TW; c++) {         /* A dY: rows */
-        t[0][c] = e0[c];
-        t[1][c] = e0[c] + e1[c];
-        t[2][c] = e0[c] - e1[c];
-        t[3][c] = -e1[c];
-    }
-    for (int r = 0; r < 4; r++) {              /* (A dY) A^T: columns */
-        const float *restrict q = t[r];
-        float *restrict o0 = o + (r * 4 + 0) * pl, *restrict o1 = o + (r * 4 + 1) * pl;
-        float *restrict o2 = o + (r * 4 + 2) * pl, *restrict o3 = o + (r * 4 + 3) * pl;
+    for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            o0[tx] = q[2 * tx];
-            o1[tx] = q[2 * tx] + q[2 * tx + 1];
-            o2[tx] = q[2 * tx] - q[2 * tx + 1];
-            o3[tx] = -q[2 * tx + 1];
+            float in[36][L] = {{0}}, s[4][6][L], y[4][4][L];
+            const float *src = m + ((size_t)ty * TW + tx) * jb;
+            for (int xi = 0; xi < 36; xi++)
+                COPY_LANES(in[xi], src + xi * pl, jb);
+            for (int q = 0; q < 6; q++)        /* A^T M: down each column */
+                for (int l = 0; l < L; l++) {
+                    const float x0 = in[q][l], x1 = in[6 + q][l], x2 = in[12 + q][l];
+                    const float x3 = in[18 + q][l], x4 = in[24 + q][l], x5 = in[30 + q][l];
+                    float o0, o1, o2, o3;
+                    AT6(o, x);
+                    s[0][q][l] = o0; s[1][q][l] = o1; s[2][q][l] = o2; s[3][q][l] = o3;
+                }
+            for (int r = 0; r < 4; r++)        /* (A^T M) A: along each row */
+                for (int l = 0; l < L; l++) {
+                    const float x0 = s[r][0][l], x1 = s[r][1][l], x2 = s[r][2][l];
+                    const float x3 = s[r][3][l], x4 = s[r][4][l], x5 = s[r][5][l];
+                    float o0, o1, o2, o3;
+                    AT6(o, x);
+                    y[r][0][l] = o0; y[r][1][l] = o1; y[r][2][l] = o2; y[r][3][l] = o3;
+                }
+            const int rn = H - 4 * ty < 4 ? H - 4 * ty : 4, qn = W - 4 * tx < 4 ? W - 4 * tx : 4;
+            for (int l = 0; l < jb; l++)
+                for (int r = 0; r < rn; r++)
+                    for (int q = 0; q < qn; q++)
+                        dst[l][(size_t)(4 * ty + r) * W + 4 * tx + q] = y[r][q][l];
         }
-    }
 }
 
-/* One row of tiles of B dV B^T, added into the padded rows a0..a3 (tile row
- * ty covers padded rows 2ty .. 2ty+3).  Neighbouring tiles overlap by two
- * columns: the first two columns of every tile are added in one loop, the
- * last two in a second, so neither loop carries a dependence. */
 FE_CLONES
-static void gin_row(int TW, size_t pl, const float *restrict p, float *restrict a0,
-                    float *restrict a1, float *restrict a2, float *restrict a3)
+static void gout_block(int H, int W, int TH, int TW, const float *const *src, int jb, size_t pl,
+                       float *dm)
 {
-    float t[4][4][TWMAX];
-    for (int q = 0; q < 4; q++) {              /* B dV: rows */
-        const float *restrict x0 = p + (0 + q) * pl, *restrict x1 = p + (4 + q) * pl;
-        const float *restrict x2 = p + (8 + q) * pl, *restrict x3 = p + (12 + q) * pl;
+    float E[PMAX][PMAX][L];                    /* dy, zero past the map's edge */
+    for (int r = 0; r < 4 * TH; r++)
+        memset(E[r], 0, sizeof(float) * L * 4 * TW);
+    for (int l = 0; l < jb; l++)
+        for (int r = 0; r < H; r++)
+            for (int q = 0; q < W; q++)
+                E[r][q][l] = src[l][(size_t)r * W + q];
+    for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            t[0][q][tx] = x0[tx];
-            t[1][q][tx] = x1[tx] - x2[tx] + x3[tx];
-            t[2][q][tx] = x1[tx] + x2[tx] - x0[tx];
-            t[3][q][tx] = -x3[tx];
+            float t[6][4][L], o[36][L];
+            for (int k = 0; k < 4; k++)        /* A dY: down each column */
+                for (int l = 0; l < L; l++) {
+                    const float x0 = E[4 * ty][4 * tx + k][l], x1 = E[4 * ty + 1][4 * tx + k][l];
+                    const float x2 = E[4 * ty + 2][4 * tx + k][l], x3 = E[4 * ty + 3][4 * tx + k][l];
+                    float o0, o1, o2, o3, o4, o5;
+                    A4(o, x);
+                    t[0][k][l] = o0; t[1][k][l] = o1; t[2][k][l] = o2;
+                    t[3][k][l] = o3; t[4][k][l] = o4; t[5][k][l] = o5;
+                }
+            for (int r = 0; r < 6; r++)        /* (A dY) A^T: along each row */
+                for (int l = 0; l < L; l++) {
+                    const float x0 = t[r][0][l], x1 = t[r][1][l], x2 = t[r][2][l], x3 = t[r][3][l];
+                    float o0, o1, o2, o3, o4, o5;
+                    A4(o, x);
+                    o[r * 6 + 0][l] = o0; o[r * 6 + 1][l] = o1; o[r * 6 + 2][l] = o2;
+                    o[r * 6 + 3][l] = o3; o[r * 6 + 4][l] = o4; o[r * 6 + 5][l] = o5;
+                }
+            float *dst = dm + ((size_t)ty * TW + tx) * jb;
+            for (int xi = 0; xi < 36; xi++)
+                COPY_LANES(dst + xi * pl, o[xi], jb);
         }
-    }
-    for (int r = 0; r < 4; r++) {              /* (B dV) B^T: columns, added in */
-        float *restrict a = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : a3;
-        const float *restrict u0 = t[r][0], *restrict u1 = t[r][1];
-        const float *restrict u2 = t[r][2], *restrict u3 = t[r][3];
+}
+
+/* dx (+)= B dV B^T, then dx = 0 where mask <= 0 when mask is set. */
+FE_CLONES
+static void gin_block(int H, int W, int TH, int TW, const float *dv, size_t pl, int jb,
+                      float *const *dst, int add, const float *const *mask)
+{
+    float A[PMAX][PMAX][L];                    /* padded plane, [0][0] = input (-1, -1) */
+    for (int r = 0; r < 4 * TH + 2; r++)
+        memset(A[r], 0, sizeof(float) * L * (4 * TW + 2));
+    for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            a[2 * tx] += u0[tx];
-            a[2 * tx + 1] += u1[tx] - u2[tx] + u3[tx];
+            float in[36][L] = {{0}}, t[6][6][L];
+            const float *src = dv + ((size_t)ty * TW + tx) * jb;
+            for (int xi = 0; xi < 36; xi++)
+                COPY_LANES(in[xi], src + xi * pl, jb);
+            for (int q = 0; q < 6; q++)        /* B dV: down each column */
+                for (int l = 0; l < L; l++) {
+                    const float x0 = in[q][l], x1 = in[6 + q][l], x2 = in[12 + q][l];
+                    const float x3 = in[18 + q][l], x4 = in[24 + q][l], x5 = in[30 + q][l];
+                    float o0, o1, o2, o3, o4, o5;
+                    B6(o, x);
+                    t[0][q][l] = o0; t[1][q][l] = o1; t[2][q][l] = o2;
+                    t[3][q][l] = o3; t[4][q][l] = o4; t[5][q][l] = o5;
+                }
+            for (int r = 0; r < 6; r++)        /* (B dV) B^T: along each row, added in */
+                for (int l = 0; l < L; l++) {
+                    const float x0 = t[r][0][l], x1 = t[r][1][l], x2 = t[r][2][l];
+                    const float x3 = t[r][3][l], x4 = t[r][4][l], x5 = t[r][5][l];
+                    float o0, o1, o2, o3, o4, o5;
+                    B6(o, x);
+                    float *a = A[4 * ty + r][4 * tx];
+                    a[0 * L + l] += o0; a[1 * L + l] += o1; a[2 * L + l] += o2;
+                    a[3 * L + l] += o3; a[4 * L + l] += o4; a[5 * L + l] += o5;
+                }
         }
-        for (int tx = 0; tx < TW; tx++) {
-            a[2 * tx + 2] += u1[tx] + u2[tx] - u0[tx];
-            a[2 * tx + 3] -= u3[tx];
+    for (int l = 0; l < jb; l++)
+        for (int r = 0; r < H; r++) {
+            float *row = dst[l] + (size_t)r * W;
+            const float *mk = mask ? mask[l] + (size_t)r * W : NULL;
+            for (int q = 0; q < W; q++) {
+                float v = A[r + 1][q + 1][l] + (add ? row[q] : 0.0f);
+                row[q] = mk && !(mk[q] > 0.0f) ? 0.0f : v;
+            }
         }
-    }
+}
+
+/* Pointers to the planes of channel c of images n0+j0 .. n0+j0+jb-1. */
+static void planes(const float *base, int c, int n_total, int n0, int j0, int jb, size_t hw,
+                   const float **p)
+{
+    for (int l = 0; l < jb; l++)
+        p[l] = base + ((size_t)c * n_total + n0 + j0 + l) * hw;
 }
 
 /* V = B^T d B for the tiles of images [n0, n0+nc) of x (c channels), into
- * v[16][c][T]. */
+ * v[36][c][T]. */
 static void input_transform(int c_n, int H, int W, int n_total, int n0, int nc, const float *x,
                             float *v)
 {
-    const int TH = (H + 1) / 2, TW = (W + 1) / 2, WP = 2 * TW + 2;
+    const int TH = (H + 3) / 4, TW = (W + 3) / 4, nb = (nc + L - 1) / L;
     const size_t T = (size_t)nc * TH * TW, pl = (size_t)c_n * T;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int c = 0; c < c_n; c++)
-        for (int j = 0; j < nc; j++) {
-            const float *src = x + ((size_t)c * n_total + n0 + j) * H * W;
-            float *dst = v + (size_t)c * T + (size_t)j * TH * TW;
-            /* the padded plane: row 0 and column 0 are the zero padding */
-            float d[WINO_MAXW + 4][WINO_MAXW + 4];
-            for (int r = 0; r < 2 * TH + 2; r++) {
-                memset(d[r], 0, sizeof(float) * WP);
-                if (r >= 1 && r <= H)
-                    memcpy(d[r] + 1, src + (size_t)(r - 1) * W, sizeof(float) * W);
-            }
-            for (int ty = 0; ty < TH; ty++)
-                in_row(TW, pl, d[2 * ty], d[2 * ty + 1], d[2 * ty + 2], d[2 * ty + 3],
-                       dst + (size_t)ty * TW);
+        for (int b = 0; b < nb; b++) {
+            const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
+            const float *src[L];
+            planes(x, c, n_total, n0, j0, jb, (size_t)H * W, src);
+            in_block(H, W, TH, TW, src, jb, pl, v + (size_t)c * T + (size_t)j0 * TH * TW);
         }
 }
 
-/* y = A^T M A for every tile, m[16][c][T] -> y (c channels), written or added. */
+/* y = A^T M A for every tile, m[36][c][T] -> y (c channels). */
 static void output_transform(int c_n, int H, int W, int n_total, int n0, int nc, const float *m,
-                             float *y, int add)
+                             float *y)
 {
-    const int TH = (H + 1) / 2, TW = (W + 1) / 2;
+    const int TH = (H + 3) / 4, TW = (W + 3) / 4, nb = (nc + L - 1) / L;
     const size_t T = (size_t)nc * TH * TW, pl = (size_t)c_n * T;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int c = 0; c < c_n; c++)
-        for (int j = 0; j < nc; j++) {
-            const float *src = m + (size_t)c * T + (size_t)j * TH * TW;
-            float *dst = y + ((size_t)c * n_total + n0 + j) * H * W;
-            float rows[2][WINO_MAXW + 2];
-            for (int ty = 0; ty < TH; ty++) {
-                out_row(TW, pl, src + (size_t)ty * TW, rows[0], rows[1]);
-                for (int r = 0; r < 2 && 2 * ty + r < H; r++) {
-                    float *row = dst + (size_t)(2 * ty + r) * W;
-                    if (add)
-                        for (int q = 0; q < W; q++)
-                            row[q] += rows[r][q];
-                    else
-                        memcpy(row, rows[r], sizeof(float) * W);
-                }
-            }
+        for (int b = 0; b < nb; b++) {
+            const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
+            const float *p[L];
+            planes(y, c, n_total, n0, j0, jb, (size_t)H * W, p);
+            out_block(H, W, TH, TW, m + (size_t)c * T + (size_t)j0 * TH * TW, pl, jb,
+                      (float *const *)p);
         }
 }
 
-/* dM = A dY A^T for every tile of dy (c channels), into dm[16][c][T]; outputs
- * past the edge of an odd-sized map count as zero. */
+/* dM = A dY A^T for every tile of dy (c channels), into dm[36][c][T]; outputs
+ * past the edge of the map (when H or W is not a multiple of 4) count as zero. */
 static void grad_output_transform(int c_n, int H, int W, int n_total, int n0, int nc,
                                   const float *dy, float *dm)
 {
-    const int TH = (H + 1) / 2, TW = (W + 1) / 2;
+    const int TH = (H + 3) / 4, TW = (W + 3) / 4, nb = (nc + L - 1) / L;
     const size_t T = (size_t)nc * TH * TW, pl = (size_t)c_n * T;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int c = 0; c < c_n; c++)
-        for (int j = 0; j < nc; j++) {
-            const float *src = dy + ((size_t)c * n_total + n0 + j) * H * W;
-            float *dst = dm + (size_t)c * T + (size_t)j * TH * TW;
-            float e[2][WINO_MAXW + 2];
-            for (int ty = 0; ty < TH; ty++) {
-                for (int r = 0; r < 2; r++) {
-                    memset(e[r], 0, sizeof(float) * 2 * TW);
-                    if (2 * ty + r < H)
-                        memcpy(e[r], src + (size_t)(2 * ty + r) * W, sizeof(float) * W);
-                }
-                gout_row(TW, pl, e[0], e[1], dst + (size_t)ty * TW);
-            }
+        for (int b = 0; b < nb; b++) {
+            const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
+            const float *src[L];
+            planes(dy, c, n_total, n0, j0, jb, (size_t)H * W, src);
+            gout_block(H, W, TH, TW, src, jb, pl, dm + (size_t)c * T + (size_t)j0 * TH * TW);
         }
 }
 
-/* dx (+)= B dV B^T over the overlapping 4x4 input tiles, dv[16][c][T]; then,
+/* dx (+)= B dV B^T over the overlapping 6x6 input tiles, dv[36][c][T]; then,
  * when mask is set, dx = 0 wherever mask <= 0 (a ReLU's backward, fused). */
 static void grad_input_transform(int c_n, int H, int W, int n_total, int n0, int nc,
                                  const float *dv, float *dx, int add, const float *mask)
 {
-    const int TH = (H + 1) / 2, TW = (W + 1) / 2, WP = 2 * TW + 2, HP = 2 * TH + 2;
+    const int TH = (H + 3) / 4, TW = (W + 3) / 4, nb = (nc + L - 1) / L;
     const size_t T = (size_t)nc * TH * TW, pl = (size_t)c_n * T;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int c = 0; c < c_n; c++)
-        for (int j = 0; j < nc; j++) {
-            const float *src = dv + (size_t)c * T + (size_t)j * TH * TW;
-            const size_t off = ((size_t)c * n_total + n0 + j) * H * W;
-            float *dst = dx + off;
-            float acc[WINO_MAXW + 4][WINO_MAXW + 4];  /* padded plane, row 0 = input row -1 */
-            for (int r = 0; r < HP; r++)
-                memset(acc[r], 0, sizeof(float) * WP);
-            for (int ty = 0; ty < TH; ty++)
-                gin_row(TW, pl, src + (size_t)ty * TW, acc[2 * ty], acc[2 * ty + 1],
-                        acc[2 * ty + 2], acc[2 * ty + 3]);
-            for (int r = 0; r < H; r++) {
-                float *row = dst + (size_t)r * W;
-                const float *a = acc[r + 1] + 1;
-                if (add)
-                    for (int q = 0; q < W; q++)
-                        row[q] += a[q];
-                else
-                    memcpy(row, a, sizeof(float) * W);
-                if (mask) {
-                    const float *mk = mask + off + (size_t)r * W;
-                    for (int q = 0; q < W; q++)
-                        row[q] = mk[q] > 0.0f ? row[q] : 0.0f;
-                }
-            }
+        for (int b = 0; b < nb; b++) {
+            const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
+            const float *p[L], *mk[L];
+            planes(dx, c, n_total, n0, j0, jb, (size_t)H * W, p);
+            if (mask)
+                planes(mask, c, n_total, n0, j0, jb, (size_t)H * W, mk);
+            gin_block(H, W, TH, TW, dv + (size_t)c * T + (size_t)j0 * TH * TW, pl, jb,
+                      (float *const *)p, add, mask ? mk : NULL);
         }
 }
 
@@ -330,13 +425,13 @@ void wino_forward(const conv_geom *g, int n, const float *x, const float *w, flo
     for (int n0 = 0; n0 < n; n0 += chunk) {
         const int nc = n - n0 < chunk ? n - n0 : chunk;
         const int T = (int)(nc * tiles(g));
-        float *v = col, *m = col + (size_t)16 * ci_n * T;
+        float *v = col, *m = col + (size_t)36 * ci_n * T;
         input_transform(ci_n, g->h, g->w, n, n0, nc, x, v);
-        for (int xi = 0; xi < 16; xi++)
+        for (int xi = 0; xi < 36; xi++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co_n, T, ci_n, 1.0f,
                         u + (size_t)xi * co_n * ci_n, ci_n, v + (size_t)xi * ci_n * T, T, 0.0f,
                         m + (size_t)xi * co_n * T, T);
-        output_transform(co_n, g->h, g->w, n, n0, nc, m, y, 0);
+        output_transform(co_n, g->h, g->w, n, n0, nc, m, y);
     }
 }
 
@@ -350,17 +445,17 @@ void wino_backward(const conv_geom *g, int n, const float *x, const float *w, co
     for (int n0 = 0; n0 < n; n0 += chunk) {
         const int nc = n - n0 < chunk ? n - n0 : chunk;
         const int T = (int)(nc * tiles(g));
-        float *v = col, *dm = col + (size_t)16 * ci_n * T;
+        float *v = col, *dm = col + (size_t)36 * ci_n * T;
         grad_output_transform(co_n, g->h, g->w, n, n0, nc, dy, dm);
         if (dw) {
             input_transform(ci_n, g->h, g->w, n, n0, nc, x, v);
-            for (int xi = 0; xi < 16; xi++)
+            for (int xi = 0; xi < 36; xi++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, co_n, ci_n, T, 1.0f,
                             dm + (size_t)xi * co_n * T, T, v + (size_t)xi * ci_n * T, T,
                             n0 == 0 ? 0.0f : 1.0f, du + (size_t)xi * co_n * ci_n, ci_n);
         }
         if (dx) {              /* dV overwrites V, no longer needed */
-            for (int xi = 0; xi < 16; xi++)
+            for (int xi = 0; xi < 36; xi++)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ci_n, T, co_n, 1.0f,
                             u + (size_t)xi * co_n * ci_n, ci_n, dm + (size_t)xi * co_n * T, T,
                             0.0f, v + (size_t)xi * ci_n * T, T);
