@@ -1092,6 +1092,7 @@ static void test_pool_fast(void **state)
     pool_fast_case(3, 1, 4, 6, 1);
     pool_fast_case(2, 3, 10, 10, 2);
     pool_fast_case(16, 17, 10, 10, 8);
+    pool_fast_case(16, 3, 10, 10, 4);
 }
 
 /* conv2d_forward_chunk / conv2d_backward_chunk, chunk by chunk with the columns
@@ -1137,6 +1138,8 @@ static void test_conv_chunk(void **state)
 {
     conv_chunk_case(6, 16, 0, 14, 14, 1, 1);
     conv_chunk_case(6, 16, 0, 14, 14, 17, 8);
+    conv_chunk_case(6, 16, 0, 14, 14, 3, 2);    /* conv2's 10-wide rows, LeNet's chunk of 4 */
+    conv_chunk_case(6, 16, 0, 14, 14, 17, 4);
     conv_chunk_case(2, 3, 2, 7, 9, 3, 2);
 }
 

@@ -173,6 +173,20 @@ static void im2col_s1_serial(const conv_geom *g, int n_total, int n0, int nc, co
 {
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, p = g->pad;
     const size_t cols = (size_t)nc * OH * OW, hw = (size_t)H * W;
+    if (p == 0 && OW == 10) {
+        /* LeNet's conv2: fixed 10-float rows copy inline, not through memcpy calls */
+        for (int ci = 0; ci < g->cin; ci++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++) {
+                    float *dst = col + ((size_t)(ci * k + ki) * k + kj) * cols;
+                    for (int n = 0; n < nc; n++) {
+                        const float *src = x + ((size_t)ci * n_total + n0 + n) * hw + ki * W + kj;
+                        for (int oh = 0; oh < OH; oh++, dst += 10)
+                            memcpy(dst, src + (size_t)oh * W, sizeof(float) * 10);
+                    }
+                }
+        return;
+    }
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
@@ -206,6 +220,21 @@ static void col2im_s1_serial(const conv_geom *g, int n_total, int n0, int nc, co
     const size_t cols = (size_t)nc * OH * OW, hw = (size_t)H * W;
     for (int ci = 0; ci < g->cin; ci++)
         memset(dx + ((size_t)ci * n_total + n0) * hw, 0, sizeof(float) * nc * hw);
+    if (p == 0 && OW == 10) {
+        /* LeNet's conv2: fixed 10-float rows, all inside the image */
+        for (int ci = 0; ci < g->cin; ci++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++) {
+                    const float *src = col + ((size_t)(ci * k + ki) * k + kj) * cols;
+                    for (int n = 0; n < nc; n++) {
+                        float *dst = dx + ((size_t)ci * n_total + n0 + n) * hw + ki * W + kj;
+                        for (int oh = 0; oh < OH; oh++, src += 10)
+                            for (int ow = 0; ow < 10; ow++)
+                                dst[(size_t)oh * W + ow] += src[ow];
+                    }
+                }
+        return;
+    }
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {

@@ -1,4 +1,5 @@
 /* pool.c - 2x2/stride-2 max pooling and global average pooling over [C][N][H][W]. */
+#include <stdint.h>
 #include <string.h>
 #include "layers.h"
 
@@ -108,17 +109,26 @@ void maxpool2_relu_backward(int c, int n, int n0, int nc, int h, int w, const fl
                     /* first maximum in row-major window order wins, as in
                      * maxpool2_backward; ReLU passes it only when positive */
                     const int base = (2 * r) * w + 2 * j;
-                    int best = base;
-                    float m = yp[base];
-                    if (yp[base + 1] > m) { m = yp[base + 1]; best = base + 1; }
-                    if (yp[base + w] > m) { m = yp[base + w]; best = base + w; }
-                    if (yp[base + w + 1] > m) { m = yp[base + w + 1]; best = base + w + 1; }
-                    dzp[base] = dzp[base + 1] = dzp[base + w] = dzp[base + w + 1] = 0.0f;
-                    if (m > 0.0f) {
-                        float d = dpp[(size_t)(r * ow + j) * pss];
-                        dzp[best] = d;
-                        s += d;
-                    }
+                    /* integer masks, not branches: the winner is data-dependent */
+                    const float a = yp[base], b1 = yp[base + 1], c1 = yp[base + w],
+                                e = yp[base + w + 1];
+                    const uint32_t k1 = -(uint32_t)(b1 > a);
+                    float m = b1 > a ? b1 : a;
+                    const uint32_t k2 = -(uint32_t)(c1 > m);
+                    m = c1 > m ? c1 : m;
+                    const uint32_t k3 = -(uint32_t)(e > m);
+                    m = e > m ? e : m;
+                    uint32_t gb;
+                    const float d = dpp[(size_t)(r * ow + j) * pss];
+                    memcpy(&gb, &d, 4);
+                    gb &= -(uint32_t)(m > 0.0f);
+                    const uint32_t z[4] = {gb & ~(k1 | k2 | k3), gb & k1 & ~(k2 | k3), gb & k2 & ~k3,
+                                           gb & k3};
+                    memcpy(dzp + base, z, 8);
+                    memcpy(dzp + base + w, z + 2, 8);
+                    float gd;
+                    memcpy(&gd, &gb, 4);
+                    s += gd;           /* + 0.0f leaves s as it was */
                 }
         }
         if (db)
