@@ -427,6 +427,7 @@ void wino_forward(const conv_geom *g, int n, const float *x, const float *w, flo
         const int T = (int)(nc * tiles(g));
         float *v = col, *m = col + (size_t)36 * ci_n * T;
         input_transform(ci_n, g->h, g->w, n, n0, nc, x, v);
+        #pragma omp parallel for schedule(static)
         for (int xi = 0; xi < 36; xi++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co_n, T, ci_n, 1.0f,
                         u + (size_t)xi * co_n * ci_n, ci_n, v + (size_t)xi * ci_n * T, T, 0.0f,
@@ -449,12 +450,14 @@ void wino_backward(const conv_geom *g, int n, const float *x, const float *w, co
         grad_output_transform(co_n, g->h, g->w, n, n0, nc, dy, dm);
         if (dw) {
             input_transform(ci_n, g->h, g->w, n, n0, nc, x, v);
+            #pragma omp parallel for schedule(static)
             for (int xi = 0; xi < 36; xi++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, co_n, ci_n, T, 1.0f,
                             dm + (size_t)xi * co_n * T, T, v + (size_t)xi * ci_n * T, T,
                             n0 == 0 ? 0.0f : 1.0f, du + (size_t)xi * co_n * ci_n, ci_n);
         }
         if (dx) {              /* dV overwrites V, no longer needed */
+            #pragma omp parallel for schedule(static)
             for (int xi = 0; xi < 36; xi++)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ci_n, T, co_n, 1.0f,
                             u + (size_t)xi * co_n * ci_n, ci_n, dm + (size_t)xi * co_n * T, T,
