@@ -124,6 +124,7 @@ int main(int argc, char **argv)
     fe_model *m = fe_model_open(ckpt, model_s != NULL, arch, (int)batch, &err);
     if (!m)
         fe_die(prog, ckpt, "%s", err.msg);
+    m->exact_conv = 1;          /* reported numbers: direct convolution, not Winograd */
     int li = fe_model_layer_or_die(m, prog, layer);
     const fe_layer *l = &m->layers[li];
     const int rows = l->conv ? l->conv->g.cout : l->fc->out;

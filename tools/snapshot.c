@@ -131,6 +131,7 @@ int main(int argc, char **argv)
     fe_model *m = fe_model_open(ckpt, model_s != NULL, arch, 1, &err);
     if (!m)
         fe_die(prog, ckpt, "%s", err.msg);
+    m->exact_conv = 1;          /* reported numbers: direct convolution, not Winograd */
     int li = strcmp(layer, "input") ? fe_model_layer_or_die(m, prog, layer) : -2;
     fe_tensor img;
     fe_load_images(prog, images, &img);

@@ -76,6 +76,9 @@ typedef struct fe_model {
     int maxn;               /* batch capacity */
     int n;                  /* batch size of the last forward */
     int training;           /* mode of the last forward */
+    int exact_conv;         /* 1: no Winograd (its rounding, ~1e-5 of a layer's scale
+                               per convolution, adds up to ~1e-3 in a deep layer's
+                               AGOP); set by the analysis tools, agop and snapshot */
 
     float *params, *grads, *bufs, *acts;
     size_t nparams, nbufs, nacts;

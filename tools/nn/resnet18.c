@@ -78,7 +78,7 @@ static void bn_bwd(const fe_bn *bn, int64_t m, const float *x, const float *dy, 
  * shortcuts) go through Winograd F(2x2,3x3): 2.25x fewer multiplies. */
 static void conv_fwd(fe_model *m, const fe_conv *c, int n, const float *x)
 {
-    if (wino_applies(&c->g))
+    if (!m->exact_conv && wino_applies(&c->g))
         wino_forward(&c->g, n, x, c->w, c->y, m->wu, m->col, m->col_cap);
     else
         conv2d_forward(&c->g, n, x, c->w, NULL, c->y, m->col, m->col_cap);
@@ -89,7 +89,7 @@ static void conv_fwd(fe_model *m, const fe_conv *c, int n, const float *x)
 static int conv_bwd(fe_model *m, const fe_conv *c, int n, const float *x, const float *dy,
                     int pg, float *dx, int accumulate_dx, const float *relu_out)
 {
-    if (wino_applies(&c->g)) {
+    if (!m->exact_conv && wino_applies(&c->g)) {
         wino_backward(&c->g, n, x, c->w, dy, pg ? c->dw : NULL, dx, accumulate_dx, relu_out,
                       m->wu, m->wdu, m->col, m->col_cap);
         return 1;
