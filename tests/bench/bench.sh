@@ -1,27 +1,42 @@
 #!/usr/bin/env bash
 # bench.sh - `make bench`: featevo against PyTorch on this machine, side by side.
 # Each measurement is its own process (so peak RSS is per model), one at a time.
+# The machine may be shared: featevo and PyTorch alternate, BENCH_REPEAT times
+# each, and the ratios are of the medians (each run's line is printed too).
 # Env: BENCH_STEPS (timed steps; default 60 for LeNet-5, whose step takes ~20 ms, and 5
-# for ResNet-18, ~7 s), BENCH_BATCH (512), BENCH_THREADS (all cores).
+# for ResNet-18, ~5 s), BENCH_BATCH (512), BENCH_THREADS (all cores), BENCH_REPEAT (3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-batch=${BENCH_BATCH:-512} threads=${BENCH_THREADS:-$(nproc)}
-echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), batch $batch, $threads threads, timed steps after 1 warm-up: ${BENCH_STEPS:-60 (LeNet-5), 5 (ResNet-18)}"
+batch=${BENCH_BATCH:-512} threads=${BENCH_THREADS:-$(nproc)} repeat=${BENCH_REPEAT:-3}
+echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), batch $batch, $threads threads, timed steps after 1 warm-up: ${BENCH_STEPS:-60 (LeNet-5), 5 (ResNet-18)}, $repeat runs each"
 torch_ok=0
 /usr/bin/python3 -c 'import torch' 2> /dev/null && torch_ok=1
+((torch_ok)) || echo "bench: PyTorch comparison SKIPPED (python3-torch not installed)"
 get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
+# median KEY LINE...: the median of KEY over the lines
+median() {
+    local key=$1 line
+    shift
+    for line in "$@"; do get "$key" "$line"; done | sort -g | awk '{ v[NR] = $1 }
+        END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 for model in lenet5 resnet18; do
     steps=${BENCH_STEPS:-$([[ $model == lenet5 ]] && echo 60 || echo 5)}
-    ours=$(build/release/tests/bench_train --model "$model" --batch "$batch" --steps "$steps" --threads "$threads")
-    echo "$ours"
+    ours=() theirs=()
+    for ((r = 1; r <= repeat; r++)); do
+        ours+=("$(build/release/tests/bench_train --model "$model" --batch "$batch" --steps "$steps" --threads "$threads")")
+        echo "${ours[-1]}"
+        if ((torch_ok)); then
+            theirs+=("$(/usr/bin/python3 tests/bench/bench_torch.py "$model" "$batch" "$steps" "$threads")")
+            echo "${theirs[-1]}"
+        fi
+    done
+    a=$(median train_img_s "${ours[@]}") c=$(median eval_img_s "${ours[@]}") e=$(median peak_rss_mb "${ours[@]}")
     if ((torch_ok)); then
-        theirs=$(/usr/bin/python3 tests/bench/bench_torch.py "$model" "$batch" "$steps" "$threads")
-        echo "$theirs"
-        awk -v m="$model" -v a="$(get train_img_s "$ours")" -v b="$(get train_img_s "$theirs")" \
-            -v c="$(get eval_img_s "$ours")" -v d="$(get eval_img_s "$theirs")" \
-            -v e="$(get peak_rss_mb "$ours")" -v f="$(get peak_rss_mb "$theirs")" \
-            'BEGIN { printf "ratio model=%s train featevo/torch=%.2fx eval featevo/torch=%.2fx peak_rss featevo/torch=%.2f\n", m, a / b, c / d, e / f }'
+        b=$(median train_img_s "${theirs[@]}") d=$(median eval_img_s "${theirs[@]}") f=$(median peak_rss_mb "${theirs[@]}")
+        awk -v m="$model" -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" -v f="$f" -v n="$repeat" \
+            'BEGIN { printf "median of %d model=%s train_img_s featevo=%s torch=%s (%.2fx) eval_img_s featevo=%s torch=%s (%.2fx) peak_rss_mb featevo=%s torch=%s (%.2f)\n", n, m, a, b, a / b, c, d, c / d, e, f, e / f }'
     else
-        echo "bench: PyTorch comparison SKIPPED (python3-torch not installed)"
+        echo "median of $repeat model=$model train_img_s featevo=$a eval_img_s featevo=$c peak_rss_mb featevo=$e"
     fi
 done
