@@ -412,12 +412,17 @@ void conv5x5c1_pool_relu_backward_w(const conv_geom *g, int n, int n0, int nc, c
 {
     const int OH = g->oh, OW = g->ow, PH = OH / 2, PW = OW / 2, CO = g->cout;
     float xp[C5_PH * C5_PW];
-    float dz[C5_MAXCO][32 * 32];                /* lanes past OW are zero */
+    /* xe[r][s] lane j = padded input (r, 2j + s): the input under kernel column
+     * s - dc of pooled column j's window column dc */
+    fe_v16 xe[C5_PH][6];
+    /* per pooled row: the gradient reaching the window's winner (zero unless it
+     * won and is > 0), and whether the winner is in the window's second row / column */
+    fe_v16 gw[16];
+    fe_v16i wr[16], wc[16];
     fe_v16 acc[C5_MAXCO][25], accb[C5_MAXCO];  /* per-lane partial sums over the chunk */
     fe_v16i ev, od;
     even_odd_masks(OW, &ev, &od);
-    const fe_v16i ilo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
-    const fe_v16i ihi = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    const fe_v16i ex = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
     for (int co = 0; co < CO; co++) {
         accb[co] = (fe_v16){0};
         for (int kk = 0; kk < 25; kk++)
@@ -425,6 +430,11 @@ void conv5x5c1_pool_relu_backward_w(const conv_geom *g, int n, int n0, int nc, c
     }
     for (int i = n0; i < n0 + nc; i++) {
         pad_image(g, x + (size_t)i * g->h * g->w, xp);
+        for (int r = 0; r < OH + 4; r++)
+            for (int s = 0; s < 6; s++) {
+                const float *xr = xp + r * C5_PW + s;
+                xe[r][s] = v16_shuffle2(v16_load(xr), v16_load(xr + 16), ex);
+            }
         for (int co = 0; co < CO; co++) {
             const size_t plane = (size_t)co * n + i;
             const float *yc = y + plane * OH * OW, *dpc = dp + plane * PH * PW;
@@ -438,58 +448,49 @@ void conv5x5c1_pool_relu_backward_w(const conv_geom *g, int n, int n0, int nc, c
                 const fe_v16 a1 = v16_load(r1), b1 = v16_load(r1 + OW - 16);
                 const fe_v16 e0 = v16_shuffle2(a0, b0, ev), o0 = v16_shuffle2(a0, b0, od);
                 const fe_v16 e1 = v16_shuffle2(a1, b1, ev), o1 = v16_shuffle2(a1, b1, od);
-                const fe_v16i w1 = o0 > e0;
-                fe_v16 m = v16_sel(w1, o0, e0);
-                const fe_v16i w2 = e1 > m;
-                m = v16_sel(w2, e1, m);
-                const fe_v16i w3 = o1 > m;
-                m = v16_sel(w3, o1, m);
+                /* compared as signed integers (GCC's AVX-512F clone scalarizes
+                 * float compares): the same order as floats for values > 0, and
+                 * every value <= 0 ranks below them, so for non-NaN y the first
+                 * maximum, when it is > 0, is the same window element */
+                const fe_v16i ie0 = (fe_v16i)e0, io0 = (fe_v16i)o0;
+                const fe_v16i ie1 = (fe_v16i)e1, io1 = (fe_v16i)o1;
+                const fe_v16i w1 = io0 > ie0;
+                fe_v16i m = (io0 & w1) | (ie0 & ~w1);
+                const fe_v16i w2 = ie1 > m;
+                m = (ie1 & w2) | (m & ~w2);
+                const fe_v16i w3 = io1 > m;
+                m = (io1 & w3) | (m & ~w3);
                 float gb[16] = {0};                 /* lanes past PW stay zero */
                 memcpy(gb, dpc + pi * PW, sizeof(float) * PW);
-                const fe_v16i gv = (fe_v16i)v16_load(gb) & (m > 0.0f);
-                const fe_v16 d00 = (fe_v16)(gv & ~w1 & ~w2 & ~w3), d01 = (fe_v16)(gv & w1 & ~w2 & ~w3);
-                const fe_v16 d10 = (fe_v16)(gv & w2 & ~w3), d11 = (fe_v16)(gv & w3);
-                float *d = dz[co] + (2 * pi) * 32;
-                v16_store(d, v16_shuffle2(d00, d01, ilo));
-                v16_store(d + 16, v16_shuffle2(d00, d01, ihi));
-                v16_store(d + 32, v16_shuffle2(d10, d11, ilo));
-                v16_store(d + 48, v16_shuffle2(d10, d11, ihi));
-                ab += (d00 + d01) + (d10 + d11);
+                const fe_v16i gv = (fe_v16i)v16_load(gb) & (m > 0);
+                gw[pi] = (fe_v16)gv;
+                wr[pi] = w2 | w3;
+                wc[pi] = (w1 & ~w2) | w3;
+                ab += (fe_v16)gv;
             }
             accb[co] = ab;
-        }
-        /* blocks of 3 channels x one kernel row: 15 accumulators, and each
-         * input vector loaded once for the 3 channels */
-        for (int cb = 0; cb < CO; cb += 3) {
-            const int nb = CO - cb < 3 ? CO - cb : 3;
+            /* dw[ki][kj] += g * the winner's input under tap (ki, kj): pick the
+             * winner's row, then its column */
             for (int ki = 0; ki < 5; ki++) {
-                fe_v16 a[3][5];
-                #pragma GCC unroll 3
-                for (int c = 0; c < 3; c++)
+                fe_v16 a[5];
+                #pragma GCC unroll 5
+                for (int kj = 0; kj < 5; kj++)
+                    a[kj] = acc[co][ki * 5 + kj];
+                for (int pi = 0; pi < PH; pi++) {
+                    const fe_v16 *x0 = xe[2 * pi + ki], *x1 = xe[2 * pi + ki + 1];
+                    const fe_v16i mr = wr[pi], mc = wc[pi];
+                    const fe_v16 gp = gw[pi];
+                    fe_v16 rs[6];
+                    #pragma GCC unroll 6
+                    for (int s = 0; s < 6; s++)
+                        rs[s] = v16_sel(mr, x1[s], x0[s]);
                     #pragma GCC unroll 5
                     for (int kj = 0; kj < 5; kj++)
-                        a[c][kj] = (fe_v16){0};
-                for (int oh = 0; oh < OH; oh++) {
-                    const float *xr = xp + (oh + ki) * C5_PW;
-                    fe_v16 x0[5], x1[5];
-                    #pragma GCC unroll 5
-                    for (int kj = 0; kj < 5; kj++) {
-                        x0[kj] = v16_load(xr + kj);
-                        x1[kj] = v16_load(xr + kj + 16);
-                    }
-                    #pragma GCC unroll 3
-                    for (int c = 0; c < 3; c++) {
-                        /* a missing channel reads channel cb's tile; its sums are dropped */
-                        const float *dr = dz[cb + (c < nb ? c : 0)] + oh * 32;
-                        const fe_v16 d0 = v16_load(dr), d1 = v16_load(dr + 16);
-                        #pragma GCC unroll 5
-                        for (int kj = 0; kj < 5; kj++)
-                            a[c][kj] += d0 * x0[kj] + d1 * x1[kj];
-                    }
+                        a[kj] += gp * v16_sel(mc, rs[kj + 1], rs[kj]);
                 }
-                for (int c = 0; c < nb; c++)
-                    for (int kj = 0; kj < 5; kj++)
-                        acc[cb + c][ki * 5 + kj] += a[c][kj];
+                #pragma GCC unroll 5
+                for (int kj = 0; kj < 5; kj++)
+                    acc[co][ki * 5 + kj] = a[kj];
             }
         }
     }
