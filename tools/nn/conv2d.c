@@ -41,69 +41,86 @@ static void valid_cols(int OW, int W, int s, int p, int kj, int *lo, int *hi)
         *hi = *lo;
 }
 
+/* One row of the im2col matrix (patch position ci, ki, kj) for images
+ * [n0, n0+nc): shared by the threaded im2col and the serial per-chunk one. */
+static void im2col_row(const conv_geom *g, int n_total, int n0, int nc, int ci, int ki, int kj,
+                       const float *x, float *dst)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, s = g->stride, p = g->pad;
+    const size_t hw = (size_t)H * W;
+    int lo, hi;
+    valid_cols(OW, W, s, p, kj, &lo, &hi);
+    for (int n = 0; n < nc; n++) {
+        const float *src = x + ((size_t)ci * n_total + n0 + n) * hw;
+        for (int oh = 0; oh < OH; oh++, dst += OW) {
+            int ih = oh * s - p + ki;
+            if (ih < 0 || ih >= H) {
+                memset(dst, 0, sizeof(float) * OW);
+                continue;
+            }
+            const float *row = src + (size_t)ih * W + kj - p;
+            for (int ow = 0; ow < lo; ow++)
+                dst[ow] = 0.0f;
+            if (s == 1)
+                memcpy(dst + lo, row + lo, sizeof(float) * (hi - lo));
+            else
+                for (int ow = lo; ow < hi; ow++)
+                    dst[ow] = row[ow * s];
+            for (int ow = hi; ow < OW; ow++)
+                dst[ow] = 0.0f;
+        }
+    }
+}
+
+/* dx += col2im of one row of the column matrix (patch position ci, ki, kj). */
+static void col2im_row(const conv_geom *g, int n_total, int n0, int nc, int ci, int ki, int kj,
+                       const float *src, float *dx)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, s = g->stride, p = g->pad;
+    const size_t hw = (size_t)H * W;
+    int lo, hi;
+    valid_cols(OW, W, s, p, kj, &lo, &hi);
+    for (int n = 0; n < nc; n++) {
+        float *dst = dx + ((size_t)ci * n_total + n0 + n) * hw;
+        for (int oh = 0; oh < OH; oh++, src += OW) {
+            int ih = oh * s - p + ki;
+            if (ih < 0 || ih >= H)
+                continue;
+            float *row = dst + (size_t)ih * W + kj - p;
+            if (s == 1)
+                for (int ow = lo; ow < hi; ow++)
+                    row[ow] += src[ow];
+            else
+                for (int ow = lo; ow < hi; ow++)
+                    row[ow * s] += src[ow];
+        }
+    }
+}
+
 void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, float *col)
 {
-    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, s = g->stride, p = g->pad;
-    const size_t ohw = (size_t)OH * OW, cols = (size_t)nc * ohw, hw = (size_t)H * W;
+    const int k = g->k;
+    const size_t cols = (size_t)nc * g->oh * g->ow;
     #pragma omp parallel for collapse(3) schedule(static)
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
-            for (int kj = 0; kj < k; kj++) {
-                float *dst = col + ((size_t)(ci * k + ki) * k + kj) * cols;
-                int lo, hi;
-                valid_cols(OW, W, s, p, kj, &lo, &hi);
-                for (int n = 0; n < nc; n++) {
-                    const float *src = x + ((size_t)ci * n_total + n0 + n) * hw;
-                    for (int oh = 0; oh < OH; oh++, dst += OW) {
-                        int ih = oh * s - p + ki;
-                        if (ih < 0 || ih >= H) {
-                            memset(dst, 0, sizeof(float) * OW);
-                            continue;
-                        }
-                        const float *row = src + (size_t)ih * W + kj - p;
-                        for (int ow = 0; ow < lo; ow++)
-                            dst[ow] = 0.0f;
-                        if (s == 1)
-                            memcpy(dst + lo, row + lo, sizeof(float) * (hi - lo));
-                        else
-                            for (int ow = lo; ow < hi; ow++)
-                                dst[ow] = row[ow * s];
-                        for (int ow = hi; ow < OW; ow++)
-                            dst[ow] = 0.0f;
-                    }
-                }
-            }
+            for (int kj = 0; kj < k; kj++)
+                im2col_row(g, n_total, n0, nc, ci, ki, kj, x,
+                           col + ((size_t)(ci * k + ki) * k + kj) * cols);
 }
 
 /* dx += col2im(col) for one chunk. */
 static void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *col, float *dx)
 {
-    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, k = g->k, s = g->stride, p = g->pad;
-    const size_t ohw = (size_t)OH * OW, cols = (size_t)nc * ohw, hw = (size_t)H * W;
+    const int k = g->k;
+    const size_t cols = (size_t)nc * g->oh * g->ow;
     /* each input channel's planes receive only its own rows: no races */
     #pragma omp parallel for schedule(static)
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
-            for (int kj = 0; kj < k; kj++) {
-                const float *src = col + ((size_t)(ci * k + ki) * k + kj) * cols;
-                int lo, hi;
-                valid_cols(OW, W, s, p, kj, &lo, &hi);
-                for (int n = 0; n < nc; n++) {
-                    float *dst = dx + ((size_t)ci * n_total + n0 + n) * hw;
-                    for (int oh = 0; oh < OH; oh++, src += OW) {
-                        int ih = oh * s - p + ki;
-                        if (ih < 0 || ih >= H)
-                            continue;
-                        float *row = dst + (size_t)ih * W + kj - p;
-                        if (s == 1)
-                            for (int ow = lo; ow < hi; ow++)
-                                row[ow] += src[ow];
-                        else
-                            for (int ow = lo; ow < hi; ow++)
-                                row[ow * s] += src[ow];
-                    }
-                }
-            }
+            for (int kj = 0; kj < k; kj++)
+                col2im_row(g, n_total, n0, nc, ci, ki, kj,
+                           col + ((size_t)(ci * k + ki) * k + kj) * cols, dx);
 }
 
 void conv2d_forward(const conv_geom *g, int n, const float *x, const float *w, const float *b,
@@ -189,27 +206,9 @@ static void im2col_s1_serial(const conv_geom *g, int n_total, int n0, int nc, co
     }
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
-            for (int kj = 0; kj < k; kj++) {
-                float *dst = col + ((size_t)(ci * k + ki) * k + kj) * cols;
-                int lo, hi;
-                valid_cols(OW, W, 1, p, kj, &lo, &hi);
-                for (int n = 0; n < nc; n++) {
-                    const float *src = x + ((size_t)ci * n_total + n0 + n) * hw;
-                    for (int oh = 0; oh < OH; oh++, dst += OW) {
-                        int ih = oh - p + ki;
-                        if (ih < 0 || ih >= H) {
-                            memset(dst, 0, sizeof(float) * OW);
-                            continue;
-                        }
-                        const float *row = src + (size_t)ih * W + kj - p;
-                        for (int ow = 0; ow < lo; ow++)
-                            dst[ow] = 0.0f;
-                        memcpy(dst + lo, row + lo, sizeof(float) * (hi - lo));
-                        for (int ow = hi; ow < OW; ow++)
-                            dst[ow] = 0.0f;
-                    }
-                }
-            }
+            for (int kj = 0; kj < k; kj++)
+                im2col_row(g, n_total, n0, nc, ci, ki, kj, x,
+                           col + ((size_t)(ci * k + ki) * k + kj) * cols);
 }
 
 /* dx = col2im(col) for the chunk's images (overwritten), stride 1, no OpenMP. */
@@ -237,22 +236,9 @@ static void col2im_s1_serial(const conv_geom *g, int n_total, int n0, int nc, co
     }
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
-            for (int kj = 0; kj < k; kj++) {
-                const float *src = col + ((size_t)(ci * k + ki) * k + kj) * cols;
-                int lo, hi;
-                valid_cols(OW, W, 1, p, kj, &lo, &hi);
-                for (int n = 0; n < nc; n++) {
-                    float *dst = dx + ((size_t)ci * n_total + n0 + n) * hw;
-                    for (int oh = 0; oh < OH; oh++, src += OW) {
-                        int ih = oh - p + ki;
-                        if (ih < 0 || ih >= H)
-                            continue;
-                        float *row = dst + (size_t)ih * W + kj - p;
-                        for (int ow = lo; ow < hi; ow++)
-                            row[ow] += src[ow];
-                    }
-                }
-            }
+            for (int kj = 0; kj < k; kj++)
+                col2im_row(g, n_total, n0, nc, ci, ki, kj,
+                           col + ((size_t)(ci * k + ki) * k + kj) * cols, dx);
 }
 
 void conv2d_forward_chunk(const conv_geom *g, int n, int n0, int nc, const float *x,
