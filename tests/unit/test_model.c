@@ -521,6 +521,42 @@ static void check_same_model(fe_arch arch)
 static void test_partial_batch_lenet5(void **state) { check_same_model(FE_LENET5); }
 static void test_partial_batch_resnet18(void **state) { check_same_model(FE_RESNET18); }
 
+/* exact_conv (agop, snapshot) keeps the 3x3 stride-1 convolutions on the
+ * im2col path: layer1.0.conv1's output is then bit for bit conv2d_forward's;
+ * training's Winograd path gives different bits within its rounding. */
+static void test_resnet18_exact_conv(void **state)
+{
+    (void)state;
+    const int n = 2;
+    fe_model *m = new_model(FE_RESNET18, n, 0, 11, 0);
+    fe_rng r;
+    fe_rng_seed(&r, 11, "input", 0);
+    uint8_t *img = random_images(&r, n);
+    fe_model_set_input(m, img, NULL, n, 0.1307f, 0.3081f);
+    free(img);
+    const fe_conv *c = &m->blk[0].c1;
+    assert_true(wino_applies(&c->g));
+    const size_t ny = (size_t)c->g.cout * n * c->g.oh * c->g.ow, cap = conv_col_floats(&c->g, n);
+    float *ref = malloc(sizeof(float) * ny), *col = malloc(sizeof(float) * cap);
+    float *wino = malloc(sizeof(float) * ny);
+    assert_true(ref && col && wino);
+    fe_model_forward(m, n, 0);
+    memcpy(wino, c->y, sizeof(float) * ny);
+    conv2d_forward(&c->g, n, m->a0, c->w, NULL, ref, col, cap);
+    m->exact_conv = 1;
+    fe_model_forward(m, n, 0);
+    assert_memory_equal(c->y, ref, sizeof(float) * ny);
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < ny; i++) {
+        scale = fmax(scale, fabs(ref[i]));
+        worst = fmax(worst, fabs((double)wino[i] - ref[i]));
+    }
+    assert_true(worst > 0);                 /* the default path is Winograd's */
+    assert_true(worst <= 1e-5 * scale);
+    free(ref); free(col); free(wino);
+    fe_model_free(m);
+}
+
 static void test_layer_names(void **state)
 {
     fe_err err;
@@ -833,6 +869,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_resnet18_hooks),
         cmocka_unit_test(test_partial_batch_lenet5),
         cmocka_unit_test(test_partial_batch_resnet18),
+        cmocka_unit_test(test_resnet18_exact_conv),
         cmocka_unit_test(test_layer_names),
         cmocka_unit_test(test_save_load_lenet5),
         cmocka_unit_test(test_save_load_resnet18),
