@@ -28,7 +28,7 @@ static void usage(FILE *f)
 "             [--test-images T.npy --test-labels TL.npy] [--val-split F]\n"
 "             [--momentum M] [--weight-decay WD] [--init default|normal:STD]\n"
 "             [--threads T] [--resume] [--quiet] [--no-shuffle] [--mean M] [--std S]\n"
-"             [--limit N] [--test-limit N]\n"
+"             [--limit N] [--test-limit N] [--fresh-optimizer]\n"
 "\n"
 "Train one of the paper's models on uint8 images [N,28,28] and integer labels [N]\n"
 "(as idx2bin writes them). Pixels are scaled to [0,1] and normalised with\n"
@@ -46,10 +46,14 @@ static void usage(FILE *f)
 "  --no-shuffle     keep the file order every epoch (for tests)\n"
 "  --limit N        use only the first N images of --images (quick runs);\n"
 "  --test-limit N   likewise for --test-images\n"
+"  --fresh-optimizer  start every epoch with a new optimiser state (SGD momentum\n"
+"                   and Adam moments zero, step count 0), as a PyTorch loop that\n"
+"                   builds its optimiser once per epoch (the report's Table 1 run)\n"
 "  --quiet          no progress on stderr\n"
 "\n"
 "Writes DIR/epoch-000.npz (initial), DIR/epoch-NNN.npz, DIR/metrics.tsv\n"
-"(epoch train_loss train_acc val_loss val_acc test_loss test_acc seconds images_per_s)\n"
+"(epoch train_loss train_acc val_loss val_acc test_loss test_acc seconds images_per_s\n"
+" train_acc_batchmean: the mean of the per-batch accuracies, as a progress bar shows)\n"
 "and DIR/state.npz. Example, LeNet-5 at the paper's settings:\n"
 "  train --model lenet5 --images data/mnist/train-images.npy \\\n"
 "        --labels data/mnist/train-labels.npy --test-images data/mnist/test-images.npy \\\n"
@@ -130,6 +134,10 @@ typedef struct {
 } metrics;
 
 static const char *METRICS_HEADER =
+    "epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\ttest_loss\ttest_acc\tseconds\timages_per_s"
+    "\ttrain_acc_batchmean\n";
+/* The header before train_acc_batchmean: such runs resume, their rows padded. */
+static const char *METRICS_HEADER_V1 =
     "epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\ttest_loss\ttest_acc\tseconds\timages_per_s\n";
 
 static void metrics_write(const metrics *mt, const char *dir)
@@ -155,12 +163,16 @@ static void metrics_read(metrics *mt, const char *dir, int upto)
     FILE *f = fopen(path, "r");
     if (!f)
         fe_die(prog, path, "cannot resume: %s", strerror(errno));
-    if (!fgets(line, sizeof line, f) || strcmp(line, METRICS_HEADER))
+    int v1 = 0;
+    if (!fgets(line, sizeof line, f) || (strcmp(line, METRICS_HEADER) && !(v1 = !strcmp(line, METRICS_HEADER_V1))))
         fe_die(prog, path, "cannot resume: not a featevo metrics file");
     while (fgets(line, sizeof line, f)) {
         int e = atoi(line);
         if (e > upto)
             break;
+        size_t len = strlen(line);
+        if (v1 && len > 0 && line[len - 1] == '\n' && len + 1 < sizeof line)
+            memcpy(line + len - 1, "\t\n", 3);    /* no train_acc_batchmean then */
         mt->rows = realloc(mt->rows, sizeof(char *) * (mt->n + 1));
         mt->rows[mt->n++] = strdup(line);
     }
@@ -171,14 +183,15 @@ static void metrics_read(metrics *mt, const char *dir, int upto)
 
 static void metrics_add(metrics *mt, int epoch, int have_train, double tl, double ta, int have_val,
                         double vl, double va, int have_test, double sl, double sa, double secs,
-                        double ips)
+                        double ips, double tab)
 {
-    char row[512], a[64], b[64], c[64], d[64], e[64], f[64], g[64];
-    a[0] = b[0] = c[0] = d[0] = e[0] = f[0] = g[0] = 0;
+    char row[512], a[64], b[64], c[64], d[64], e[64], f[64], g[64], h[64];
+    a[0] = b[0] = c[0] = d[0] = e[0] = f[0] = g[0] = h[0] = 0;
     if (have_train) {
         snprintf(a, sizeof a, "%.6f", tl);
         snprintf(b, sizeof b, "%.3f", ta);
         snprintf(g, sizeof g, "%.1f", ips);
+        snprintf(h, sizeof h, "%.3f", tab);
     }
     if (have_val) {
         snprintf(c, sizeof c, "%.6f", vl);
@@ -188,7 +201,8 @@ static void metrics_add(metrics *mt, int epoch, int have_train, double tl, doubl
         snprintf(e, sizeof e, "%.6f", sl);
         snprintf(f, sizeof f, "%.3f", sa);
     }
-    snprintf(row, sizeof row, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\n", epoch, a, b, c, d, e, f, secs, g);
+    snprintf(row, sizeof row, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\n", epoch, a, b, c, d, e, f,
+             secs, g, h);
     mt->rows = realloc(mt->rows, sizeof(char *) * (mt->n + 1));
     mt->rows[mt->n++] = strdup(row);
 }
@@ -276,10 +290,10 @@ int main(int argc, char **argv)
     int64_t epochs = -1, batch = -1, seed = -1, threads = 0;
     double lr = NAN, momentum = 0.9, wd = 0.0, val_split = 0.0, mean = 0.1307, std = 0.3081;
     int64_t limit = 0, test_limit = 0;
-    int resume = 0, quiet = 0, shuffle = 1;
+    int resume = 0, quiet = 0, shuffle = 1, fresh_opt = 0;
     enum { O_MODEL = 256, O_IMAGES, O_LABELS, O_TIMAGES, O_TLABELS, O_OUT, O_EPOCHS, O_BATCH,
            O_OPT, O_LR, O_MOM, O_WD, O_INIT, O_SEED, O_VAL, O_THREADS, O_RESUME, O_QUIET,
-           O_NOSHUF, O_MEAN, O_STD, O_LIMIT, O_TLIMIT };
+           O_NOSHUF, O_MEAN, O_STD, O_LIMIT, O_TLIMIT, O_FRESH };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"images", 1, 0, O_IMAGES}, {"labels", 1, 0, O_LABELS},
         {"test-images", 1, 0, O_TIMAGES}, {"test-labels", 1, 0, O_TLABELS}, {"out", 1, 0, O_OUT},
@@ -288,7 +302,8 @@ int main(int argc, char **argv)
         {"init", 1, 0, O_INIT}, {"seed", 1, 0, O_SEED}, {"val-split", 1, 0, O_VAL},
         {"threads", 1, 0, O_THREADS}, {"resume", 0, 0, O_RESUME}, {"quiet", 0, 0, O_QUIET},
         {"no-shuffle", 0, 0, O_NOSHUF}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD},
-        {"limit", 1, 0, O_LIMIT}, {"test-limit", 1, 0, O_TLIMIT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"limit", 1, 0, O_LIMIT}, {"test-limit", 1, 0, O_TLIMIT},
+        {"fresh-optimizer", 0, 0, O_FRESH}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     fe_blas_autoselect(argv);
     opterr = 0;
@@ -316,6 +331,7 @@ int main(int argc, char **argv)
         case O_RESUME: resume = 1; break;
         case O_QUIET: quiet = 1; break;
         case O_NOSHUF: shuffle = 0; break;
+        case O_FRESH: fresh_opt = 1; break;
         case O_MEAN: bad = fe_parse_double(optarg, &mean); break;
         case O_STD: bad = fe_parse_double(optarg, &std) || std <= 0; break;
         case O_LIMIT: bad = fe_parse_i64(optarg, &limit) || limit < 1; break;
@@ -403,10 +419,11 @@ int main(int argc, char **argv)
     opt.momentum = momentum;
     opt.weight_decay = wd;
     /* The run's identity, checked on --resume. */
+    /* (--fresh-optimizer adds a last element, so runs made before it still resume) */
     int64_t ident[] = {arch, okind, seed, batch, n_val, N, test_limit, (int64_t)(lr * 1e12),
                        (int64_t)(wd * 1e12), (int64_t)(momentum * 1e12), shuffle,
-                       (int64_t)(conv_std * 1e12), (int64_t)(mean * 1e12), (int64_t)(std * 1e12)};
-    const int nident = (int)(sizeof ident / sizeof ident[0]);
+                       (int64_t)(conv_std * 1e12), (int64_t)(mean * 1e12), (int64_t)(std * 1e12), 1};
+    const int nident = (int)(sizeof ident / sizeof ident[0]) - !fresh_opt;
 
     char path[4096], blas[256];
     metrics mt = {0};
@@ -423,8 +440,9 @@ int main(int argc, char **argv)
                 "%lld epochs\n", fe_arch_name(arch), (long long)n_tr, (long long)n_val,
                 (long long)(timages ? test.img.shape[0] : 0), (long long)batch, (long long)epochs);
         fprintf(stderr, "train: %s lr %g momentum %g weight_decay %g init %s seed %lld "
-                "normalise (x-%g)/%g shuffle %s\n", optim_s, lr, okind == FE_SGD ? momentum : 0.0,
-                wd, init_s, (long long)seed, mean, std, shuffle ? "on" : "off");
+                "normalise (x-%g)/%g shuffle %s%s\n", optim_s, lr, okind == FE_SGD ? momentum : 0.0,
+                wd, init_s, (long long)seed, mean, std, shuffle ? "on" : "off",
+                fresh_opt ? ", a fresh optimiser every epoch" : "");
         fprintf(stderr, "train: BLAS %s (asked for %d)\n", fe_blas_describe(blas, sizeof blas),
                 nthreads);
         fprintf(stderr, "train: %zu parameters, %.0f MiB of activations and scratch\n",
@@ -470,7 +488,7 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/epoch-000.npz", out);
         if (fe_model_save(m, path, &err))
             fe_die(prog, path, "%s", err.msg);
-        metrics_add(&mt, 0, 0, 0, 0, n_val > 0, vl, va, timages != NULL, sl, sa, 0, 0);
+        metrics_add(&mt, 0, 0, 0, 0, n_val > 0, vl, va, timages != NULL, sl, sa, 0, 0, 0);
         metrics_write(&mt, out);
         state_save(out, 0, &opt, ident, nident);
         start = 0;
@@ -486,7 +504,9 @@ int main(int argc, char **argv)
             fe_rng_seed(&rng, (uint64_t)seed, "shuffle", (uint64_t)epoch);
             fe_rng_permute(&rng, order, n_tr);
         }
-        double t0 = fe_now(), last = t0, loss_sum = 0;
+        if (fresh_opt)
+            fe_optim_reset(&opt);
+        double t0 = fe_now(), last = t0, loss_sum = 0, bacc_sum = 0;
         int64_t correct = 0;
         for (int b = 0; b < nbatches; b++) {
             int64_t s = (int64_t)b * batch;
@@ -495,7 +515,9 @@ int main(int argc, char **argv)
             for (int j = 0; j < nb; j++)
                 lab[j] = ((int64_t *)train.lab.data)[order[s + j]];
             fe_model_forward(m, nb, 1);
+            const int64_t before = correct;
             double loss = softmax_xent(FE_CLASSES, nb, m->logits, lab, m->dlogits, &correct, NULL);
+            bacc_sum += 100.0 * (double)(correct - before) / nb;
             if (!isfinite(loss))
                 fe_die(prog, out, "training diverged: loss is %g at epoch %d, batch %d; the last "
                        "good checkpoint is epoch-%03d.npz", loss, epoch, b + 1, epoch - 1);
@@ -522,7 +544,7 @@ int main(int argc, char **argv)
         if (fe_model_save(m, path, &err))
             fe_die(prog, path, "%s", err.msg);
         metrics_add(&mt, epoch, 1, loss_sum / nbatches, 100.0 * correct / n_tr, n_val > 0, vl, va,
-                    timages != NULL, sl, sa, secs, n_tr / secs);
+                    timages != NULL, sl, sa, secs, n_tr / secs, bacc_sum / nbatches);
         metrics_write(&mt, out);
         state_save(out, epoch, &opt, ident, nident);
         if (!quiet) {

@@ -7,6 +7,8 @@
 #     --resume on an empty directory starts the run afresh;
 #   - metrics.tsv: its header, a row per epoch, accuracies within 0..100, the
 #     val/test columns empty when there are no such sets;
+#   - --fresh-optimizer: the first epoch as without it, later ones not; it resumes
+#     bit-identically and is part of the run's identity;
 #   - bad command lines and bad inputs are refused ("train: ...", non-zero exit)
 #     and leave no files behind; an existing run is never overwritten;
 #   - train --help.
@@ -131,19 +133,20 @@ ok "lenet5: two runs with the same seed and --threads 2 are byte-identical"
 # --- metrics.tsv ----------------------------------------------------------------
 check_metrics() {  # FILE EPOCHS HAVE_VAL HAVE_TEST
     local f=$1 epochs=$2 val=$3 test=$4
-    printf 'epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\ttest_loss\ttest_acc\tseconds\timages_per_s\n' |
+    printf 'epoch\ttrain_loss\ttrain_acc\tval_loss\tval_acc\ttest_loss\ttest_acc\tseconds\timages_per_s\ttrain_acc_batchmean\n' |
         cmp -s - <(head -n 1 "$f") || fail "$f: header is $(head -n 1 "$f" | cat -A)"
     awk -F'\t' -v epochs="$epochs" -v val="$val" -v test="$test" '
         function num(x) { return x ~ /^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/ }
         function bad(msg) { print FILENAME ": line " NR ": " msg ": " $0; err = 1; exit 1 }
         NR == 1 { next }
         {
-            if (NF != 9) bad("expected 9 tab-separated fields, got " NF)
+            if (NF != 10) bad("expected 10 tab-separated fields, got " NF)
             if ($1 != NR - 2) bad("epoch " $1 ", expected " NR - 2)
             tr = $1 > 0
-            if (tr && !(num($2) && num($3) && num($9))) bad("train columns are not numbers")
-            if (!tr && ($2 != "" || $3 != "" || $9 != "")) bad("epoch 0 has train columns")
+            if (tr && !(num($2) && num($3) && num($9) && num($10))) bad("train columns are not numbers")
+            if (!tr && ($2 != "" || $3 != "" || $9 != "" || $10 != "")) bad("epoch 0 has train columns")
             if (tr && ($3 < 0 || $3 > 100)) bad("train accuracy outside 0..100")
+            if (tr && ($10 < 0 || $10 > 100)) bad("mean batch accuracy outside 0..100")
             if (tr && !($2 > 0)) bad("train loss not positive")
             if (val && !(num($4) && num($5) && $5 >= 0 && $5 <= 100 && $4 > 0)) bad("val columns")
             if (!val && ($4 != "" || $5 != "")) bad("val columns should be empty")
@@ -179,6 +182,27 @@ cp "$tmp/state-1.npz" "$tmp/K/state.npz"
 same_run "$tmp/A" "$tmp/K" epoch-001.npz epoch-002.npz epoch-003.npz state.npz
 no_temps "$tmp/K"
 ok "epoch-002 written but state.npz of epoch 1: --resume redoes epoch 2 and ends identical"
+
+# --- --fresh-optimizer ---------------------------------------------------------------
+# (its arithmetic, a new torch optimiser per epoch, is checked in test_train_vs_torch.py)
+"$train" "${full[@]}" --epochs 3 --fresh-optimizer --out "$tmp/FA"
+cmp "$tmp/A/epoch-001.npz" "$tmp/FA/epoch-001.npz" || fail "--fresh-optimizer changed epoch 1"
+cmp -s "$tmp/A/epoch-002.npz" "$tmp/FA/epoch-002.npz" && fail "--fresh-optimizer: epoch 2 as without it"
+"$train" "${full[@]}" --epochs 1 --fresh-optimizer --out "$tmp/FR"
+"$train" "${full[@]}" --epochs 3 --fresh-optimizer --out "$tmp/FR" --resume
+same_run "$tmp/FA" "$tmp/FR" epoch-001.npz epoch-002.npz epoch-003.npz state.npz
+rc=0
+"$train" "${full[@]}" --epochs 4 --out "$tmp/FR" --resume 2> "$tmp/stderr" || rc=$?
+((rc != 0)) && grep -q "^train: .*other settings" "$tmp/stderr" ||
+    fail "a --fresh-optimizer run resumed without it: exit $rc, $(cat "$tmp/stderr")"
+ok "--fresh-optimizer: epoch 1 unchanged, epoch 2 differs, resumes bit-identically, not mixed with a plain run"
+
+# train_acc_batchmean (the mean of per-batch accuracies): with one batch an epoch
+# it must be the epoch accuracy exactly
+"$train" "${base[@]}" --epochs 1 --val-split 0 --batch 96 --out "$tmp/B1"
+awk -F'\t' 'NR == 3 && $3 != $10 { exit 1 }' "$tmp/B1/metrics.tsv" ||
+    fail "one batch: train_acc_batchmean differs from train_acc: $(sed -n 3p "$tmp/B1/metrics.tsv")"
+ok "train_acc_batchmean equals train_acc when the epoch is one batch"
 
 # --resume on a directory without a run starts it afresh
 "$train" "${full[@]}" --epochs 3 --out "$tmp/F" --resume

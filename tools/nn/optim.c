@@ -27,6 +27,14 @@ void fe_optim_free(fe_optim *o)
     o->buf = o->sq = NULL;
 }
 
+void fe_optim_reset(fe_optim *o)
+{
+    memset(o->buf, 0, sizeof(float) * o->n);
+    if (o->sq)
+        memset(o->sq, 0, sizeof(float) * o->n);
+    o->step = 0;
+}
+
 void fe_optim_step(fe_optim *o, float *w, const float *grad)
 {
     const float wd = (float)o->weight_decay, lr = (float)o->lr;

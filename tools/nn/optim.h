@@ -19,6 +19,9 @@ typedef struct {
 
 int fe_optim_init(fe_optim *o, fe_optim_kind kind, size_t n);
 void fe_optim_free(fe_optim *o);
+/* Back to the state of a new optimiser (as torch.optim.SGD/Adam built afresh):
+ * zero momentum and moments, step 0; the hyperparameters stay. */
+void fe_optim_reset(fe_optim *o);
 /* One step: params -= update(grads). */
 void fe_optim_step(fe_optim *o, float *params, const float *grads);
 
