@@ -8,14 +8,20 @@
 # ("Possibly lost" and still-reachable blocks are the thread pools of OpenMP and
 # OpenBLAS, which live until exit by design.)
 # Usage: tests/run-valgrind.sh [quick|full]
-#   quick  (part of make test, about 4 min here) the unit tests of the library and
-#          the layers, and the shell tests with FE_SKIP_RESNET=1: they leave out
-#          their ResNet-18 computations (a ResNet-18 forward and backward of a few
-#          images takes minutes under memcheck).
-#   full   (make test-valgrind, about 26 min here) the same with the ResNet-18
-#          steps, plus test_train.sh without its ResNet-18 determinism check (two
-#          ResNet-18 trainings: not done after 20 minutes under memcheck; the same
-#          training code runs here through test_badinput.sh's ResNet-18 run).
+#   quick  (part of make test) the unit tests of the library and the layers, and
+#          the shell tests of the tools that run the models (test_analysis,
+#          test_badinput) with FE_SKIP_RESNET=1: they leave out their ResNet-18
+#          computations (a ResNet-18 forward and backward of a few images takes
+#          minutes under memcheck).  test_badinput.sh runs from a copy of the
+#          checkout's tests in a mode-700 directory, so this pass also checks that
+#          a checkout nobody else can enter passes (its nobody check must run).
+#   full   (make test-valgrind) the same with the ResNet-18 steps, plus the shell
+#          tests of the I/O tools (test_idx2bin, test_heatmap, test_faults: 5 of
+#          the 13 minutes of the old quick pass, and their readers and writers are
+#          already under memcheck through the unit tests, under ASan in make test
+#          and fuzzed), plus test_train.sh without its ResNet-18 determinism check
+#          (two ResNet-18 trainings: not done after 20 minutes under memcheck; the
+#          same training code runs here through test_badinput.sh's ResNet-18 run).
 # Left out of both, as too slow under valgrind: test_model (its gradient checks
 # of ResNet-18 had not finished after 20 minutes), test_kill.sh (its kills at
 # random moments in the first second would mostly land in valgrind's start-up)
@@ -39,22 +45,36 @@ if ! command -v valgrind > /dev/null; then
     exit 0
 fi
 units=${VG_UNITS:-test_npy test_npz test_idx test_io test_heatmap test_layers}
-shells="test_idx2bin test_analysis test_heatmap test_faults test_badinput"
-[[ $mode == full ]] && shells+=" test_train"   # run with FE_SKIP_RESNET=1, see above
+shells="test_analysis test_badinput"
+[[ $mode == full ]] && shells+=" test_idx2bin test_heatmap test_faults test_train"   # see above
 shells=${VG_SHELL:-$shells}
 vg=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --track-origins=yes)
 logs=build/valgrind/logs
-wrap=build/valgrind/bin
-rm -rf "$wrap" && mkdir -p "$wrap" "$logs"
-chmod 1777 "$logs"   # test_badinput.sh runs train as nobody
+rm -rf "$logs" && mkdir -p "$logs"
+# The wrappers, the binaries they run and the memcheck reports live outside the
+# checkout, in a directory every user can enter: test_badinput.sh runs train as
+# nobody, who must read the wrapper script and the binary and write a report, also
+# when the checkout sits in a private directory (a clone under /root).
+stage=$(mktemp -d "${TMPDIR:-/tmp}/featevo-valgrind.XXXXXX") || exit 1
+# the private copy for test_badinput.sh (mktemp -d: mode 700)
+priv=$(mktemp -d) || exit 1
+chmod 700 "$priv"
+trap 'rm -rf "$stage" "$priv"' EXIT
+mkdir "$priv/featevo" && cp -r Makefile tests "$priv/featevo/"
+wrap=$stage/bin reports=$stage/reports
+mkdir -p "$wrap" "$stage/real" "$reports"
+chmod 755 "$stage" "$wrap" "$stage/real"
+chmod 1777 "$reports"
 for t in bin/*; do
     [[ -x $t ]] || continue
+    name=$(basename "$t")
+    cp "$t" "$stage/real/$name"
     # every run of a tool reports to its own file (tests that expect a failure
     # would not notice exit 99); a non-empty report fails the test that ran it
-    printf '#!/bin/sh\nOPENBLAS_CORETYPE=Haswell exec %s --log-file=%s/%s/report.%%p "%s" "$@"\n' "${vg[*]}" "$root" "$logs" \
-        "$root/$t" > "$wrap/$(basename "$t")"
-    chmod +x "$wrap/$(basename "$t")"
+    printf '#!/bin/sh\nOPENBLAS_CORETYPE=Haswell exec %s --log-file=%s/report.%%p "%s" "$@"\n' "${vg[*]}" \
+        "$reports" "$stage/real/$name" > "$wrap/$name"
+    chmod 755 "$wrap/$name"
 done
 pass=0 fail=0 skip=0
 result() {  # NAME RC LOG SECONDS
@@ -73,11 +93,17 @@ for u in $units; do
 done
 for s in $shells; do
     log=$logs/$s.log t0=$SECONDS rc=0
-    rm -f "$logs"/report.*
+    rm -f "$reports"/report.*
     skip_rn=${FE_SKIP_RESNET:-}
     [[ $s == test_train ]] && skip_rn=1
-    BIN=$root/$wrap FE_ROOT=$root FE_SKIP_RESNET=$skip_rn timeout 1200 bash "tests/sh/$s.sh" > "$log" 2>&1 || rc=$?
-    for r in "$logs"/report.*; do
+    from=$root
+    [[ $s == test_badinput ]] && from=$priv/featevo
+    BIN=$wrap FE_ROOT=$from FE_SKIP_RESNET=$skip_rn timeout 1200 bash "$from/tests/sh/$s.sh" > "$log" 2>&1 || rc=$?
+    if [[ $s == test_badinput && $rc -eq 0 ]] && grep -q "SKIPPED the unwritable --out check" "$log"; then
+        echo "FAIL: from a mode-700 directory, the check as user nobody was skipped" >> "$log"
+        rc=1
+    fi
+    for r in "$reports"/report.*; do
         [[ -s $r ]] || continue
         { echo "memcheck report $r:"; cat "$r"; } >> "$log"
         [[ $rc -eq 0 ]] && rc=98
