@@ -1,11 +1,13 @@
 # plot-cnfa.gp - the CNFA statistic per epoch (Figure 8): corr(NFM, AGOP) for each
 # layer (solid), and corr(NFM at epoch 0, NFM at epoch t) as the baseline (dashed).
-#   data   cnfa.tsv: model layer epoch corr_nfm_agop corr_nfm_init
-#   lenet, resnet   space-separated layer names;  out  output PNG
-set terminal pngcairo size 1300,520 font "sans,11"
+#   data   cnfa.tsv: model layer epoch corr_nfm_agop corr_nfm_init (models lenet5,
+#          resnet18 and the Table 1 run)
+#   lenet, resnet   space-separated layer names;  lr_resnet  Figure 1's learning rate;
+#   t1  the Table 1 run's name (resnet18-table1-lrLR-fresh|kept-seedS);  out  output PNG
+set terminal pngcairo size 1900,520 font "sans,11"
 set output out
 set datafile separator "\t"
-set multiplot layout 1,2 title "CNFA: Pearson correlation of NFM = W^T W with the patch AGOP (solid), and of NFM with its epoch-0 value (dashed)" font "sans,12"
+set multiplot layout 1,3 title "CNFA: Pearson correlation of NFM = W^T W with the patch AGOP (solid), and of NFM with its epoch-0 value (dashed)" font "sans,12"
 set xlabel "epoch"
 set xtics 1
 set ylabel "correlation"
@@ -13,14 +15,11 @@ set yrange [-0.2:1.05]
 set grid
 set key bottom right font ",9"
 sel(m, l) = (strcol(1) eq m && strcol(2) eq l) ? $3 : NaN
+panel(m, layers) = sprintf('plot for [i=1:words("%s")] data every ::1 using (sel("%s", word("%s", i))):4 with linespoints lw 2 pt 7 lc i title word("%s", i), for [i=1:words("%s")] data every ::1 using (sel("%s", word("%s", i))):5 with lines lw 1 dt 2 lc i notitle', layers, m, layers, layers, layers, m, layers)
 set title "LeNet-5"
-plot for [i=1:words(lenet)] data every ::1 using (sel("lenet5", word(lenet, i))):4 \
-         with linespoints lw 2 pt 7 lc i title word(lenet, i), \
-     for [i=1:words(lenet)] data every ::1 using (sel("lenet5", word(lenet, i))):5 \
-         with lines lw 1 dt 2 lc i notitle
-set title "ResNet-18"
-plot for [i=1:words(resnet)] data every ::1 using (sel("resnet18", word(resnet, i))):4 \
-         with linespoints lw 2 pt 7 lc i title word(resnet, i), \
-     for [i=1:words(resnet)] data every ::1 using (sel("resnet18", word(resnet, i))):5 \
-         with lines lw 1 dt 2 lc i notitle
+eval panel("lenet5", lenet)
+set title "ResNet-18, SGD lr ".lr_resnet." (Figure 1's run)"
+eval panel("resnet18", resnet)
+set title "ResNet-18, the Table 1 run (".t1.")" noenhanced
+eval panel(t1, resnet)
 unset multiplot

@@ -1,15 +1,18 @@
 #!/usr/bin/python3
-"""check-results.py RESULTS_DIR [EPOCHS_LENET EPOCHS_RESNET] - what CI checks of the
+"""check-results.py RESULTS_DIR [EPOCHS_LENET EPOCHS_RESNET EPOCHS_T1] - what CI checks of the
 pipeline's outputs: every figure is a valid PNG of at least 256 pixels on its short
 side and not blank; the tables have their columns and sane values (accuracies in
 0..100, correlations in -1..1, one CNFA row per model, layer and epoch).
+check-results.py --seeds TABLE1-SEEDS.TSV METRICS.TSV... - that make table1-seeds's
+table holds, per epoch, the number of runs and the mean and sample standard deviation
+of train_acc_batchmean, val_acc and test_acc over the runs' metrics.tsv, recomputed here.
 Python's standard library only. Ends with 'results: N passed, N failed'."""
 import os
+import statistics
 import struct
 import sys
 import zlib
 
-res = sys.argv[1]
 passed, failed = 0, 0
 
 
@@ -21,6 +24,39 @@ def check(name, cond, why):
     else:
         failed += 1
         print(f"FAIL: {name}: {why}")
+
+
+def seeds(table_path, metrics_paths):
+    cols = {"train_acc": "train_acc_batchmean", "val_acc": "val_acc", "test_acc": "test_acc"}
+    runs = []
+    for m in metrics_paths:
+        lines = [l.rstrip("\n").split("\t") for l in open(m)]
+        runs.append([dict(zip(lines[0], r)) for r in lines[1:]])
+    lines = [l.rstrip("\n").split("\t") for l in open(table_path)]
+    want = ["epoch", "runs"] + [f"{c}_{s}" for c in cols for s in ("mean", "sd")]
+    check("table1-seeds.tsv header", lines[0] == want, f"{lines[0]}")
+    rows = [dict(zip(lines[0], r)) for r in lines[1:]]
+    epochs = [r["epoch"] for r in runs[0]]
+    check("table1-seeds.tsv epochs", [r["epoch"] for r in rows] == epochs, f"{len(rows)} rows")
+    for r in rows:
+        e = r["epoch"]
+        vals = {c: [float(x[c2]) for run in runs for x in run if x["epoch"] == e and x[c2] != ""]
+                for c, c2 in cols.items()}
+        ok = int(r["runs"]) == len(runs)
+        for c, v in vals.items():
+            if not v:
+                ok = ok and r[c + "_mean"] == "" and r[c + "_sd"] == ""
+                continue
+            ok = ok and abs(float(r[c + "_mean"]) - statistics.mean(v)) < 6e-4
+            ok = ok and abs(float(r[c + "_sd"]) - statistics.stdev(v)) < 6e-4 if len(v) > 1 else ok
+        check(f"table1-seeds.tsv epoch {e}", ok, f"{r} vs {vals}")
+
+
+if sys.argv[1] == "--seeds":
+    seeds(sys.argv[2], sys.argv[3:])
+    print(f"results: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+res = sys.argv[1]
 
 
 def png(path):
@@ -70,13 +106,17 @@ def table(path, header):
 
 try:
     rows = table(os.path.join(res, "tables", "table1.tsv"), ["epoch", "train_acc", "val_acc", "test_acc"])
-    ok = [r[0] for r in rows] == ["1", "2", "3"] and all(0 <= float(x) <= 100 for r in rows for x in r[1:])
+    t1 = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+    ok = ([r[0] for r in rows] == [str(e) for e in range(t1 + 1)] and rows[0][1] == ""
+          and all(0 <= float(x) <= 100 for r in rows[1:] for x in r[1:])     # none empty
+          and all(0 <= float(x) <= 100 for x in rows[0][2:]))
     check("table1.tsv", ok, f"rows {rows}")
 except Exception as e:  # noqa: BLE001
     check("table1.tsv", False, str(e))
 try:
     md = open(os.path.join(res, "tables", "table1.md")).read().splitlines()
-    check("table1.md", len(md) == 5 and md[0].startswith("| epoch |"), f"{len(md)} lines")
+    check("table1.md", len(md) == 2 + len(rows) and md[0].startswith("| epoch |")
+          and "run A" in md[0] and "run B" in md[0], f"{len(md)} lines")
 except Exception as e:  # noqa: BLE001
     check("table1.md", False, str(e))
 try:
@@ -85,17 +125,34 @@ try:
     vals = [float(x) for r in rows for x in r[3:]]
     keys = {(r[0], r[1], int(r[2])) for r in rows}
     ok = len(keys) == len(rows) and all(-1.0000005 <= v <= 1.0000005 for v in vals)
-    if len(sys.argv) > 3:
-        el, er = int(sys.argv[2]), int(sys.argv[3])
+    if len(sys.argv) > 4:
+        el, er, et = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
         models = {r[0] for r in rows}
-        ok = ok and models == {"lenet5", "resnet18"}
-        for m, e in (("lenet5", el), ("resnet18", er)):
+        t1 = [m for m in models if m.startswith("resnet18-table1-")]
+        ok = ok and len(t1) == 1 and models == {"lenet5", "resnet18", t1[0]}
+        for m, e in (("lenet5", el), ("resnet18", er), (t1[0], et)):
             layers = {r[1] for r in rows if r[0] == m}
             ok = ok and all((m, l, t) in keys for l in layers for t in range(e + 1))
     ok = ok and all(float(r[4]) == 1.0 for r in rows if r[2] == "0")
     check("cnfa.tsv", ok and len(rows) > 0, f"{len(rows)} rows")
 except Exception as e:  # noqa: BLE001
     check("cnfa.tsv", False, str(e))
+
+MHEAD = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+         "train_acc_batchmean"]
+for i, m in enumerate(("lenet5", "resnet18", "resnet18-table1")):
+    name = f"{m}-metrics.tsv"
+    try:
+        rows = table(os.path.join(res, "tables", name), MHEAD)
+        ok = [int(r[0]) for r in rows] == list(range(len(rows))) and len(rows) > 1
+        if len(sys.argv) > 4:
+            ok = ok and len(rows) == int(sys.argv[2 + i]) + 1
+        # epoch 0 has no train columns; every other cell must be there (4: val, 6: test)
+        ok = ok and all(0 <= float(r[k]) <= 100 for r in rows[1:] for k in (2, 7))
+        ok = ok and all(0 <= float(r[k]) <= 100 for r in rows for k in (4, 6))
+        check(name, ok, f"{len(rows)} rows")
+    except Exception as e:  # noqa: BLE001
+        check(name, False, str(e))
 
 print(f"results: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -246,8 +246,9 @@ static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int ni
         run->dtype != FE_I64 || buf->dtype != FE_F32 || (o->sq && (!sq || sq->dtype != FE_F32)))
         fe_die(prog, path, "not a featevo training state");
     if (run->ndim != 1 || run->shape[0] != nident || memcmp(run->data, ident, sizeof(int64_t) * nident))
-        fe_die(prog, path, "this run was started with other settings (model, optimiser, seed, "
-               "batch, split, normalisation or data size); use another --out DIR");
+        fe_die(prog, path, "this run was started with other settings (model, optimiser, "
+               "--fresh-optimizer, seed, batch, split, normalisation or data size); use another "
+               "--out DIR");
     if (fe_numel(ep) != 1 || fe_numel(st) != 1)
         fe_die(prog, path, "epoch and step must be single numbers");
     if (buf->ndim != 1 || buf->shape[0] != (int64_t)o->n ||

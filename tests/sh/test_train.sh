@@ -95,7 +95,7 @@ else
     exit 77
 fi
 
-strip() { cut -f1-7 "$1"; }   # metrics.tsv without the timing columns
+strip() { cut -f1-7,10 "$1"; }   # metrics.tsv without the timing columns
 same_run() {  # DIR_A DIR_B FILE... : byte-identical files and metrics bar timing
     local a=$1 b=$2
     shift 2
@@ -200,9 +200,20 @@ ok "--fresh-optimizer: epoch 1 unchanged, epoch 2 differs, resumes bit-identical
 # train_acc_batchmean (the mean of per-batch accuracies): with one batch an epoch
 # it must be the epoch accuracy exactly
 "$train" "${base[@]}" --epochs 1 --val-split 0 --batch 96 --out "$tmp/B1"
-awk -F'\t' 'NR == 3 && $3 != $10 { exit 1 }' "$tmp/B1/metrics.tsv" ||
+awk -F'\t' 'NR == 3 && $3 != $10 { exit 1 } END { if (NR != 3) exit 1 }' "$tmp/B1/metrics.tsv" ||
     fail "one batch: train_acc_batchmean differs from train_acc: $(sed -n 3p "$tmp/B1/metrics.tsv")"
 ok "train_acc_batchmean equals train_acc when the epoch is one batch"
+
+# a run made before train_acc_batchmean (9 columns) resumes: its rows get an
+# empty tenth column, the new epochs a full one
+"$train" "${full[@]}" --epochs 1 --out "$tmp/O"
+cut -f1-9 "$tmp/O/metrics.tsv" > "$tmp/O/m9" && mv "$tmp/O/m9" "$tmp/O/metrics.tsv"
+"$train" "${full[@]}" --epochs 2 --out "$tmp/O" --resume
+awk -F'\t' 'NF != 10 || (NR == 1 && $10 != "train_acc_batchmean") || (NR == 3 && $10 != "") ||
+             (NR == 4 && $10 == "") { exit 1 } END { if (NR != 4) exit 1 }' "$tmp/O/metrics.tsv" ||
+    fail "resume of a 9-column metrics.tsv: $(cat -A "$tmp/O/metrics.tsv")"
+cmp "$tmp/A/epoch-002.npz" "$tmp/O/epoch-002.npz" || fail "resume of a 9-column run: epoch 2 differs"
+ok "a run with the old 9-column metrics.tsv resumes, old rows padded"
 
 # --resume on a directory without a run starts it afresh
 "$train" "${full[@]}" --epochs 3 --out "$tmp/F" --resume
