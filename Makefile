@@ -2,7 +2,7 @@
 #   make tools   build the programs into bin/
 #   make data    raw MNIST -> data/mnist/*.npy (verified by SHA-256)
 #   make test    unit, shell, PyTorch-oracle and fuzz-smoke tests: plain, ASan+UBSan, valgrind
-#   make fuzz    longer libFuzzer runs      make test-valgrind   the full memcheck pass (~25 min)
+#   make fuzz    longer libFuzzer runs      make test-valgrind   the full memcheck pass
 # `make -n TARGET` shows exactly how anything is made.
 
 SHELL := /bin/bash

@@ -24,8 +24,11 @@ export BIN FE_ROOT=$root
 # otherwise hide a leak or an error reported after its message; any report fails
 # the test that caused it.
 reports=$build/sanitizer-reports
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:log_path=$reports/asan
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_path=$reports/ubsan
+# exitcode=99: a tool that found an error exits 99, never the 1 of an expected
+# refusal (also when it cannot write its report, as a tool run as nobody from a
+# private checkout cannot)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:exitcode=99:log_path=$reports/asan
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:exitcode=99:log_path=$reports/ubsan
 timeout_s=${FE_TEST_TIMEOUT:-600}
 logs=$build/test-logs
 mkdir -p "$logs"

@@ -69,13 +69,18 @@ chmod 1777 "$reports"
 for t in bin/*; do
     [[ -x $t ]] || continue
     name=$(basename "$t")
-    cp "$t" "$stage/real/$name"
+    install -m 755 "$t" "$stage/real/$name"
     # every run of a tool reports to its own file (tests that expect a failure
     # would not notice exit 99); a non-empty report fails the test that ran it
-    printf '#!/bin/sh\nOPENBLAS_CORETYPE=Haswell exec %s --log-file=%s/report.%%p "%s" "$@"\n' "${vg[*]}" \
-        "$reports" "$stage/real/$name" > "$wrap/$name"
+    printf '#!/bin/sh\nOPENBLAS_CORETYPE=Haswell exec %s %q %q "$@"\n' "${vg[*]}" \
+        "--log-file=$reports/report.%p" "$stage/real/$name" > "$wrap/$name"
     chmod 755 "$wrap/$name"
 done
+# Can nobody enter the staging directory?  Not if TMPDIR is private: then
+# test_badinput.sh skips its check as nobody, rightly, and that is no failure here.
+nobody_ok=0
+[[ $(id -u) -eq 0 ]] && command -v setpriv > /dev/null &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$wrap" && nobody_ok=1
 pass=0 fail=0 skip=0
 result() {  # NAME RC LOG SECONDS
     if [[ $2 -eq 0 ]]; then
@@ -99,7 +104,8 @@ for s in $shells; do
     from=$root
     [[ $s == test_badinput ]] && from=$priv/featevo
     BIN=$wrap FE_ROOT=$from FE_SKIP_RESNET=$skip_rn timeout 1200 bash "$from/tests/sh/$s.sh" > "$log" 2>&1 || rc=$?
-    if [[ $s == test_badinput && $rc -eq 0 ]] && grep -q "SKIPPED the unwritable --out check" "$log"; then
+    if [[ $s == test_badinput && $rc -eq 0 && $nobody_ok == 1 ]] &&
+        grep -q "SKIPPED the unwritable --out check" "$log"; then
         echo "FAIL: from a mode-700 directory, the check as user nobody was skipped" >> "$log"
         rc=1
     fi

@@ -2,9 +2,10 @@
 #
 #   make test         release build + tests, ASan/UBSan build + tests, the quick
 #                     valgrind pass, fuzz smoke, then `make quick` and a check of every
-#                     figure and table it made
+#                     figure and table it made (tests/run-all.sh: two parts at a time)
 #   make test-plain   the release build only          make test-asan   the sanitizer build only
-#   make test-valgrind  the memcheck pass in full, ResNet-18 steps included (~25 min)
+#   make test-valgrind  the memcheck pass in full: ResNet-18 steps, the I/O tools' shell
+#                     tests and test_train.sh included (tests/run-valgrind.sh)
 #   make fuzz-smoke   each libFuzzer harness for FUZZ_SMOKE_SECONDS (5)
 #   make fuzz         each harness for FUZZ_SECONDS (300), or for FUZZ_RUNS executions
 #                     when that is set (make fuzz FUZZ_RUNS=10000000)
@@ -26,17 +27,9 @@ FUZZ_CFLAGS  := -std=c11 -O1 -g -Wall -Wextra -Wshadow -D_POSIX_C_SOURCE=200809L
 # The unit tests also include their shared helper header.
 $(UNITS): tests/unit/fe_test.h
 
-# (4 3: the LeNet-5 and ResNet-18 epochs of the quick profile in pipeline/config.mk)
+# The parts, two at a time, each part's time printed at the end: tests/run-all.sh
 test:
-	@st=0; \
-	{ $(MAKE) --no-print-directory SAN=0 tests-build && tests/run-tests.sh bin build/release plain; } || st=1; \
-	{ $(MAKE) --no-print-directory SAN=1 tests-build && tests/run-tests.sh build/asan/bin build/asan asan; } || st=1; \
-	{ $(MAKE) --no-print-directory SAN=0 tests-build && tests/run-valgrind.sh quick; } || st=1; \
-	$(MAKE) --no-print-directory fuzz-smoke || st=1; \
-	{ rm -rf runs/quick-mnist results/quick && $(MAKE) --no-print-directory quick && \
-	  tests/check-results.py results/quick 4 3; } || st=1; \
-	if [ $$st -ne 0 ]; then echo "make test: FAILED (see the lines above)"; else echo "make test: all passed"; fi; \
-	exit $$st
+	@MAKE='$(MAKE)' tests/run-all.sh
 
 test-plain:
 	@$(MAKE) --no-print-directory SAN=0 tests-build
