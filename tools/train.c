@@ -17,6 +17,7 @@
 #include "model.h"
 #include "npy.h"
 #include "optim.h"
+#include "runlock.h"
 
 static const char *prog = "train";
 
@@ -42,6 +43,8 @@ static void usage(FILE *f)
 "  --threads T      OpenBLAS threads (default: all cores); same seed and threads\n"
 "                   give bit-identical checkpoints\n"
 "  --resume         continue the run in DIR from its last complete epoch\n"
+"                   (one train at a time in DIR: a second one is refused, naming\n"
+"                   the first one's pid)\n"
 "                   (starts afresh when DIR holds no run)\n"
 "  --no-shuffle     keep the file order every epoch (for tests)\n"
 "  --limit N        use only the first N images of --images (quick runs);\n"
@@ -407,6 +410,10 @@ int main(int argc, char **argv)
         fe_die(prog, out, "not a directory");
     if (access(out, W_OK))
         fe_die(prog, out, "output directory is not writable");
+    /* One train per run directory; the kernel drops the lock when this process ends. */
+    fe_err lerr;
+    if (fe_run_lock(out, &lerr) < 0)
+        fe_die(prog, out, "%s", lerr.msg);
 
     int nthreads = fe_blas_threads((int)threads);
     fe_err err;

@@ -307,6 +307,38 @@ grep -q "^train: .*other settings" "$tmp/stderr" || fail "resume with another se
 no_temps "$tmp/E"
 ok "an existing run dir is refused without --resume, and with other settings, and left untouched"
 
+# one train per run directory: a second is refused at once, naming the holder's pid;
+# the kernel drops the lock when the holder dies
+mkdir "$tmp/L"
+"$train" "${base[@]}" --epochs 400 --val-split 0 --out "$tmp/L" &
+holder=$!
+for ((i = 0; i < 600; i++)); do [[ -e $tmp/L/epoch-000.npz ]] && break; sleep 0.1; done   # locked by then
+rc=0
+"$train" "${base[@]}" --epochs 400 --val-split 0 --out "$tmp/L" --resume 2> "$tmp/stderr" || rc=$?
+kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null || true
+((rc == 1)) || fail "second train on a busy run directory: exit $rc, expected 1"
+grep -q "^train: $tmp/L: in use by another process (pid $holder)" "$tmp/stderr" ||
+    fail "second train on a busy run directory: message: $(cat "$tmp/stderr")"
+"$train" "${base[@]}" --epochs 2 --val-split 0 --out "$tmp/L2"
+if command -v flock > /dev/null; then
+    flock -o -x "$tmp/L2" sleep 30 &     # -o: only flock itself holds the lock
+    holder=$!
+    for ((i = 0; i < 100; i++)); do grep -q "FLOCK .* $holder " /proc/locks 2> /dev/null && break; sleep 0.05; done
+    before=$(snap "$tmp/L2")
+    rc=0
+    "$train" "${base[@]}" --epochs 3 --val-split 0 --out "$tmp/L2" --resume 2> "$tmp/stderr" || rc=$?
+    ((rc == 1)) && grep -q "in use by another process (pid $holder)" "$tmp/stderr" ||
+        fail "a run directory locked by flock(1): exit $rc, $(cat "$tmp/stderr")"
+    [[ $(snap "$tmp/L2") == "$before" ]] || fail "a refused train changed the locked run"
+    child=$(pgrep -P "$holder" 2> /dev/null || true)
+    kill -9 "$holder"; wait "$holder" 2> /dev/null || true
+    [[ -n $child ]] && kill "$child" 2> /dev/null
+    "$train" "${base[@]}" --epochs 3 --val-split 0 --out "$tmp/L2" --resume ||
+        fail "train after the lock's holder was killed: exit $?"
+    [[ -e $tmp/L2/epoch-003.npz ]] || fail "train after the holder was killed did not run"
+fi
+ok "a second train on a busy run directory is refused naming the holder's pid; the lock dies with its holder"
+
 # divergence: a non-finite loss stops training, naming the epoch and batch; the last
 # good checkpoint stays and nothing later is written
 rc=0
