@@ -79,12 +79,14 @@ ifeq ($(PROFILE),quick)
   TEST_LIMIT := 500
   EPOCHS_LENET := 4
   EPOCHS_RESNET := 3
-  BATCH_LENET := 128
+  BATCH_LENET := 32
   # batch 32: 26 steps an epoch (819 training images), enough for both ResNet-18
   # runs to leave chance (at 128, 7 steps an epoch, validation stayed at chance
   # for 3 epochs)
   BATCH_RESNET := 32
   AGOP_COUNT_LENET := 256
-  AGOP_COUNT_RESNET := 32
-  AGOP_BATCH := 32
+  AGOP_COUNT_RESNET := 16
+  # conv1 (Figure 7) and one deeper conv: each ResNet-18 AGOP is ten backward passes
+  CNFA_LAYERS_RESNET := conv1 layer3.0.conv1
+  AGOP_BATCH := 16
 endif

@@ -505,7 +505,8 @@ int main(int argc, char **argv)
     int live = !quiet && isatty(2);
     int64_t *lab = fe_xmalloc(sizeof(int64_t) * batch);
     const int nbatches = (int)((n_tr + batch - 1) / batch);
-    for (int epoch = start + 1; epoch <= epochs; epoch++) {
+    char diverged[256] = "";    /* set, the loops end and everything is freed before the exit */
+    for (int epoch = start + 1; epoch <= epochs && !diverged[0]; epoch++) {
         for (int64_t i = 0; i < n_tr; i++)
             order[i] = perm[i];
         if (shuffle) {
@@ -526,9 +527,12 @@ int main(int argc, char **argv)
             const int64_t before = correct;
             double loss = softmax_xent(FE_CLASSES, nb, m->logits, lab, m->dlogits, &correct, NULL);
             bacc_sum += 100.0 * (double)(correct - before) / nb;
-            if (!isfinite(loss))
-                fe_die(prog, out, "training diverged: loss is %g at epoch %d, batch %d; the last "
-                       "good checkpoint is epoch-%03d.npz", loss, epoch, b + 1, epoch - 1);
+            if (!isfinite(loss)) {
+                snprintf(diverged, sizeof diverged, "training diverged: loss is %g at epoch %d, "
+                         "batch %d; the last good checkpoint is epoch-%03d.npz", loss, epoch,
+                         b + 1, epoch - 1);
+                break;
+            }
             fe_model_backward(m, 1, NULL);
             fe_optim_step(&opt, m->params, m->grads);
             loss_sum += loss;
@@ -540,6 +544,8 @@ int main(int argc, char **argv)
                 last = now;
             }
         }
+        if (diverged[0])
+            break;
         double secs = fe_now() - t0;
         if (live)
             fputc('\n', stderr);
@@ -578,5 +584,7 @@ int main(int argc, char **argv)
     fe_tensor_free(&train.lab);
     fe_tensor_free(&test.img);
     fe_tensor_free(&test.lab);
+    if (diverged[0])
+        fe_die(prog, out, "%s", diverged);
     return 0;
 }

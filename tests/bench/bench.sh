@@ -32,6 +32,8 @@ for model in lenet5 resnet18; do
         fi
     done
     a=$(median train_img_s "${ours[@]}") c=$(median eval_img_s "${ours[@]}") e=$(median peak_rss_mb "${ours[@]}")
+    # the distance to the machine's limit: the share of the measured FMA peak
+    echo "median of $repeat model=$model featevo share of the FMA peak ($(get fma_isa "${ours[0]}"), $(median fma_peak_gflops "${ours[@]}") GFLOP/s on $threads threads): train $(median train_pct_fma_peak "${ours[@]}")% eval $(median eval_pct_fma_peak "${ours[@]}")%"
     if ((torch_ok)); then
         b=$(median train_img_s "${theirs[@]}") d=$(median eval_img_s "${theirs[@]}") f=$(median peak_rss_mb "${theirs[@]}")
         awk -v m="$model" -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" -v f="$f" -v n="$repeat" \

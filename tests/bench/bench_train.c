@@ -7,7 +7,10 @@
  * (forward, loss, backward, SGD step) and S timed eval forwards.  Prints one
  * line of key=value pairs: images/s, GFLOP/s of the layers' multiply-adds, peak
  * RSS, the share of a training step spent in forward (with the loss), backward
- * and the optimiser step, and the sgemm peak (2048^3) measured in the same process.
+ * and the optimiser step, the sgemm peak (2048^3) and the FMA peak (independent
+ * fused multiply-adds in registers, the widest vectors the CPU has, on every
+ * thread: the machine's limit for float32 arithmetic) measured in the same
+ * process, and the share of the FMA peak each pass reaches.
  * --train-only 1 runs the training steps alone and prints their line: for
  * profiling, e.g.  perf record -g bench_train --model resnet18 --train-only 1;
  * --eval-only 1 the evaluation passes alone. */
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <cblas.h>
+#include <immintrin.h>
 #include "cli.h"
 #include "model.h"
 #include "optim.h"
@@ -53,6 +57,61 @@ static double sgemm_peak(void)
             best = g;
     }
     free(a); free(b); free(c);
+    return best;
+}
+
+/* FMA peak: 16 independent accumulators (more than an FMA's latency times its
+ * ports on any x86 core) of _mm512/_mm256 fused multiply-adds, so nothing but the
+ * FMA units limits the loop.  Returns the flops done; *sink keeps the results. */
+#define FMA16(T, f) \
+    a0 = f(a0, x, y); a1 = f(a1, x, y); a2 = f(a2, x, y); a3 = f(a3, x, y); \
+    a4 = f(a4, x, y); a5 = f(a5, x, y); a6 = f(a6, x, y); a7 = f(a7, x, y); \
+    a8 = f(a8, x, y); a9 = f(a9, x, y); a10 = f(a10, x, y); a11 = f(a11, x, y); \
+    a12 = f(a12, x, y); a13 = f(a13, x, y); a14 = f(a14, x, y); a15 = f(a15, x, y)
+#define FMA_BODY(T, set1, f, lanes) \
+    const T x = set1(0.999999f), y = set1(1e-7f); \
+    T a0 = set1(1), a1 = set1(2), a2 = set1(3), a3 = set1(4), a4 = set1(5), a5 = set1(6), \
+      a6 = set1(7), a7 = set1(8), a8 = set1(9), a9 = set1(10), a10 = set1(11), a11 = set1(12), \
+      a12 = set1(13), a13 = set1(14), a14 = set1(15), a15 = set1(16); \
+    for (long i = 0; i < iters; i++) { FMA16(T, f); } \
+    T s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15; \
+    float out[lanes]; \
+    memcpy(out, &s, sizeof out); \
+    *sink = out[0]; \
+    return 16.0 * 2 * lanes * (double)iters
+
+__attribute__((target("avx512f"))) static double fma_run_512(long iters, float *sink)
+{
+    FMA_BODY(__m512, _mm512_set1_ps, _mm512_fmadd_ps, 16);
+}
+
+__attribute__((target("avx2,fma"))) static double fma_run_256(long iters, float *sink)
+{
+    FMA_BODY(__m256, _mm256_set1_ps, _mm256_fmadd_ps, 8);
+}
+
+/* GFLOP/s of all `threads` threads together; *isa names the vectors used. */
+static double fma_peak(int threads, const char **isa)
+{
+    __builtin_cpu_init();
+    int w = __builtin_cpu_supports("avx512f") ? 512 : __builtin_cpu_supports("fma") ? 256 : 0;
+    *isa = w == 512 ? "avx512f" : w == 256 ? "avx2+fma" : "none";
+    if (!w)
+        return 0;
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        double flops = 0, t = fe_now();
+        #pragma omp parallel num_threads(threads) reduction(+ : flops)
+        {
+            float sink;
+            flops += w == 512 ? fma_run_512(20000000, &sink) : fma_run_256(20000000, &sink);
+            if (sink == 42.0f)      /* never: the results must look used */
+                printf(" ");
+        }
+        double g = flops / (fe_now() - t) / 1e9;
+        if (g > best)
+            best = g;
+    }
     return best;
 }
 
@@ -132,10 +191,15 @@ int main(int argc, char **argv)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         char blas[256];
+        const char *isa;
+        double peak = fma_peak(threads, &isa), tg = ips_train * train_flops / 1e9,
+               eg = batch * steps / t_eval * fwd / 1e9;
         printf(" eval_img_s=%.1f train_gflop_img=%.3f train_gflops=%.1f eval_gflops=%.1f "
-               "sgemm_peak_gflops=%.1f peak_rss_mb=%.0f blas=\"%s\"", batch * steps / t_eval,
-               train_flops / 1e9, ips_train * train_flops / 1e9, batch * steps / t_eval * fwd / 1e9,
-               sgemm_peak(), ru.ru_maxrss / 1024.0, fe_blas_describe(blas, sizeof blas));
+               "sgemm_peak_gflops=%.1f fma_peak_gflops=%.1f fma_isa=%s train_pct_fma_peak=%.1f "
+               "eval_pct_fma_peak=%.1f peak_rss_mb=%.0f blas=\"%s\"", batch * steps / t_eval,
+               train_flops / 1e9, tg, eg, sgemm_peak(), peak, isa, peak > 0 ? 100 * tg / peak : 0,
+               peak > 0 ? 100 * eg / peak : 0, ru.ru_maxrss / 1024.0,
+               fe_blas_describe(blas, sizeof blas));
     }
     printf("\n");
 done:
