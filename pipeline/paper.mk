@@ -12,10 +12,6 @@
 
 include pipeline/config.mk
 .SECONDEXPANSION:
-# keep intermediate files (per-epoch maps, NFMs, AGOPs) so reruns are incremental.
-# (Not a global .SECONDARY: that would make the runs' trained-N markers secondary
-# too, and make would then skip an interrupted training instead of resuming it.)
-.PRECIOUS: $(WORK)/%
 
 ifeq ($(PROFILE),quick)
   RES  := results/quick$(if $(filter-out mnist,$(DATASET)),/$(DATASET))
@@ -27,6 +23,12 @@ endif
 FIG  := $(RES)/figures
 TAB  := $(RES)/tables
 WORK := $(RUNS)/analysis
+# Keep intermediate files (per-epoch maps, NFMs, AGOPs) so reruns are incremental.
+# (Not a global .SECONDARY: that would make the runs' trained-N markers secondary
+# too, and make would then skip an interrupted training instead of resuming it.)
+# (.PRECIOUS takes the rules' target patterns themselves, not a wider pattern.)
+.PRECIOUS: $(addprefix $(WORK)/,maps/%.npy maps/%-stack.npy nfm/%.npy gram/%.npy agop/%.npy \
+             cnfa/%.tsv txt/%.txt)
 RL   := $(RUNS)/lenet5
 RR   := $(RUNS)/resnet18
 # The Table 1 run: a directory per seed, named by its learning rate and optimiser
