@@ -13,6 +13,9 @@ MEAN          ?= 0.1307
 STD           ?= 0.3081
 # ours: 0 = all cores (same seed + same threads = same bytes)
 THREADS       ?= 0
+# ours: fp32, or bf16 (train --precision bf16: ResNet-18's convolution products in
+# bfloat16 with float32 sums; its runs and results go to their own directories)
+PRECISION     ?= fp32
 
 # LeNet-5: paper 2.1 and code
 # paper: 10 epochs

@@ -6,6 +6,7 @@
 #   make quick         a small subset, few epochs      -> results/quick/...
 #   make table1-seeds  the Table 1 run for each of SEEDS, mean and spread -> tables/table1-seeds.*
 #   make all DATASET=fashion-mnist                     -> results/fashion-mnist/...
+#   make all PRECISION=bf16   ResNet-18 in bf16          -> results/bf16/..., runs/mnist-bf16
 #
 # Training runs live in runs/ (ignored by git); `train --resume` continues an
 # interrupted run, so re-running make picks up where it stopped.
@@ -13,12 +14,16 @@
 include pipeline/config.mk
 .SECONDEXPANSION:
 
+ifeq ($(filter fp32 bf16,$(PRECISION)),)
+  $(error PRECISION must be fp32 or bf16, not '$(PRECISION)')
+endif
+PREC_DIR := $(if $(filter bf16,$(PRECISION)),/bf16)
 ifeq ($(PROFILE),quick)
-  RES  := results/quick$(if $(filter-out mnist,$(DATASET)),/$(DATASET))
-  RUNS := runs/quick-$(DATASET)
+  RES  := results/quick$(if $(filter-out mnist,$(DATASET)),/$(DATASET))$(PREC_DIR)
+  RUNS := runs/quick-$(DATASET)$(if $(PREC_DIR),-bf16)
 else
-  RES  := results$(if $(filter-out mnist,$(DATASET)),/$(DATASET))
-  RUNS := runs/$(DATASET)
+  RES  := results$(if $(filter-out mnist,$(DATASET)),/$(DATASET))$(PREC_DIR)
+  RUNS := runs/$(DATASET)$(if $(PREC_DIR),-bf16)
 endif
 FIG  := $(RES)/figures
 TAB  := $(RES)/tables
@@ -95,7 +100,8 @@ $(RL)/trained-$(EPOCHS_LENET): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TE
 # $(call train_resnet,DIR,EPOCHS,LR,SEED,EXTRA OPTIONS)
 train_resnet = $(BIN)/train --model resnet18 --out $(1) --epochs $(2) --batch $(BATCH_RESNET) \
   --optimizer $(OPT_RESNET) --lr $(3) --momentum $(MOM_RESNET) --weight-decay $(WD_RESNET) \
-  --init $(INIT_RESNET) --seed $(4) $(COMMON_TRAIN) $(5)
+  --init $(INIT_RESNET) --seed $(4) $(COMMON_TRAIN) $(5) \
+  $(if $(filter bf16,$(PRECISION)),--precision bf16)
 
 # Figure 1's run: the config's learning rate, EPOCHS_RESNET epochs
 $(RR)/trained-$(EPOCHS_RESNET): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)

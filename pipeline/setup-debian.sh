@@ -10,7 +10,8 @@ set -euo pipefail
 
 me=setup-debian
 required=(build-essential make pkg-config libopenblas-dev libopenblas-openmp-dev libpng-dev zlib1g-dev
-          gnuplot-nox libcmocka-dev clang valgrind python3-numpy)
+          gnuplot-nox libcmocka-dev clang valgrind python3-numpy mandoc
+          libopenmpi-dev openmpi-bin)
 # PyTorch is only the test oracle: without it the PyTorch comparison tests are
 # reported as skipped, everything else works.
 optional=(python3-torch)

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "gemm_bf16.h"
 #include "io.h"
 #include "model.h"
 #include "npy.h"
@@ -29,7 +30,7 @@ static void usage(FILE *f)
 "             [--test-images T.npy --test-labels TL.npy] [--val-split F]\n"
 "             [--momentum M] [--weight-decay WD] [--init default|normal:STD]\n"
 "             [--threads T] [--resume] [--quiet] [--no-shuffle] [--mean M] [--std S]\n"
-"             [--limit N] [--test-limit N] [--fresh-optimizer]\n"
+"             [--limit N] [--test-limit N] [--fresh-optimizer] [--precision fp32|bf16]\n"
 "\n"
 "Train one of the paper's models on uint8 images [N,28,28] and integer labels [N]\n"
 "(as idx2bin writes them). Pixels are scaled to [0,1] and normalised with\n"
@@ -52,6 +53,11 @@ static void usage(FILE *f)
 "  --fresh-optimizer  start every epoch with a new optimiser state (SGD momentum\n"
 "                   and Adam moments zero, step count 0), as a PyTorch loop that\n"
 "                   builds its optimiser once per epoch (the report's Table 1 run)\n"
+"  --precision P    fp32 (default) or bf16: ResNet-18's convolutions direct, their\n"
+"                   forward and input-gradient products with bfloat16 operands and\n"
+"                   float32 sums (AVX512_BF16; refused on CPUs without it), weights,\n"
+"                   weight gradients and everything else float32. A study of\n"
+"                   precision, slower than fp32 on CPUs measured so far (README)\n"
 "  --quiet          no progress on stderr\n"
 "\n"
 "Writes DIR/epoch-000.npz (initial), DIR/epoch-NNN.npz, DIR/metrics.tsv\n"
@@ -250,7 +256,7 @@ static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int ni
         fe_die(prog, path, "not a featevo training state");
     if (run->ndim != 1 || run->shape[0] != nident || memcmp(run->data, ident, sizeof(int64_t) * nident))
         fe_die(prog, path, "this run was started with other settings (model, optimiser, "
-               "--fresh-optimizer, seed, batch, split, normalisation or data size); use another "
+               "--fresh-optimizer, precision, seed, batch, split, normalisation or data size); use another "
                "--out DIR");
     if (fe_numel(ep) != 1 || fe_numel(st) != 1)
         fe_die(prog, path, "epoch and step must be single numbers");
@@ -294,10 +300,10 @@ int main(int argc, char **argv)
     int64_t epochs = -1, batch = -1, seed = -1, threads = 0;
     double lr = NAN, momentum = 0.9, wd = 0.0, val_split = 0.0, mean = 0.1307, std = 0.3081;
     int64_t limit = 0, test_limit = 0;
-    int resume = 0, quiet = 0, shuffle = 1, fresh_opt = 0;
+    int resume = 0, quiet = 0, shuffle = 1, fresh_opt = 0, bf16 = 0;
     enum { O_MODEL = 256, O_IMAGES, O_LABELS, O_TIMAGES, O_TLABELS, O_OUT, O_EPOCHS, O_BATCH,
            O_OPT, O_LR, O_MOM, O_WD, O_INIT, O_SEED, O_VAL, O_THREADS, O_RESUME, O_QUIET,
-           O_NOSHUF, O_MEAN, O_STD, O_LIMIT, O_TLIMIT, O_FRESH };
+           O_NOSHUF, O_MEAN, O_STD, O_LIMIT, O_TLIMIT, O_FRESH, O_PREC };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"images", 1, 0, O_IMAGES}, {"labels", 1, 0, O_LABELS},
         {"test-images", 1, 0, O_TIMAGES}, {"test-labels", 1, 0, O_TLABELS}, {"out", 1, 0, O_OUT},
@@ -307,7 +313,8 @@ int main(int argc, char **argv)
         {"threads", 1, 0, O_THREADS}, {"resume", 0, 0, O_RESUME}, {"quiet", 0, 0, O_QUIET},
         {"no-shuffle", 0, 0, O_NOSHUF}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD},
         {"limit", 1, 0, O_LIMIT}, {"test-limit", 1, 0, O_TLIMIT},
-        {"fresh-optimizer", 0, 0, O_FRESH}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"fresh-optimizer", 0, 0, O_FRESH}, {"precision", 1, 0, O_PREC}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     int c;
     fe_blas_autoselect(argv);
     opterr = 0;
@@ -336,6 +343,10 @@ int main(int argc, char **argv)
         case O_QUIET: quiet = 1; break;
         case O_NOSHUF: shuffle = 0; break;
         case O_FRESH: fresh_opt = 1; break;
+        case O_PREC:
+            bad = strcmp(optarg, "fp32") && strcmp(optarg, "bf16");
+            bf16 = !strcmp(optarg, "bf16");
+            break;
         case O_MEAN: bad = fe_parse_double(optarg, &mean); break;
         case O_STD: bad = fe_parse_double(optarg, &std) || std <= 0; break;
         case O_LIMIT: bad = fe_parse_i64(optarg, &limit) || limit < 1; break;
@@ -390,6 +401,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "train: --test-images and --test-labels go together\n");
         return 2;
     }
+    if (bf16 && arch != FE_RESNET18) {
+        fprintf(stderr, "train: --precision bf16 is for resnet18 (LeNet-5 trains in fp32)\n");
+        return 2;
+    }
+    if (bf16 && !fe_bf16_supported()) {
+        fprintf(stderr, "train: --precision bf16: this CPU has no AVX512_BF16 (bfloat16 dot "
+                "products); use --precision fp32\n");
+        return 2;
+    }
 
     dataset train, test;
     memset(&test, 0, sizeof test);
@@ -420,6 +440,7 @@ int main(int argc, char **argv)
     fe_model *m = fe_model_new(arch, (int)batch, 0, &err);
     if (!m)
         fe_die(prog, model_s, "%s", err.msg);
+    m->bf16 = bf16;
     fe_optim opt;
     if (fe_optim_init(&opt, okind, m->nparams))
         fe_die(prog, out, "out of memory");
@@ -427,11 +448,15 @@ int main(int argc, char **argv)
     opt.momentum = momentum;
     opt.weight_decay = wd;
     /* The run's identity, checked on --resume. */
-    /* (--fresh-optimizer adds a last element, so runs made before it still resume) */
-    int64_t ident[] = {arch, okind, seed, batch, n_val, N, test_limit, (int64_t)(lr * 1e12),
-                       (int64_t)(wd * 1e12), (int64_t)(momentum * 1e12), shuffle,
-                       (int64_t)(conv_std * 1e12), (int64_t)(mean * 1e12), (int64_t)(std * 1e12), 1};
-    const int nident = (int)(sizeof ident / sizeof ident[0]) - !fresh_opt;
+    /* (--fresh-optimizer and bf16 add elements, so runs made before them still resume) */
+    int64_t ident[16] = {arch, okind, seed, batch, n_val, N, test_limit, (int64_t)(lr * 1e12),
+                         (int64_t)(wd * 1e12), (int64_t)(momentum * 1e12), shuffle,
+                         (int64_t)(conv_std * 1e12), (int64_t)(mean * 1e12), (int64_t)(std * 1e12)};
+    int nident = 14;
+    if (fresh_opt)
+        ident[nident++] = 1;
+    if (bf16)
+        ident[nident++] = 16;
 
     char path[4096], blas[256];
     metrics mt = {0};
@@ -448,9 +473,10 @@ int main(int argc, char **argv)
                 "%lld epochs\n", fe_arch_name(arch), (long long)n_tr, (long long)n_val,
                 (long long)(timages ? test.img.shape[0] : 0), (long long)batch, (long long)epochs);
         fprintf(stderr, "train: %s lr %g momentum %g weight_decay %g init %s seed %lld "
-                "normalise (x-%g)/%g shuffle %s%s\n", optim_s, lr, okind == FE_SGD ? momentum : 0.0,
+                "normalise (x-%g)/%g shuffle %s%s%s\n", optim_s, lr, okind == FE_SGD ? momentum : 0.0,
                 wd, init_s, (long long)seed, mean, std, shuffle ? "on" : "off",
-                fresh_opt ? ", a fresh optimiser every epoch" : "");
+                fresh_opt ? ", a fresh optimiser every epoch" : "",
+                bf16 ? ", bf16 convolution products" : "");
         fprintf(stderr, "train: BLAS %s (asked for %d)\n", fe_blas_describe(blas, sizeof blas),
                 nthreads);
         fprintf(stderr, "train: %zu parameters, %.0f MiB of activations and scratch\n",

@@ -1,7 +1,7 @@
 /* bench_train - training and evaluation throughput of one model, for `make bench`.
  *
  *   bench_train --model lenet5|resnet18 [--batch 512] [--steps S] [--threads T]
- *               [--train-only 1 | --eval-only 1]
+ *               [--train-only 1 | --eval-only 1] [--precision fp32|bf16]
  *
  * Synthetic MNIST-like batches; one warm-up step, then S timed training steps
  * (forward, loss, backward, SGD step) and S timed eval forwards.  Prints one
@@ -22,6 +22,7 @@
 #include <immintrin.h>
 #include "cli.h"
 #include "model.h"
+#include "gemm_bf16.h"
 #include "optim.h"
 
 /* Forward multiply-add FLOPs per image of the conv and linear layers. */
@@ -90,6 +91,55 @@ __attribute__((target("avx2,fma"))) static double fma_run_256(long iters, float 
     FMA_BODY(__m256, _mm256_set1_ps, _mm256_fmadd_ps, 8);
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10
+#define HAVE_BF16_PEAK 1
+/* The same with AVX512_BF16's VDPBF16PS: 32 multiply-adds per instruction. */
+__attribute__((target("avx512f,avx512bf16"))) static double dp_run(long iters, float *sink)
+{
+    const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f7f3f7f), y = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+    __m512 a0 = _mm512_set1_ps(1), a1 = _mm512_set1_ps(2), a2 = _mm512_set1_ps(3),
+           a3 = _mm512_set1_ps(4), a4 = _mm512_set1_ps(5), a5 = _mm512_set1_ps(6),
+           a6 = _mm512_set1_ps(7), a7 = _mm512_set1_ps(8), a8 = _mm512_set1_ps(9),
+           a9 = _mm512_set1_ps(10), a10 = _mm512_set1_ps(11), a11 = _mm512_set1_ps(12),
+           a12 = _mm512_set1_ps(13), a13 = _mm512_set1_ps(14), a14 = _mm512_set1_ps(15),
+           a15 = _mm512_set1_ps(16);
+    for (long i = 0; i < iters; i++) {
+        FMA16(__m512, _mm512_dpbf16_ps);
+    }
+    __m512 s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15;
+    float out[16];
+    memcpy(out, &s, sizeof out);
+    *sink = out[0];
+    return 16.0 * 64 * (double)iters;
+}
+#endif
+
+/* GFLOP/s of VDPBF16PS on all threads (a bf16 multiply-add counted as 2), 0 without it. */
+static double bf16_peak(int threads)
+{
+#ifdef HAVE_BF16_PEAK
+    if (!fe_bf16_supported())
+        return 0;
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        double flops = 0, t = fe_now();
+        #pragma omp parallel num_threads(threads) reduction(+ : flops)
+        {
+            float sink;
+            flops += dp_run(10000000, &sink);
+            if (sink == 42.0f)
+                printf(" ");
+        }
+        double g = flops / (fe_now() - t) / 1e9;
+        if (g > best)
+            best = g;
+    }
+    return best;
+#else
+    return 0;
+#endif
+}
+
 /* GFLOP/s of all `threads` threads together; *isa names the vectors used. */
 static double fma_peak(int threads, const char **isa)
 {
@@ -119,6 +169,7 @@ int main(int argc, char **argv)
 {
     fe_blas_autoselect(argv);
     const char *model = "resnet18";
+    const char *precision = "fp32";
     int batch = 512, steps = 3, threads = 0, train_only = 0, eval_only = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--model")) model = argv[i + 1];
@@ -127,17 +178,25 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--train-only")) train_only = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--eval-only")) eval_only = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--precision")) precision = argv[i + 1];
         else { fprintf(stderr, "bench_train: unknown option %s\n", argv[i]); return 2; }
     }
     fe_arch arch;
-    if (fe_arch_parse(model, &arch) || batch < 1 || steps < 1) {
+    if (fe_arch_parse(model, &arch) || batch < 1 || steps < 1 ||
+        (strcmp(precision, "fp32") && strcmp(precision, "bf16"))) {
         fprintf(stderr, "bench_train: bad arguments\n");
+        return 2;
+    }
+    const int bf16 = !strcmp(precision, "bf16");
+    if (bf16 && !fe_bf16_supported()) {
+        fprintf(stderr, "bench_train: --precision bf16: this CPU has no AVX512_BF16\n");
         return 2;
     }
     threads = fe_blas_threads(threads);
     fe_err err;
     fe_model *m = fe_model_new(arch, batch, 0, &err);
     if (!m) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
+    m->bf16 = bf16;
     fe_rng r;
     fe_rng_seed(&r, 1, "bench", 0);
     fe_model_init(m, &r, arch == FE_RESNET18 ? 1e-4 : 0);
@@ -180,12 +239,12 @@ int main(int argc, char **argv)
     double train_flops = 3 * fwd - first;       /* forward, dW, dX (none for the input) */
     double ips_train = batch * steps / t_train;
     if (eval_only) {
-        printf("impl=featevo model=%s batch=%d threads=%d eval_img_s=%.1f\n", model, batch, threads,
-               batch * steps / t_eval);
+        printf("impl=featevo model=%s precision=%s batch=%d threads=%d eval_img_s=%.1f\n", model,
+               precision, batch, threads, batch * steps / t_eval);
         goto done;
     }
-    printf("impl=featevo model=%s batch=%d threads=%d train_img_s=%.1f "
-           "train_time_pct_fwd_bwd_step=%.0f/%.0f/%.0f", model, batch, threads, ips_train,
+    printf("impl=featevo model=%s precision=%s batch=%d threads=%d train_img_s=%.1f "
+           "train_time_pct_fwd_bwd_step=%.0f/%.0f/%.0f", model, precision, batch, threads, ips_train,
            100 * t_fwd / t_train, 100 * t_bwd / t_train, 100 * (t_train - t_fwd - t_bwd) / t_train);
     if (!train_only) {
         struct rusage ru;
@@ -196,9 +255,10 @@ int main(int argc, char **argv)
                eg = batch * steps / t_eval * fwd / 1e9;
         printf(" eval_img_s=%.1f train_gflop_img=%.3f train_gflops=%.1f eval_gflops=%.1f "
                "sgemm_peak_gflops=%.1f fma_peak_gflops=%.1f fma_isa=%s train_pct_fma_peak=%.1f "
-               "eval_pct_fma_peak=%.1f peak_rss_mb=%.0f blas=\"%s\"", batch * steps / t_eval,
-               train_flops / 1e9, tg, eg, sgemm_peak(), peak, isa, peak > 0 ? 100 * tg / peak : 0,
-               peak > 0 ? 100 * eg / peak : 0, ru.ru_maxrss / 1024.0,
+               "eval_pct_fma_peak=%.1f bf16_dot_peak_gflops=%.1f peak_rss_mb=%.0f blas=\"%s\"",
+               batch * steps / t_eval, train_flops / 1e9, tg, eg, sgemm_peak(), peak, isa,
+               peak > 0 ? 100 * tg / peak : 0, peak > 0 ? 100 * eg / peak : 0, bf16_peak(threads),
+               ru.ru_maxrss / 1024.0,
                fe_blas_describe(blas, sizeof blas));
     }
     printf("\n");

@@ -9,6 +9,8 @@
 #     val/test columns empty when there are no such sets;
 #   - --fresh-optimizer: the first epoch as without it, later ones not; it resumes
 #     bit-identically and is part of the run's identity;
+#   - --precision bf16 (ResNet-18, where the CPU has AVX512_BF16): deterministic,
+#     not fp32's weights, part of the run's identity;
 #   - bad command lines and bad inputs are refused ("train: ...", non-zero exit)
 #     and leave no files behind; an existing run is never overwritten;
 #   - train --help.
@@ -230,8 +232,26 @@ if [[ -z ${FE_SKIP_RESNET:-} ]]; then
     same_run "$tmp/N1" "$tmp/N2" epoch-000.npz epoch-001.npz state.npz
     check_metrics "$tmp/N1/metrics.tsv" 1 1 0
     cmp -s "$tmp/N1/epoch-000.npz" "$tmp/N1/epoch-001.npz" && fail "resnet18: training did not change the weights"
-    rm -rf "$tmp/N1" "$tmp/N2"     # 45 MB each checkpoint
+    rm -rf "$tmp/N2"               # 45 MB each checkpoint
     ok "resnet18: two one-epoch runs (12 train + 4 validation images, batch 8) are byte-identical"
+    # --precision bf16: deterministic too, the same start, another end, and not
+    # resumable as the fp32 run (the precision is part of the run's identity)
+    if grep -qw avx512_bf16 /proc/cpuinfo; then
+        "$train" "${rn[@]}" --precision bf16 --out "$tmp/BF1"
+        "$train" "${rn[@]}" --precision bf16 --out "$tmp/BF2"
+        same_run "$tmp/BF1" "$tmp/BF2" epoch-000.npz epoch-001.npz state.npz
+        cmp -s "$tmp/N1/epoch-000.npz" "$tmp/BF1/epoch-000.npz" || fail "bf16: another initial model"
+        cmp -s "$tmp/N1/epoch-001.npz" "$tmp/BF1/epoch-001.npz" && fail "bf16: the same weights as fp32"
+        rc=0
+        "$train" "${rn[@]}" --epochs 2 --out "$tmp/BF1" --resume 2> "$tmp/stderr" || rc=$?
+        ((rc == 1)) && grep -q "other settings (.*precision" "$tmp/stderr" ||
+            fail "resuming a bf16 run as fp32: exit $rc: $(cat "$tmp/stderr")"
+        rm -rf "$tmp/BF1" "$tmp/BF2"
+        ok "resnet18 --precision bf16: byte-identical twice, not fp32's weights, its own run identity"
+    else
+        echo "skipped (no avx512_bf16 in /proc/cpuinfo): the --precision bf16 run"
+    fi
+    rm -rf "$tmp/N1"
 else
     echo "skipped (FE_SKIP_RESNET set): the ResNet-18 determinism check"
 fi
@@ -280,6 +300,8 @@ set_arg --model foo;                      refuse "--model foo" "foo" "${args[@]}
 set_arg --optimizer rmsprop;              refuse "--optimizer rmsprop" "rmsprop" "${args[@]}" "${out_r[@]}"
 set_arg --epochs 2x;                      refuse "--epochs 2x" "--epochs" "${args[@]}" "${out_r[@]}"
 set_arg --init normal:0;                  refuse "--init normal:0" "normal:0" "${args[@]}" "${out_r[@]}"
+refuse "--precision fp16" "--precision" "${good[@]}" --precision fp16 "${out_r[@]}"
+refuse "--precision bf16 for lenet5" "resnet18" "${good[@]}" --precision bf16 "${out_r[@]}"
 refuse "unknown flag --bogus" "bogus" "${good[@]}" --bogus "${out_r[@]}"
 refuse "stray argument" "stray" "${good[@]}" stray "${out_r[@]}"
 set_arg --images "$d/xf32.npy";           refuse "float32 images" "uint8" "${args[@]}" "${out_r[@]}"

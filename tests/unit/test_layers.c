@@ -13,6 +13,7 @@
 
 #include <math.h>
 
+#include "gemm_bf16.h"
 #include "layers.h"
 #include "rng.h"
 
@@ -344,7 +345,7 @@ static void test_conv_k1_s2_pad0(void **state)
 }
 static void test_conv_single(void **state) { conv_case(1, 6, 5, 1, 2, 12, 12, 1); }
 
-/* ------------------------------------------------------- Winograd F(2x2,3x3) */
+/* ------------------------------------------------------- Winograd F(4x4,3x3) */
 
 /* Both gradients of the 3x3/stride-1/pad-1 convolution in double, from the
  * definition: dw = sum dy * x, dx = sum w * dy. */
@@ -463,6 +464,73 @@ static void wino_case(int cin, int cout, int h, int w, int n)
     free(x); free(wt); free(dy); free(y); free(dw); free(dx); free(u); free(du);
     free(mask); free(masked);
     free(yref); free(dwref); free(dxref); free(acc_ref);
+}
+
+/* conv2d in bf16 (train --precision bf16): 3x3 pad 1, stride 1 and 2, against
+ * the float64 definition within bf16's rounding (operands to 8 bits: ~2e-3
+ * each, summed over cin*9 terms), a result not float32's, and the weight
+ * gradient exactly conv2d_backward's (it stays float32). */
+static void conv_bf16_case(int cin, int cout, int stride, int h, int n)
+{
+    char name[128];
+    snprintf(name, sizeof name, "conv bf16 cin %d cout %d stride %d %dx%d batch %d", cin, cout,
+             stride, h, h, n);
+    fe_rng r = rng_for(name);
+    conv_geom g;
+    conv_geom_init(&g, cin, cout, 3, stride, 1, h, h);
+    const size_t nx = (size_t)cin * n * h * h, nw = (size_t)cout * cin * 9,
+                 ny = (size_t)cout * n * g.oh * g.ow;
+    float *x = fvec(nx), *wt = fvec(nw), *dy = fvec(ny), *y = fvec(ny), *y32 = fvec(ny);
+    float *dw = fvec(nw), *dw32 = fvec(nw), *dx = fvec(nx), *dx32 = fvec(nx);
+    fill_normal(&r, x, nx, 0, 1);
+    fill_normal(&r, wt, nw, 0, 0.5);
+    fill_normal(&r, dy, ny, 0, 1);
+    double *yref = malloc(sizeof(double) * ny), *dxref = malloc(sizeof(double) * nx);
+    assert_true(yref && dxref);
+    conv_naive(&g, n, x, wt, NULL, yref);
+    memset(dxref, 0, sizeof(double) * nx);
+    for (int co = 0; co < cout; co++)               /* dx = sum w * dy, from the definition */
+        for (int img = 0; img < n; img++)
+            for (int oh = 0; oh < g.oh; oh++)
+                for (int ow = 0; ow < g.ow; ow++)
+                    for (int ci = 0; ci < cin; ci++)
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int kj = 0; kj < 3; kj++) {
+                                const int ih = oh * stride - 1 + ki, iw = ow * stride - 1 + kj;
+                                if (ih < 0 || ih >= h || iw < 0 || iw >= h)
+                                    continue;
+                                dxref[(((size_t)ci * n + img) * h + ih) * h + iw] +=
+                                    (double)dy[(((size_t)co * n + img) * g.oh + oh) * g.ow + ow] *
+                                    wt[((size_t)co * cin + ci) * 9 + ki * 3 + kj];
+                            }
+    const size_t cap = conv_col_floats(&g, 2);      /* chunks of two images */
+    float *col = fvec(cap), *scr = fvec(conv_bf16_scratch_floats(&g) + 16);
+    conv2d_forward(&g, n, x, wt, NULL, y32, col, cap);
+    conv2d_backward(&g, n, x, wt, dy, dw32, NULL, dx32, 0, col, cap);
+    conv2d_forward_bf16(&g, n, x, wt, y, col, cap, scr);
+    fill_normal(&r, dx, nx, 0, 1);                  /* garbage: must be overwritten */
+    conv2d_backward_bf16(&g, n, x, wt, dy, dw, dx, 0, col, cap, scr);
+    char what[200];
+    snprintf(what, sizeof what, "%s: forward", name);
+    assert_close_scaled(what, y, yref, ny, 1e-2);
+    snprintf(what, sizeof what, "%s: dx", name);
+    assert_close_scaled(what, dx, dxref, nx, 1e-2);
+    assert_true(memcmp(y, y32, sizeof(float) * ny) != 0);
+    assert_true(memcmp(dx, dx32, sizeof(float) * nx) != 0);
+    assert_memory_equal(dw, dw32, sizeof(float) * nw);
+    free(x); free(wt); free(dy); free(y); free(y32); free(dw); free(dw32); free(dx); free(dx32);
+    free(yref); free(dxref); free(col); free(scr);
+}
+
+static void test_conv_bf16(void **state)
+{
+    if (!fe_bf16_supported()) {
+        fprintf(stderr, "test_conv_bf16: SKIPPED: this CPU has no AVX512_BF16\n");
+        skip();
+    }
+    conv_bf16_case(16, 24, 1, 7, 3);
+    conv_bf16_case(8, 16, 2, 9, 3);
+    conv_bf16_case(1, 8, 1, 6, 5);              /* ResNet-18's conv1: k = 9, odd */
 }
 
 /* Map sizes that are and are not multiples of 4 (the others end in part-empty
@@ -1217,6 +1285,7 @@ int main(void)
         cmocka_unit_test(test_conv_single),
         cmocka_unit_test(test_im2col),
         cmocka_unit_test(test_winograd),
+        cmocka_unit_test(test_conv_bf16),
         cmocka_unit_test(test_bn_train_forward_and_stats),
         cmocka_unit_test(test_bn_train_gradients),
         cmocka_unit_test(test_bn_eval),

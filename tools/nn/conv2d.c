@@ -110,7 +110,7 @@ void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, flo
 }
 
 /* dx += col2im(col) for one chunk. */
-static void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *col, float *dx)
+void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *col, float *dx)
 {
     const int k = g->k;
     const size_t cols = (size_t)nc * g->oh * g->ow;

@@ -36,6 +36,19 @@ void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, 
                      float *dw, float *db, float *dx, int accumulate_dx, float *col, size_t col_cap);
 /* The input patch matrix of one image chunk (im2col), exposed for tests and agop. */
 void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, float *col);
+/* Its transpose: dx += the chunk's patch-matrix gradient col, scattered back. */
+void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *col, float *dx);
+
+/* ---- conv2d with bfloat16 products (conv2d_bf16.c; train --precision bf16) ----
+ * As conv2d_forward/backward (no bias), the forward and input-gradient GEMMs
+ * with bf16 operands and float32 sums (gemm_bf16.h), the weight gradient in
+ * float32.  Only where fe_bf16_supported(); scratch: conv_bf16_scratch_floats. */
+size_t conv_bf16_scratch_floats(const conv_geom *g);
+void conv2d_forward_bf16(const conv_geom *g, int n, const float *x, const float *w, float *y,
+                         float *col, size_t col_cap, float *scratch);
+void conv2d_backward_bf16(const conv_geom *g, int n, const float *x, const float *w,
+                          const float *dy, float *dw, float *dx, int accumulate_dx, float *col,
+                          size_t col_cap, float *scratch);
 
 /* ---- Winograd F(4x4,3x3) for 3x3 stride-1 pad-1 convolutions (winograd.c) ----
  * Same results as conv2d_forward/backward (no bias) up to rounding, with 36

@@ -100,6 +100,8 @@ void fe_b_conv(fe_builder *b, fe_conv *c, const char *name, int cin, int cout, i
     }
     if (need > b->col_min)
         b->col_min = need;
+    if (conv_bf16_scratch_floats(&c->g) > b->bf16_min)
+        b->bf16_min = conv_bf16_scratch_floats(&c->g);
 }
 
 void fe_b_bn(fe_builder *b, fe_bn *bn, const char *name, int c)
@@ -164,6 +166,7 @@ static void build(fe_builder *b)
     b->maxact = 0;
     b->col_min = 0;
     b->wu_min = 0;
+    b->bf16_min = 0;
     m->input = fe_b_act(b, (size_t)m->maxn * FE_IMG * FE_IMG);
     if (m->arch == FE_LENET5)
         lenet5_build(b);
@@ -200,7 +203,8 @@ fe_model *fe_model_new(fe_arch arch, int maxn, size_t col_floats, fe_err *err)
     m->nparams = b.nparams;
     m->nbufs = b.nbufs;
     const size_t wu = (b.wu_min + 15) & ~(size_t)15;
-    m->nacts = b.nacts + 4 * ((maxact + 15) & ~(size_t)15) + col + 2 * wu;
+    const size_t bfs = (b.bf16_min + 15) & ~(size_t)15;
+    m->nacts = b.nacts + 4 * ((maxact + 15) & ~(size_t)15) + col + 2 * wu + bfs;
     m->params = aligned_alloc(64, sizeof(float) * m->nparams);
     m->grads = aligned_alloc(64, sizeof(float) * m->nparams);
     m->bufs = aligned_alloc(64, sizeof(float) * (m->nbufs ? m->nbufs : 16));
@@ -222,6 +226,7 @@ fe_model *fe_model_new(fe_arch arch, int maxn, size_t col_floats, fe_err *err)
     m->col_cap = col;
     m->wu = wu ? m->col + col : NULL;
     m->wdu = wu ? m->wu + wu : NULL;
+    m->bf16_scratch = m->col + col + 2 * wu;
     return m;
 }
 

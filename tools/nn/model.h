@@ -79,6 +79,9 @@ typedef struct fe_model {
     int exact_conv;         /* 1: no Winograd (its rounding, ~1e-5 of a layer's scale
                                per convolution, adds up to ~1e-3 in a deep layer's
                                AGOP); set by the analysis tools, agop and snapshot */
+    int bf16;               /* 1: ResNet-18's convolutions direct, their forward and
+                               input-gradient products in bfloat16 with float32 sums
+                               (train --precision bf16); needs fe_bf16_supported() */
 
     float *params, *grads, *bufs, *acts;
     size_t nparams, nbufs, nacts;
@@ -94,6 +97,7 @@ typedef struct fe_model {
     float *col;             /* im2col / Winograd chunk scratch */
     size_t col_cap;
     float *wu, *wdu;        /* Winograd filters and their gradient (ResNet-18) */
+    float *bf16_scratch;    /* packed bf16 operands (bf16 only; untouched otherwise) */
 
     /* LeNet-5 */
     fe_conv conv1, conv2;
