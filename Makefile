@@ -36,7 +36,7 @@ else
   SANFLAGS :=
 endif
 
-LIB_SRC := $(sort $(wildcard tools/lib/*.c) $(wildcard tools/nn/*.c))
+LIB_SRC := $(sort $(filter-out tools/lib/comm_%.c,$(wildcard tools/lib/*.c)) $(wildcard tools/nn/*.c))
 LIB_OBJ := $(patsubst tools/%.c,$(O)/%.o,$(LIB_SRC))
 HDRS    := $(wildcard tools/lib/*.h tools/nn/*.h)
 TOOL_SRC := $(sort $(wildcard tools/*.c))
@@ -67,6 +67,23 @@ $(filter $(O)/nn/%,$(LIB_OBJ)): FE_CFLAGS += $(VECT_FLAG)
 $(O)/libfeatevo.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# train runs data-parallel under mpirun when Open MPI's mpicc is found (Debian:
+# libopenmpi-dev); otherwise, or with NO_MPI=1 or SAN=1 (Open MPI's own allocations
+# would drown the leak reports), it is linked with comm_single.c: one process.
+ifeq ($(SAN)$(NO_MPI),)
+  MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+  MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+endif
+COMM := $(if $(MPI_LIBS),comm_mpi,comm_single)
+$(O)/lib/$(COMM).o: tools/lib/$(COMM).c tools/lib/comm.h
+	@mkdir -p $(@D)
+	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $(MPI_CFLAGS) -c $< -o $@
+# (the choice is part of the object's name, so switching rebuilds train)
+$(BIN)/train: tools/train.c $(O)/libfeatevo.a $(O)/lib/$(COMM).o $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $< $(O)/lib/$(COMM).o $(O)/libfeatevo.a $(LDLIBS) \
+	  $(MPI_LIBS) -o $@
 
 $(BIN)/%: tools/%.c $(O)/libfeatevo.a $(HDRS)
 	@mkdir -p $(@D)

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "comm.h"
 #include "gemm_bf16.h"
 #include "io.h"
 #include "model.h"
@@ -60,6 +61,14 @@ static void usage(FILE *f)
 "                   precision, slower than fp32 on CPUs measured so far (README)\n"
 "  --quiet          no progress on stderr\n"
 "\n"
+"Data-parallel on MPI (this train: %s):\n"
+"  mpirun -np R train ... --threads T   splits every batch into R parts, one per\n"
+"  rank; batch-norm statistics and gradients are added over the ranks, so the\n"
+"  run is the one-process run up to float32 summation order (the same R gives\n"
+"  the same bytes). Rank 0 writes the files; --resume works with any R (DIR\n"
+"  on a file system every rank sees). Every batch, the last one too, needs at\n"
+"  least R images.\n"
+"\n"
 "Writes DIR/epoch-000.npz (initial), DIR/epoch-NNN.npz, DIR/metrics.tsv\n"
 "(epoch train_loss train_acc val_loss val_acc test_loss test_acc seconds images_per_s\n"
 " train_acc_batchmean: the mean of the per-batch accuracies, as a progress bar shows)\n"
@@ -67,7 +76,9 @@ static void usage(FILE *f)
 "  train --model lenet5 --images data/mnist/train-images.npy \\\n"
 "        --labels data/mnist/train-labels.npy --test-images data/mnist/test-images.npy \\\n"
 "        --test-labels data/mnist/test-labels.npy --val-split 0.2 --out runs/lenet5 \\\n"
-"        --epochs 10 --batch 512 --optimizer adam --lr 1e-4 --init default --seed 0\n");
+"        --epochs 10 --batch 512 --optimizer adam --lr 1e-4 --init default --seed 0\n",
+            fe_comm_is_mpi() ? "built with Open MPI"
+                             : "built without MPI: install libopenmpi-dev and rebuild");
 }
 
 typedef struct {
@@ -110,24 +121,31 @@ static void load_set(dataset *d, const char *ipath, const char *lpath, int64_t l
         fe_die(prog, ipath, "no images");
 }
 
-/* Mean loss and accuracy (percent) over idx[0..count) in eval mode. */
+/* Mean loss and accuracy (percent) over idx[0..count) in eval mode; under MPI
+ * each rank takes its share of every batch and the totals are added up. */
 static void evaluate(fe_model *m, const dataset *d, const int64_t *idx, int64_t count, int batch,
-                     float mean, float std, double *loss, double *acc)
+                     float mean, float std, const fe_comm *comm, double *loss, double *acc)
 {
-    double total = 0;
+    double tot[2] = {0, 0};     /* loss summed over images, correct predictions */
     int64_t correct = 0;
     int64_t *labels = fe_xmalloc(sizeof(int64_t) * batch);
     for (int64_t s = 0; s < count; s += batch) {
-        int nb = (int)(count - s < batch ? count - s : batch);
-        fe_model_set_input(m, d->img.data, idx + s, nb, mean, std);
-        for (int j = 0; j < nb; j++)
-            labels[j] = ((int64_t *)d->lab.data)[idx[s + j]];
-        fe_model_forward(m, nb, 0);
-        total += softmax_xent(FE_CLASSES, nb, m->logits, labels, NULL, &correct, NULL) * nb;
+        const int nb = (int)(count - s < batch ? count - s : batch);
+        const int lo = (int)((int64_t)nb * comm->rank / comm->size);
+        const int nl = (int)((int64_t)nb * (comm->rank + 1) / comm->size) - lo;
+        if (nl == 0)
+            continue;
+        fe_model_set_input(m, d->img.data, idx + s + lo, nl, mean, std);
+        for (int j = 0; j < nl; j++)
+            labels[j] = ((int64_t *)d->lab.data)[idx[s + lo + j]];
+        fe_model_forward(m, nl, 0);
+        tot[0] += softmax_xent(FE_CLASSES, nl, m->logits, labels, NULL, &correct, NULL) * nl;
     }
     free(labels);
-    *loss = total / (double)count;
-    *acc = 100.0 * (double)correct / (double)count;
+    tot[1] = (double)correct;
+    comm->sum_f64(comm, tot, 2);
+    *loss = tot[0] / (double)count;
+    *acc = 100.0 * tot[1] / (double)count;
 }
 
 static void path_in(char *buf, size_t len, const char *dir, const char *name)
@@ -411,6 +429,13 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* Under mpirun: one rank of a data-parallel run (comm.h); else one process. */
+    fe_comm comm;
+    fe_comm_open(&argc, &argv, &comm);
+    const int R = comm.size, me = comm.rank;
+    if (me != 0)
+        quiet = 1;              /* rank 0 speaks and writes for the run */
+
     dataset train, test;
     memset(&test, 0, sizeof test);
     load_set(&train, images, labels, limit, "--limit");
@@ -422,18 +447,25 @@ int main(int argc, char **argv)
     int64_t n_val = (int64_t)llround(val_split * (double)N), n_tr = N - n_val;
     if (n_tr < 1)
         fe_die(prog, images, "--val-split %g leaves no training images", val_split);
+    if (R > 1 && (batch < R || (n_tr % batch && n_tr % batch < R)))
+        fe_die(prog, images, "%lld training images in batches of %lld leave a batch of %lld: "
+               "fewer than one image for each of the %d ranks", (long long)n_tr,
+               (long long)batch, (long long)(batch < R ? batch : n_tr % batch), R);
 
-    if (mkdir(out, 0777) && errno != EEXIST)
-        fe_die(prog, out, "cannot create the output directory: %s", strerror(errno));
-    struct stat st;
-    if (stat(out, &st) || !S_ISDIR(st.st_mode))
-        fe_die(prog, out, "not a directory");
-    if (access(out, W_OK))
-        fe_die(prog, out, "output directory is not writable");
-    /* One train per run directory; the kernel drops the lock when this process ends. */
-    fe_err lerr;
-    if (fe_run_lock(out, &lerr) < 0)
-        fe_die(prog, out, "%s", lerr.msg);
+    if (me == 0) {
+        if (mkdir(out, 0777) && errno != EEXIST)
+            fe_die(prog, out, "cannot create the output directory: %s", strerror(errno));
+        struct stat st;
+        if (stat(out, &st) || !S_ISDIR(st.st_mode))
+            fe_die(prog, out, "not a directory");
+        if (access(out, W_OK))
+            fe_die(prog, out, "output directory is not writable");
+        /* One train per run directory; the kernel drops the lock when this process ends. */
+        fe_err lerr;
+        if (fe_run_lock(out, &lerr) < 0)
+            fe_die(prog, out, "%s", lerr.msg);
+    }
+    comm.barrier(&comm);
 
     int nthreads = fe_blas_threads((int)threads);
     fe_err err;
@@ -441,6 +473,7 @@ int main(int argc, char **argv)
     if (!m)
         fe_die(prog, model_s, "%s", err.msg);
     m->bf16 = bf16;
+    m->comm = R > 1 ? &comm : NULL;
     fe_optim opt;
     if (fe_optim_init(&opt, okind, m->nparams))
         fe_die(prog, out, "out of memory");
@@ -468,6 +501,7 @@ int main(int argc, char **argv)
         if (!access(path, F_OK))
             fe_die(prog, out, "already holds a run; use --resume to continue it or choose another --out");
     }
+    comm.barrier(&comm);        /* every rank has looked before rank 0 writes */
     if (!quiet) {
         fprintf(stderr, "train: %s, %lld train / %lld validation / %lld test images, batch %lld, "
                 "%lld epochs\n", fe_arch_name(arch), (long long)n_tr, (long long)n_val,
@@ -481,6 +515,9 @@ int main(int argc, char **argv)
                 nthreads);
         fprintf(stderr, "train: %zu parameters, %.0f MiB of activations and scratch\n",
                 m->nparams, m->nacts * 4.0 / 1048576.0);
+        if (R > 1)
+            fprintf(stderr, "train: data-parallel: %s, about %lld images per rank per batch\n",
+                    comm.name, (long long)(batch / R));
     }
     if (start >= 0) {
         snprintf(path, sizeof path, "%s/epoch-%03d.npz", out, start);
@@ -516,15 +553,17 @@ int main(int argc, char **argv)
         fe_model_init(m, &rng, conv_std);
         double vl = 0, va = 0, sl = 0, sa = 0;
         if (n_val)
-            evaluate(m, &train, val_idx, n_val, (int)batch, mean, std, &vl, &va);
+            evaluate(m, &train, val_idx, n_val, (int)batch, mean, std, &comm, &vl, &va);
         if (timages)
-            evaluate(m, &test, test_idx, test.img.shape[0], (int)batch, mean, std, &sl, &sa);
+            evaluate(m, &test, test_idx, test.img.shape[0], (int)batch, mean, std, &comm, &sl, &sa);
         snprintf(path, sizeof path, "%s/epoch-000.npz", out);
-        if (fe_model_save(m, path, &err))
-            fe_die(prog, path, "%s", err.msg);
         metrics_add(&mt, 0, 0, 0, 0, n_val > 0, vl, va, timages != NULL, sl, sa, 0, 0, 0);
-        metrics_write(&mt, out);
-        state_save(out, 0, &opt, ident, nident);
+        if (me == 0) {
+            if (fe_model_save(m, path, &err))
+                fe_die(prog, path, "%s", err.msg);
+            metrics_write(&mt, out);
+            state_save(out, 0, &opt, ident, nident);
+        }
         start = 0;
     }
 
@@ -546,13 +585,25 @@ int main(int argc, char **argv)
         for (int b = 0; b < nbatches; b++) {
             int64_t s = (int64_t)b * batch;
             int nb = (int)(n_tr - s < batch ? n_tr - s : batch);
-            fe_model_set_input(m, train.img.data, order + s, nb, (float)mean, (float)std);
-            for (int j = 0; j < nb; j++)
-                lab[j] = ((int64_t *)train.lab.data)[order[s + j]];
-            fe_model_forward(m, nb, 1);
-            const int64_t before = correct;
-            double loss = softmax_xent(FE_CLASSES, nb, m->logits, lab, m->dlogits, &correct, NULL);
-            bacc_sum += 100.0 * (double)(correct - before) / nb;
+            /* this rank's part of the batch: images [lo, lo + nl) (all of it in one process) */
+            const int lo = (int)((int64_t)nb * me / R), nl = (int)((int64_t)nb * (me + 1) / R) - lo;
+            fe_model_set_input(m, train.img.data, order + s + lo, nl, (float)mean, (float)std);
+            for (int j = 0; j < nl; j++)
+                lab[j] = ((int64_t *)train.lab.data)[order[s + lo + j]];
+            fe_model_forward(m, nl, 1);
+            int64_t got = 0;
+            double loss = softmax_xent(FE_CLASSES, nl, m->logits, lab, m->dlogits, &got, NULL);
+            if (R > 1) {        /* the whole batch's mean loss: dlogits / nb, not / nl */
+                double tot[2] = {loss * nl, (double)got};
+                comm.sum_f64(&comm, tot, 2);
+                loss = tot[0] / nb;
+                got = (int64_t)tot[1];
+                const float scale = (float)nl / (float)nb;
+                for (size_t i = 0; i < (size_t)FE_CLASSES * nl; i++)
+                    m->dlogits[i] *= scale;
+            }
+            correct += got;
+            bacc_sum += 100.0 * (double)got / nb;
             if (!isfinite(loss)) {
                 snprintf(diverged, sizeof diverged, "training diverged: loss is %g at epoch %d, "
                          "batch %d; the last good checkpoint is epoch-%03d.npz", loss, epoch,
@@ -560,6 +611,7 @@ int main(int argc, char **argv)
                 break;
             }
             fe_model_backward(m, 1, NULL);
+            comm.sum_f32(&comm, m->grads, m->nparams);     /* the whole batch's gradient */
             fe_optim_step(&opt, m->params, m->grads);
             loss_sum += loss;
             double now = fe_now();
@@ -577,16 +629,18 @@ int main(int argc, char **argv)
             fputc('\n', stderr);
         double vl = 0, va = 0, sl = 0, sa = 0;
         if (n_val)
-            evaluate(m, &train, val_idx, n_val, (int)batch, mean, std, &vl, &va);
+            evaluate(m, &train, val_idx, n_val, (int)batch, mean, std, &comm, &vl, &va);
         if (timages)
-            evaluate(m, &test, test_idx, test.img.shape[0], (int)batch, mean, std, &sl, &sa);
+            evaluate(m, &test, test_idx, test.img.shape[0], (int)batch, mean, std, &comm, &sl, &sa);
         snprintf(path, sizeof path, "%s/epoch-%03d.npz", out, epoch);
-        if (fe_model_save(m, path, &err))
-            fe_die(prog, path, "%s", err.msg);
         metrics_add(&mt, epoch, 1, loss_sum / nbatches, 100.0 * correct / n_tr, n_val > 0, vl, va,
                     timages != NULL, sl, sa, secs, n_tr / secs, bacc_sum / nbatches);
-        metrics_write(&mt, out);
-        state_save(out, epoch, &opt, ident, nident);
+        if (me == 0) {
+            if (fe_model_save(m, path, &err))
+                fe_die(prog, path, "%s", err.msg);
+            metrics_write(&mt, out);
+            state_save(out, epoch, &opt, ident, nident);
+        }
         if (!quiet) {
             fprintf(stderr, "train: epoch %d: train loss %.4f acc %.2f%%", epoch,
                     loss_sum / nbatches, 100.0 * correct / n_tr);
@@ -610,7 +664,11 @@ int main(int argc, char **argv)
     fe_tensor_free(&train.lab);
     fe_tensor_free(&test.img);
     fe_tensor_free(&test.lab);
-    if (diverged[0])
+    if (diverged[0]) {
+        if (me != 0)            /* rank 0 says it */
+            exit(1);
         fe_die(prog, out, "%s", diverged);
+    }
+    fe_comm_close(&comm);
     return 0;
 }

@@ -89,6 +89,20 @@ void bn_backward_eval(const bn_geom *g, int64_t m, const float *x, const float *
                       const float *gamma, const float *run_mean, const float *run_var, float *dx,
                       float *dgamma, float *dbeta);
 
+/* Training mode over a batch split across the ranks of a data-parallel run
+ * (batchnorm_dist.c): the statistics and the backward's sums are the whole
+ * batch's, added over comm's ranks; dgamma and dbeta are this rank's part.
+ * buf: 2 * c + 2 doubles of scratch. */
+struct fe_comm;
+void bn_forward_train_dist(const bn_geom *g, int64_t m, const float *x, const float *gamma,
+                           const float *beta, float *y, float *save_mean, float *save_invstd,
+                           float *run_mean, float *run_var, int64_t *nbt,
+                           const struct fe_comm *comm, double *buf);
+void bn_backward_train_dist(const bn_geom *g, int64_t m, const float *x, const float *dy,
+                            const float *gamma, const float *save_mean, const float *save_invstd,
+                            float *dx, float *dgamma, float *dbeta, const struct fe_comm *comm,
+                            double *buf);
+
 /* ---- elementwise ---- */
 void relu_forward(size_t n, float *x);                      /* in place */
 /* dx = dy * (y > 0); may run in place (dx == dy). */

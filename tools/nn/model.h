@@ -98,6 +98,10 @@ typedef struct fe_model {
     size_t col_cap;
     float *wu, *wdu;        /* Winograd filters and their gradient (ResNet-18) */
     float *bf16_scratch;    /* packed bf16 operands (bf16 only; untouched otherwise) */
+    /* Data-parallel training (train under mpirun): when set, batch-norm statistics
+     * in training mode are of the whole batch over comm's ranks (comm.h). */
+    const struct fe_comm *comm;
+    double comm_buf[2 * 512 + 2];
 
     /* LeNet-5 */
     fe_conv conv1, conv2;

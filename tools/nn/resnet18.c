@@ -54,19 +54,26 @@ void resnet18_build(fe_builder *b)
     fe_b_layer(b, NULL, NULL, &m->linear, m->linear.y, 10, 1, 1);
 }
 
-static void bn_fwd(fe_bn *bn, int64_t m, const float *x, float *y, int training)
+static void bn_fwd(fe_model *mo, fe_bn *bn, int64_t m, const float *x, float *y, int training)
 {
-    if (training)
+    if (training && mo->comm)
+        bn_forward_train_dist(&bn->g, m, x, bn->gamma, bn->beta, y, bn->smean, bn->sinv,
+                              bn->rmean, bn->rvar, &bn->nbt, mo->comm, mo->comm_buf);
+    else if (training)
         bn_forward_train(&bn->g, m, x, bn->gamma, bn->beta, y, bn->smean, bn->sinv, bn->rmean,
                          bn->rvar, &bn->nbt);
     else
         bn_forward_eval(&bn->g, m, x, bn->gamma, bn->beta, bn->rmean, bn->rvar, y);
 }
 
-static void bn_bwd(const fe_bn *bn, int64_t m, const float *x, const float *dy, float *dx,
-                   int training, int pg)
+static void bn_bwd(fe_model *mo, const fe_bn *bn, int64_t m, const float *x, const float *dy,
+                   float *dx, int training, int pg)
 {
-    if (training)
+    if (training && mo->comm)
+        bn_backward_train_dist(&bn->g, m, x, dy, bn->gamma, bn->smean, bn->sinv, dx,
+                               pg ? bn->dgamma : NULL, pg ? bn->dbeta : NULL, mo->comm,
+                               mo->comm_buf);
+    else if (training)
         bn_backward_train(&bn->g, m, x, dy, bn->gamma, bn->smean, bn->sinv, dx,
                           pg ? bn->dgamma : NULL, pg ? bn->dbeta : NULL);
     else
@@ -112,7 +119,7 @@ static int64_t plane(const fe_conv *c, int n) { return (int64_t)n * c->g.oh * c-
 void resnet18_forward(fe_model *m, int n, int tr)
 {
     conv_fwd(m, &m->conv1, n, m->input);
-    bn_fwd(&m->bn1, plane(&m->conv1, n), m->conv1.y, m->a0, tr);
+    bn_fwd(m, &m->bn1, plane(&m->conv1, n), m->conv1.y, m->a0, tr);
     relu_forward((size_t)64 * plane(&m->conv1, n), m->a0);
     const float *x = m->a0;
     for (int i = 0; i < 8; i++) {
@@ -120,13 +127,13 @@ void resnet18_forward(fe_model *m, int n, int tr)
         const int64_t p = plane(&k->c1, n);
         const size_t sz = (size_t)k->c1.g.cout * p;
         conv_fwd(m, &k->c1, n, x);
-        bn_fwd(&k->b1, p, k->c1.y, k->a1, tr);
+        bn_fwd(m, &k->b1, p, k->c1.y, k->a1, tr);
         relu_forward(sz, k->a1);
         conv_fwd(m, &k->c2, n, k->a1);
-        bn_fwd(&k->b2, p, k->c2.y, k->out, tr);
+        bn_fwd(m, &k->b2, p, k->c2.y, k->out, tr);
         if (k->has_sc) {
             conv_fwd(m, &k->sc, n, x);
-            bn_fwd(&k->sbn, p, k->sc.y, m->g[0], tr);
+            bn_fwd(m, &k->sbn, p, k->sc.y, m->g[0], tr);
             add_inplace(sz, k->out, m->g[0]);
         } else {
             add_inplace(sz, k->out, x);
@@ -160,18 +167,18 @@ void resnet18_backward(fe_model *m, int pg, const fe_hook *hook)
             relu_backward(sz, k->out, gA, gA);
         float *din = gA;      /* identity shortcut: d(input) is gA plus conv1's part */
         if (k->has_sc) {
-            bn_bwd(&k->sbn, p, k->sc.y, gA, gC, tr, pg);
+            bn_bwd(m, &k->sbn, p, k->sc.y, gA, gC, tr, pg);
             if (fe_hook_at(m, hook, k->sc.name, gC, k->sc.g.cout, p))
                 return;
             conv_bwd(m, &k->sc, n, x, gC, pg, gD, 0, NULL);
             din = gD;
         }
-        bn_bwd(&k->b2, p, k->c2.y, gA, gB, tr, pg);    /* gA's last use but as din */
+        bn_bwd(m, &k->b2, p, k->c2.y, gA, gB, tr, pg);    /* gA's last use but as din */
         if (fe_hook_at(m, hook, k->c2.name, gB, k->c2.g.cout, p))
             return;
         if (!conv_bwd(m, &k->c2, n, k->a1, gB, pg, gC, 0, k->a1))
             relu_backward(sz, k->a1, gC, gC);
-        bn_bwd(&k->b1, p, k->c1.y, gC, gB, tr, pg);
+        bn_bwd(m, &k->b1, p, k->c1.y, gC, gB, tr, pg);
         if (fe_hook_at(m, hook, k->c1.name, gB, k->c1.g.cout, p))
             return;
         masked = conv_bwd(m, &k->c1, n, x, gB, pg, din, 1, x);
@@ -183,7 +190,7 @@ void resnet18_backward(fe_model *m, int pg, const fe_hook *hook)
     const int64_t p = plane(&m->conv1, n);
     if (!masked)
         relu_backward((size_t)64 * p, m->a0, gA, gA);
-    bn_bwd(&m->bn1, p, m->conv1.y, gA, gB, tr, pg);
+    bn_bwd(m, &m->bn1, p, m->conv1.y, gA, gB, tr, pg);
     if (fe_hook_at(m, hook, "conv1", gB, 64, p))
         return;
     if (pg)     /* the weight gradient is float32 in either precision */
