@@ -1,11 +1,18 @@
 # featevo - every figure and table of the paper from raw MNIST.
-#   make tools   build the programs into bin/
-#   make data    raw MNIST -> data/mnist/*.npy (verified by SHA-256)
-#   make test    unit, shell, PyTorch-oracle and fuzz-smoke tests: plain, ASan+UBSan, valgrind
-#   make fuzz    longer libFuzzer runs      make test-valgrind   the full memcheck pass
-# `make -n TARGET` shows exactly how anything is made.
+# `make` (or `make help`) lists the targets; `make -n TARGET` shows exactly how
+# anything is made.
 
 SHELL := /bin/bash
+
+# The main jobs first check that the Debian packages they need are installed, and
+# install them where they may (pipeline/setup-debian.sh --auto); not for make -n.
+ifneq ($(filter quick all paper-short table1-seeds test bench,$(MAKECMDGOALS)),)
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
+ifneq ($(shell pipeline/setup-debian.sh --auto >&2; echo $$?),0)
+$(error stopped: the packages above are missing)
+endif
+endif
+endif
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
@@ -44,13 +51,80 @@ TOOLS   := $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITS   := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all tools tests-build test test-plain test-asan fuzz clean data help
+.PHONY: all tools tests-build test test-plain test-asan fuzz clean data help install uninstall
 .DEFAULT_GOAL := help
 
+# Every user-facing target, one line each, main jobs first (tests/sh/test_install.sh
+# checks that each one listed exists).
 help:
-	@sed -n '2,6p' Makefile | sed 's/^# *//'
+	@echo "featevo $(VERSION): the paper's figures and tables from raw MNIST (README.md, featevo(7))"
+	@echo
+	@echo "Main jobs (each installs missing Debian packages first, where it may):"
+	@echo "  make quick          the whole graph on a small subset, into results/quick/ (~8 min)"
+	@echo "  make all            every figure and table at the paper's settings (hours)"
+	@echo "  make paper-short    the same with Figure 1's ResNet-18 run cut to 3 epochs"
+	@echo "  make table1-seeds   the Table 1 run for SEEDS=\"0 1 2 3 4\": mean and spread"
+	@echo "  make test           every test: plain, ASan+UBSan, valgrind, fuzz smoke (<15 min)"
+	@echo "  make bench          speed and memory against PyTorch, and the machine's FMA peak"
+	@echo
+	@echo "Parts:"
+	@echo "  make tools          build the programs and the featevo front end into bin/"
+	@echo "  make data           raw MNIST -> data/mnist/*.npy (SHA-256 verified)"
+	@echo "  make figures        the figures of the current settings (make tables: the tables)"
+	@echo "  make install        install into PREFIX (/usr/local); DESTDIR stages; make uninstall"
+	@echo "  make test-valgrind  the full memcheck pass    make fuzz   longer libFuzzer runs"
+	@echo "  make clean          remove build/ and bin/ (not data/, runs/ or results/)"
+	@echo
+	@echo "Settings: make all VAR=value (pipeline/config.mk), e.g. EPOCHS_RESNET=10 SEED=1,"
+	@echo "PRECISION=bf16, DATASET=fashion-mnist.  make -n TARGET shows how it is made."
 
-tools: $(TOOLS)
+tools: $(TOOLS) $(BIN)/featevo
+
+VERSION := 0.5
+# The front end `featevo TOOL` (tools/featevo.in): the exec path baked in is
+# where `make install` puts the tools; it looks beside itself first.
+$(BIN)/featevo: tools/featevo.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBEXECDIR@|$(libexecdir)/featevo|' $< > $@.tmp
+	chmod 755 $@.tmp
+	mv $@.tmp $@
+
+# ---- install (GNU conventions: prefix, DESTDIR, bindir, libexecdir, mandir) ----
+# bindir gets the front end `featevo` only; the tools go to libexecdir/featevo
+# (`featevo --exec-path`), because `train` and `stack` would collide with other
+# packages' commands on PATH.  Man pages: featevo(1), featevo-TOOL(1), featevo(7).
+PREFIX      ?= /usr/local
+prefix      ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir      ?= $(exec_prefix)/bin
+libexecdir  ?= $(exec_prefix)/libexec
+datarootdir ?= $(prefix)/share
+mandir      ?= $(datarootdir)/man
+man1dir     ?= $(mandir)/man1
+man7dir     ?= $(mandir)/man7
+INSTALL         ?= install
+INSTALL_PROGRAM ?= $(INSTALL)
+INSTALL_DATA    ?= $(INSTALL) -m 644
+TOOL_NAMES := $(patsubst tools/%.c,%,$(TOOL_SRC))
+MAN1 := $(sort $(wildcard tools/man/*.1))
+MAN7 := $(sort $(wildcard tools/man/*.7))
+
+install: $(TOOLS) tools/featevo.in $(MAN1) $(MAN7)
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/featevo $(DESTDIR)$(man1dir) \
+	  $(DESTDIR)$(man7dir)
+	$(INSTALL_PROGRAM) $(TOOLS) $(DESTDIR)$(libexecdir)/featevo/
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBEXECDIR@|$(libexecdir)/featevo|' tools/featevo.in \
+	  > $(DESTDIR)$(bindir)/featevo.tmp
+	chmod 755 $(DESTDIR)$(bindir)/featevo.tmp
+	mv $(DESTDIR)$(bindir)/featevo.tmp $(DESTDIR)$(bindir)/featevo
+	$(INSTALL_DATA) $(MAN1) $(DESTDIR)$(man1dir)/
+	$(INSTALL_DATA) $(MAN7) $(DESTDIR)$(man7dir)/
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/featevo $(addprefix $(DESTDIR)$(libexecdir)/featevo/,$(TOOL_NAMES)) \
+	  $(addprefix $(DESTDIR)$(man1dir)/,$(notdir $(MAN1))) \
+	  $(addprefix $(DESTDIR)$(man7dir)/,$(notdir $(MAN7)))
+	-rmdir $(DESTDIR)$(libexecdir)/featevo 2> /dev/null
 
 $(O)/%.o: tools/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -93,7 +167,7 @@ $(O)/tests/%: tests/unit/%.c $(O)/libfeatevo.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $< $(O)/libfeatevo.a -lcmocka $(LDLIBS) -o $@
 
-tests-build: $(TOOLS) $(UNITS)
+tests-build: $(TOOLS) $(BIN)/featevo $(UNITS)
 
 clean:
 	rm -rf build bin

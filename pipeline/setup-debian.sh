@@ -6,11 +6,22 @@
 #
 # Run as root, or as a user with sudo.  When every package is already installed
 # it only checks (dpkg-query) and returns at once, without touching apt.
+#   --check  only report: exit 1 and name what is missing when a required package is
+#   --auto   what `make quick`, `make all` and `make test` run first: silent when the
+#            required packages are there; otherwise install them where it may (root,
+#            or sudo without a password), else stop with the one command to run
 set -euo pipefail
 
 me=setup-debian
+mode=install
+case ${1-} in
+--check) mode=check ;;
+--auto) mode=auto ;;
+'') ;;
+*) echo "usage: setup-debian.sh [--check | --auto]" >&2; exit 2 ;;
+esac
 required=(build-essential make pkg-config libopenblas-dev libopenblas-openmp-dev libpng-dev zlib1g-dev
-          gnuplot-nox libcmocka-dev clang valgrind python3-numpy mandoc
+          gnuplot-nox libcmocka-dev clang valgrind python3-numpy mandoc man-db
           libopenmpi-dev openmpi-bin)
 # PyTorch is only the test oracle: without it the PyTorch comparison tests are
 # reported as skipped, everything else works.
@@ -21,6 +32,9 @@ installed() {
 }
 
 if ! command -v dpkg-query > /dev/null; then
+    if [[ $mode == auto ]]; then    # nothing to do here: the build says what is missing
+        exit 0
+    fi
     echo "$me: this is not a Debian-based system (no dpkg-query)." >&2
     echo "$me: install by hand: a C11 compiler, make, pkg-config, OpenBLAS, libpng, zlib," >&2
     echo "$me: gnuplot, cmocka, clang (for the fuzz tests), Python 3 with numpy and torch." >&2
@@ -31,8 +45,25 @@ missing=() missing_opt=()
 for p in "${required[@]}"; do installed "$p" || missing+=("$p"); done
 for p in "${optional[@]}"; do installed "$p" || missing_opt+=("$p"); done
 if ((${#missing[@]} + ${#missing_opt[@]} == 0)); then
-    echo "$me: all $((${#required[@]} + ${#optional[@]})) packages are installed"
+    [[ $mode == auto ]] || echo "$me: all $((${#required[@]} + ${#optional[@]})) packages are installed"
     exit 0
+fi
+if [[ $mode == check ]]; then
+    ((${#missing_opt[@]})) && echo "$me: optional, not installed: ${missing_opt[*]}"
+    if ((${#missing[@]})); then
+        echo "$me: required, not installed: ${missing[*]}" >&2
+        exit 1
+    fi
+    exit 0
+fi
+if [[ $mode == auto ]]; then
+    ((${#missing[@]})) || exit 0        # only optional ones missing: their tests say skipped
+    if [[ $(id -u) -ne 0 ]] && ! sudo -n true 2> /dev/null; then
+        echo "featevo needs these Debian packages: ${missing[*]}" >&2
+        echo "install them with:  sudo pipeline/setup-debian.sh" >&2
+        exit 1
+    fi
+    echo "$me: installing what featevo needs first: ${missing[*]} ${missing_opt[*]}" >&2
 fi
 
 sudo=()

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# test_install.sh - featevo as an installed Unix tool suite:
+#   - `make install DESTDIR=... PREFIX=/usr` puts the front end in bindir, every
+#     tool in libexecdir/featevo, every man page in man1/man7; `man -l` renders
+#     each page and `mandoc -Tlint` finds nothing in tools/man/;
+#   - the installed tools run a pipe (train, then snapshot | featmat | heatmap)
+#     from a directory outside the checkout, through `featevo TOOL`;
+#   - the front end: --help lists every tool, --exec-path, --version, unknown
+#     tools refused (exit 2, "featevo: ...");
+#   - `make uninstall` with the same variables leaves no file behind;
+#   - `make help` (and plain `make`) lists the main jobs first, and every target
+#     it names exists;
+#   - pipeline/setup-debian.sh --auto (what make quick/all/test run first), with
+#     stand-ins for dpkg-query, apt-get, id and sudo: silent when all is there,
+#     installs what is missing as root, stops with the one command to run when it
+#     may not, and `make quick` stops before building anything then.
+# Env: BIN (unused: the installed copy is tested), FE_ROOT (repository root).
+set -euo pipefail
+: "${FE_ROOT:?set FE_ROOT}"
+# make is run here as a user would, not as a sub-make of `make test`
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+FE_ROOT=$(cd "$FE_ROOT" && pwd)
+cd "$FE_ROOT"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+checks=0
+ok() { checks=$((checks + 1)); echo "ok: $*"; }
+tools=(idx2bin train snapshot featmat agop corr heatmap stack npy2txt)
+
+# --- man pages lint-clean in the checkout ----------------------------------------------
+command -v mandoc > /dev/null || fail "mandoc is not installed (pipeline/setup-debian.sh installs it)"
+lint=$(mandoc -Tlint tools/man/*.1 tools/man/*.7 2>&1 || true)
+[[ -z $lint ]] || fail "mandoc -Tlint tools/man: $lint"
+for t in "${tools[@]}"; do
+    [[ -f tools/man/featevo-$t.1 ]] || fail "no man page tools/man/featevo-$t.1"
+done
+[[ -f tools/man/featevo.1 && -f tools/man/featevo.7 ]] || fail "no featevo.1 or featevo.7"
+ok "a man page per tool, featevo(1) and featevo(7), mandoc -Tlint silent"
+
+# --- install into a staging directory ---------------------------------------------------
+stage=$tmp/stage
+make -s --no-print-directory install DESTDIR="$stage" PREFIX=/usr > "$tmp/install.log" 2>&1 ||
+    fail "make install: $(cat "$tmp/install.log")"
+[[ -x $stage/usr/bin/featevo ]] || fail "no $stage/usr/bin/featevo"
+for t in "${tools[@]}"; do
+    [[ -x $stage/usr/libexec/featevo/$t ]] || fail "tool $t not installed"
+    [[ ! -e $stage/usr/bin/$t ]] || fail "bare $t installed into bindir"
+    [[ -f $stage/usr/share/man/man1/featevo-$t.1 ]] || fail "man page featevo-$t.1 not installed"
+done
+[[ -f $stage/usr/share/man/man1/featevo.1 && -f $stage/usr/share/man/man7/featevo.7 ]] ||
+    fail "featevo.1 or featevo.7 not installed"
+n=0
+for page in "$stage"/usr/share/man/man[17]/*; do
+    out=$(MANWIDTH=80 man -l -P cat "$page" 2> "$tmp/man.err") || fail "man -l $page: $(cat "$tmp/man.err")"
+    [[ $(wc -l <<< "$out") -gt 10 ]] || fail "man -l $page rendered only: $out"
+    n=$((n + 1))
+done
+ok "make install DESTDIR=... PREFIX=/usr: featevo in bin, ${#tools[@]} tools in libexec/featevo, $n man pages that man -l renders"
+
+# --- the installed suite, run from elsewhere ------------------------------------------
+fe=$stage/usr/bin/featevo
+away=$tmp/elsewhere
+mkdir "$away"
+cd "$away"
+"$fe" --help > help.txt
+for t in "${tools[@]}"; do
+    grep -q "^  $t " help.txt || fail "featevo --help does not list $t"
+done
+[[ $("$fe" --exec-path) == "$stage/usr/libexec/featevo" ]] || fail "--exec-path: $("$fe" --exec-path)"
+"$fe" --version | grep -q '^featevo [0-9]' || fail "--version: $("$fe" --version)"
+rc=0
+"$fe" frobnicate 2> err.txt || rc=$?
+((rc == 2)) && grep -q "^featevo: 'frobnicate' is not a featevo tool" err.txt ||
+    fail "unknown tool: exit $rc, $(cat err.txt)"
+"$fe" train --help | grep -q -- "--model" || fail "featevo train --help"
+# 32 images: an IDX file made here (MNIST's format), labels 0..9
+{
+    printf '\x00\x00\x08\x03\x00\x00\x00\x20\x00\x00\x00\x1c\x00\x00\x00\x1c'
+    head -c $((32 * 784)) /dev/urandom
+} > x.idx
+{
+    printf '\x00\x00\x08\x01\x00\x00\x00\x20'
+    for i in $(seq 0 31); do printf "\\x0$((i % 10))"; done
+} > y.idx
+"$fe" idx2bin -o x.npy x.idx
+"$fe" idx2bin -o y.npy y.idx
+"$fe" train --model lenet5 --images x.npy --labels y.npy --out run --epochs 1 --batch 16 \
+    --optimizer sgd --lr 0.01 --seed 0 --threads 1 --quiet
+"$fe" snapshot --ckpt run/epoch-001.npz --tensor conv1.weight | "$fe" featmat | "$fe" heatmap -o nfm.png
+[[ $(head -c 8 nfm.png | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "nfm.png is not a PNG"
+cd "$FE_ROOT"
+ok "installed tools, from $away: idx2bin, train, then snapshot | featmat | heatmap -> a PNG"
+
+# --- uninstall ------------------------------------------------------------------------
+make -s --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr > "$tmp/uninstall.log" 2>&1 ||
+    fail "make uninstall: $(cat "$tmp/uninstall.log")"
+left=$(find "$stage" -type f)
+[[ -z $left ]] || fail "make uninstall left: $left"
+ok "make uninstall removes every installed file"
+
+# --- make help --------------------------------------------------------------------------
+make --no-print-directory > "$tmp/help.txt"
+cmp -s "$tmp/help.txt" <(make --no-print-directory help) || fail "make and make help differ"
+first=$(grep -m1 -o 'make [a-z0-9-]*' "$tmp/help.txt")
+[[ $first == "make quick" ]] || fail "make help: the first job listed is '$first', not make quick"
+for job in quick all paper-short table1-seeds test bench tools data install uninstall; do
+    grep -q "make $job\b" "$tmp/help.txt" || fail "make help does not list $job"
+done
+make -pq --no-print-directory help > "$tmp/db.txt" 2> /dev/null || true
+for target in $(grep -o 'make [a-z][a-z0-9-]*' "$tmp/help.txt" | cut -d' ' -f2 | sort -u); do
+    grep -q "^$target:" "$tmp/db.txt" || fail "make help names '$target', which make does not define"
+done
+ok "make (= make help) lists the main jobs first, and every target it names exists"
+
+# --- setup-debian.sh --auto with stand-ins ----------------------------------------------
+stubs=$tmp/stubs
+mkdir "$stubs"
+# dpkg-query: every package installed except those in $MISSING
+cat > "$stubs/dpkg-query" << 'EOF'
+#!/bin/sh
+eval "pkg=\${$#}"
+for p in $MISSING; do [ "$p" = "$pkg" ] && exit 1; done
+printf 'install ok installed'
+EOF
+cat > "$stubs/apt-get" << 'EOF'
+#!/bin/sh
+echo "apt-get $*" >> "$LOG"
+EOF
+cat > "$stubs/id" << 'EOF'
+#!/bin/sh
+echo "$FAKE_UID"
+EOF
+cat > "$stubs/sudo" << 'EOF'
+#!/bin/sh
+exit 1
+EOF
+chmod +x "$stubs"/*
+export LOG=$tmp/apt.log
+run_auto() { PATH=$stubs:$PATH MISSING=$1 FAKE_UID=$2 pipeline/setup-debian.sh --auto; }
+out=$(run_auto "" 0 2>&1) || fail "--auto with everything installed failed: $out"
+[[ -z $out && ! -e $LOG ]] || fail "--auto with everything installed said or did something: $out"
+run_auto "mandoc gnuplot-nox" 0 > "$tmp/auto.out" 2>&1 || fail "--auto as root: $(cat "$tmp/auto.out")"
+grep -q "^apt-get install -y --no-install-recommends gnuplot-nox mandoc" "$LOG" ||
+    fail "--auto as root did not install the missing packages: $(cat "$LOG")"
+rm -f "$LOG"
+run_auto "python3-torch" 1000 > "$tmp/auto.out" 2>&1 || fail "--auto, only optional missing: $(cat "$tmp/auto.out")"
+[[ ! -e $LOG ]] || fail "--auto installed optional packages without root"
+rc=0
+run_auto "mandoc" 1000 > "$tmp/auto.out" 2>&1 || rc=$?
+((rc == 1)) && grep -q "sudo pipeline/setup-debian.sh" "$tmp/auto.out" && [[ ! -e $LOG ]] ||
+    fail "--auto without root or sudo: exit $rc, $(cat "$tmp/auto.out")"
+# make quick stops at once, before building anything, naming the command
+rc=0
+PATH=$stubs:$PATH MISSING=mandoc FAKE_UID=1000 make --no-print-directory quick BIN="$tmp/nobin" \
+    > "$tmp/quick.out" 2>&1 || rc=$?
+((rc != 0)) && grep -q "sudo pipeline/setup-debian.sh" "$tmp/quick.out" && [[ ! -e $tmp/nobin ]] ||
+    fail "make quick with a package missing and no root: exit $rc, $(cat "$tmp/quick.out")"
+ok "setup-debian.sh --auto: silent when set up, installs as root, else stops naming 'sudo pipeline/setup-debian.sh' (and so does make quick)"
+
+echo "test_install.sh: $checks checks passed"
