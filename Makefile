@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 # The main jobs first check that the Debian packages they need are installed, and
 # install them where they may (pipeline/setup-debian.sh --auto); not for make -n.
-ifneq ($(filter quick all paper-short table1-seeds test bench,$(MAKECMDGOALS)),)
+ifneq ($(filter quick all paper-short table1-seeds sweep test bench,$(MAKECMDGOALS)),)
 ifeq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
 ifneq ($(shell pipeline/setup-debian.sh --auto >&2; echo $$?),0)
 $(error stopped: the packages above are missing)
@@ -64,6 +64,7 @@ help:
 	@echo "  make all            every figure and table at the paper's settings (hours)"
 	@echo "  make paper-short    the same with Figure 1's ResNet-18 run cut to 3 epochs"
 	@echo "  make table1-seeds   the Table 1 run for SEEDS=\"0 1 2 3 4\": mean and spread"
+	@echo "  make sweep          the Table 1 run over SEEDS x LRS x INITS (make -jN: N at once)"
 	@echo "  make test           every test: plain, ASan+UBSan, valgrind, fuzz smoke (<15 min)"
 	@echo "  make bench          speed and memory against PyTorch, and the machine's FMA peak"
 	@echo
@@ -76,7 +77,8 @@ help:
 	@echo "  make clean          remove build/ and bin/ (not data/, runs/ or results/)"
 	@echo
 	@echo "Settings: make all VAR=value (pipeline/config.mk), e.g. EPOCHS_RESNET=10 SEED=1,"
-	@echo "PRECISION=bf16, DATASET=fashion-mnist.  make -n TARGET shows how it is made."
+	@echo "PRECISION=bf16, DATASET=fashion-mnist; RUN='srun ...' / RUN_TRAIN='mpirun -np 4' send"
+	@echo "the heavy recipes to a cluster.  make -n TARGET shows how it is made."
 
 tools: $(TOOLS) $(BIN)/featevo
 

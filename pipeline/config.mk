@@ -55,8 +55,17 @@ LR_T1         ?= 1e-7
 # for each one-epoch call, so momentum restarted every epoch: 1. 9.0-Q1-Result.ipynb
 # (run B) kept one optimiser: 0.
 FRESH_T1      ?= 1
-# ours: the seeds of `make table1-seeds` (the report's runs were unseeded)
+# ours: the seeds of `make table1-seeds` and `make sweep` (the report's runs were unseeded)
 SEEDS         ?= 0 1 2 3 4
+# ours: `make sweep`: the Table 1 run for every learning rate of LRS and initial conv
+# weight std of INITS (the --init normal:STD of every conv), times SEEDS
+LRS           ?= $(LR_T1)
+INITS         ?= 1e-4
+
+# ours: how heavy recipes are run (pipeline/paper.mk, "Dispatch"): a prefix such as
+# srun -N1 -n1 -c8; RUN_TRAIN for the trainings, e.g. mpirun -np 4
+RUN           ?=
+RUN_TRAIN     ?= $(RUN)
 
 # Figures and the CNFA measurements
 # ours: the first "eight" of the MNIST test set (Figures 3-5)

@@ -8,8 +8,16 @@
 #   make all DATASET=fashion-mnist                     -> results/fashion-mnist/...
 #   make all PRECISION=bf16   ResNet-18 in bf16          -> results/bf16/..., runs/mnist-bf16
 #
+#   make sweep         the Table 1 run over SEEDS x LRS x INITS: mean and spread per epoch
+#
 # Training runs live in runs/ (ignored by git); `train --resume` continues an
 # interrupted run, so re-running make picks up where it stopped.
+#
+# Dispatch: every training runs as $(RUN_TRAIN) bin/train ..., every AGOP and
+# activation snapshot as $(RUN) bin/...; both are empty by default.  On a
+# cluster:  make -j16 all RUN='srun -N1 -n1 -c8' (SLURM: each recipe a job step),
+# RUN_TRAIN='srun -n4 -c2' or 'mpirun -np 4' for data-parallel trainings.
+# Independent runs, seeds and AGOPs are separate targets, so -jN runs them at once.
 
 include pipeline/config.mk
 .SECONDEXPANSION:
@@ -92,13 +100,13 @@ COMMON_TRAIN = --images $(TRAIN_X) --labels $(TRAIN_Y) --test-images $(TEST_X) \
 
 $(RL)/trained-$(EPOCHS_LENET): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
 	@mkdir -p $(RUNS)
-	$(BIN)/train --model lenet5 --out $(RL) --epochs $(EPOCHS_LENET) --batch $(BATCH_LENET) \
+	$(RUN_TRAIN) $(BIN)/train --model lenet5 --out $(RL) --epochs $(EPOCHS_LENET) --batch $(BATCH_LENET) \
 	  --optimizer $(OPT_LENET) --lr $(LR_LENET) --weight-decay $(WD_LENET) \
 	  --init $(INIT_LENET) --seed $(SEED) $(COMMON_TRAIN)
 	touch $@
 
 # $(call train_resnet,DIR,EPOCHS,LR,SEED,EXTRA OPTIONS)
-train_resnet = $(BIN)/train --model resnet18 --out $(1) --epochs $(2) --batch $(BATCH_RESNET) \
+train_resnet = $(RUN_TRAIN) $(BIN)/train --model resnet18 --out $(1) --epochs $(2) --batch $(BATCH_RESNET) \
   --optimizer $(OPT_RESNET) --lr $(3) --momentum $(MOM_RESNET) --weight-decay $(WD_RESNET) \
   --init $(INIT_RESNET) --seed $(4) $(COMMON_TRAIN) $(5) \
   $(if $(filter bf16,$(PRECISION)),--precision bf16)
@@ -154,7 +162,7 @@ $(FIG)/fig3-sample.png: $(RL)/epoch-000.npz $(TEST_X) $(BIN)/snapshot $(BIN)/hea
 
 $(WORK)/maps/%.npy: $$(call ckpt,$$*) $(TEST_X) $(BIN)/snapshot
 	@mkdir -p $(@D)
-	$(BIN)/snapshot --ckpt $< --images $(TEST_X) --index $(SAMPLE_INDEX) \
+	$(RUN) $(BIN)/snapshot --ckpt $< --images $(TEST_X) --index $(SAMPLE_INDEX) \
 	  --layer $(call at,$*,2) -o $@
 
 $(WORK)/maps/%-stack.npy: $$(foreach e,$$(EPOCHS_L),$$(WORK)/maps/lenet5@$$*@$$(e).npy) $(BIN)/stack
@@ -179,7 +187,7 @@ $(WORK)/gram/%.npy: $$(call ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
 
 $(WORK)/agop/%.npy: $$(call ckpt,$$*) $(TRAIN_X) $(BIN)/agop
 	@mkdir -p $(@D)
-	$(BIN)/agop --ckpt $< --images $(TRAIN_X) --layer $(call at,$*,2) --count $(call acount,$*) \
+	$(RUN) $(BIN)/agop --ckpt $< --images $(TRAIN_X) --layer $(call at,$*,2) --count $(call acount,$*) \
 	  --batch $(AGOP_BATCH) --threads $(THREADS) --mean $(MEAN) --std $(STD) --quiet -o $@
 
 # one row: model layer epoch corr(NFM, AGOP) corr(NFM, NFM at epoch 0)
@@ -260,3 +268,30 @@ $(TAB)/table1-seeds.tsv: $(foreach s,$(SEEDS),$(call RT,$(s))/trained-$(EPOCHS_T
 	pipeline/table1-seeds.sh $(foreach s,$(SEEDS),$(call RT,$(s))/metrics.tsv) > $(TMP) && mv $(TMP) $@
 $(TAB)/table1-seeds.md: $(TAB)/table1-seeds.tsv pipeline/table1-seeds.sh pipeline/report-table1.tsv
 	pipeline/table1-seeds.sh --md $< > $(TMP) && mv $(TMP) $@
+
+# ---- make sweep: the Table 1 run over SEEDS x LRS x INITS --------------------------
+# Each run its own directory, sweep/LR@INIT@SEED (INIT: the std of every conv weight,
+# --init normal:INIT), the other settings the Table 1 run's; `make -jN sweep` trains N
+# at once.  sweep.tsv: per learning rate, init and epoch, the runs' mean and sample
+# standard deviation (pipeline/sweep.sh); fig-sweep.png: test accuracy, mean +- sd.
+SW       = $(RUNS)/sweep/$(1)@$(2)@$(3)
+SW_RUNS := $(foreach l,$(LRS),$(foreach i,$(INITS),$(foreach s,$(SEEDS),$(call SW,$(l),$(i),$(s)))))
+SW_STAMP := $(RUNS)/sweep.txt
+.PHONY: sweep
+sweep: $(TAB)/sweep.tsv $(FIG)/fig-sweep.png
+$(RUNS)/sweep/%/trained-$(EPOCHS_T1): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
+	@mkdir -p $(@D)
+	$(call train_resnet,$(@D),$(EPOCHS_T1),$(call at,$*,1),$(call at,$*,3),--init normal:$(call at,$*,2) $(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
+	touch $@
+$(SW_STAMP): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(strip $(LRS)) / $(strip $(INITS)) / $(strip $(SEEDS))" ] || \
+	  echo "$(strip $(LRS)) / $(strip $(INITS)) / $(strip $(SEEDS))" > $@
+$(TAB)/sweep.tsv: $(addsuffix /trained-$(EPOCHS_T1),$(SW_RUNS)) $(SW_STAMP) pipeline/sweep.sh \
+                  pipeline/table1-seeds.sh
+	@mkdir -p $(@D)
+	pipeline/sweep.sh $(RUNS)/sweep "$(LRS)" "$(INITS)" "$(SEEDS)" > $(TMP) && mv $(TMP) $@
+$(FIG)/fig-sweep.png: $(TAB)/sweep.tsv pipeline/plot-sweep.gp
+	@mkdir -p $(@D)
+	gnuplot -e "data='$<'; out='$(TMP)'; groups='$(foreach l,$(LRS),$(foreach i,$(INITS),$(l)/$(i)))'; name='ResNet-18, the Table 1 run (SGD$(if $(filter 1,$(FRESH_T1)),$(comma) momentum restarted each epoch)) over seeds $(strip $(SEEDS))$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) images))'" pipeline/plot-sweep.gp
+	mv $(TMP) $@

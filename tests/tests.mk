@@ -81,5 +81,10 @@ fuzz: fuzz-build
 $(O)/tests/bench_train: tests/bench/bench_train.c $(O)/libfeatevo.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $< $(O)/libfeatevo.a $(LDLIBS) -o $@
-bench: $(O)/tests/bench_train
+# the cross-rank sums alone (run by bench.sh under mpirun where train has MPI)
+$(O)/tests/bench_comm: tests/bench/bench_comm.c $(O)/libfeatevo.a $(O)/lib/$(COMM).o tools/lib/comm.h
+	@mkdir -p $(@D)
+	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $< $(O)/lib/$(COMM).o $(O)/libfeatevo.a $(LDLIBS) \
+	  $(MPI_LIBS) -o $@
+bench: $(O)/tests/bench_train $(O)/tests/bench_comm
 	tests/bench/bench.sh

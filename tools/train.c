@@ -580,7 +580,7 @@ int main(int argc, char **argv)
         }
         if (fresh_opt)
             fe_optim_reset(&opt);
-        double t0 = fe_now(), last = t0, loss_sum = 0, bacc_sum = 0;
+        double t0 = fe_now(), last = t0, loss_sum = 0, bacc_sum = 0, comm0 = comm.seconds(&comm);
         int64_t correct = 0;
         for (int b = 0; b < nbatches; b++) {
             int64_t s = (int64_t)b * batch;
@@ -624,9 +624,14 @@ int main(int argc, char **argv)
         }
         if (diverged[0])
             break;
-        double secs = fe_now() - t0;
+        double secs = fe_now() - t0, comm_secs = comm.seconds(&comm) - comm0;
         if (live)
             fputc('\n', stderr);
+        if (R > 1 && !quiet)
+            fprintf(stderr, "train: epoch %d: %.1f s of %.1f in the sums over %d ranks "
+                    "(%.1f ms a step: gradients %.1f MB, loss and batch-norm statistics)\n",
+                    epoch, comm_secs, secs, R, 1e3 * comm_secs / nbatches,
+                    m->nparams * 4.0 / 1e6);
         double vl = 0, va = 0, sl = 0, sa = 0;
         if (n_val)
             evaluate(m, &train, val_idx, n_val, (int)batch, mean, std, &comm, &vl, &va);

@@ -42,3 +42,10 @@ for model in lenet5 resnet18; do
         echo "median of $repeat model=$model train_img_s featevo=$a eval_img_s featevo=$c peak_rss_mb featevo=$e"
     fi
 done
+# data-parallel training's communication: the sums of one ResNet-18 step over 2 ranks
+if command -v mpirun > /dev/null && bin/train --help | grep -q "built with Open MPI"; then
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+        mpirun -np 2 --oversubscribe --bind-to none build/release/tests/bench_comm
+else
+    echo "bench: MPI communication SKIPPED (no mpirun, or train built without MPI)"
+fi

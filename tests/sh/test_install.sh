@@ -104,7 +104,7 @@ make --no-print-directory > "$tmp/help.txt"
 cmp -s "$tmp/help.txt" <(make --no-print-directory help) || fail "make and make help differ"
 first=$(grep -m1 -o 'make [a-z0-9-]*' "$tmp/help.txt")
 [[ $first == "make quick" ]] || fail "make help: the first job listed is '$first', not make quick"
-for job in quick all paper-short table1-seeds test bench tools data install uninstall; do
+for job in quick all paper-short table1-seeds sweep test bench tools data install uninstall; do
     grep -q "make $job\b" "$tmp/help.txt" || fail "make help does not list $job"
 done
 make -pq --no-print-directory help > "$tmp/db.txt" 2> /dev/null || true

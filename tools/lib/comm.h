@@ -20,6 +20,9 @@ typedef struct fe_comm {
     void (*sum_f64)(const struct fe_comm *c, double *buf, size_t n);
     void (*sum_f32)(const struct fe_comm *c, float *buf, size_t n);
     void (*barrier)(const struct fe_comm *c);
+    /* wall seconds spent in sum_f64 and sum_f32 so far (waiting for the other
+     * ranks included): the cost of communication */
+    double (*seconds)(const struct fe_comm *c);
     void *impl;                 /* the implementation's own state */
     char name[96];              /* e.g. "Open MPI, 2 ranks" or "one process" */
 } fe_comm;

@@ -19,6 +19,7 @@ typedef struct {
     int *scnt, *soff, *rcnt, *roff;
     void *tmp;                  /* R slices received, grown as needed */
     size_t tmp_bytes;
+    double seconds;             /* in the sums so far */
 } mpi_state;
 
 static void die(const char *what, int rc)
@@ -40,6 +41,7 @@ static void die(const char *what, int rc)
         if (n > (size_t)0x7fffffff)                                                             \
             die("buffer too large", MPI_ERR_COUNT);                                             \
         mpi_state *s = c->impl;                                                                 \
+        const double t0 = MPI_Wtime();                                                          \
         for (int r = 0; r < R; r++) {                                                           \
             s->off[r] = (int)(n * (size_t)r / (size_t)R);                                       \
             s->cnt[r] = (int)(n * (size_t)(r + 1) / (size_t)R) - s->off[r];                     \
@@ -74,6 +76,7 @@ static void die(const char *what, int rc)
         rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPIT, buf, s->cnt, s->off, MPIT, MPI_COMM_WORLD);  \
         if (rc != MPI_SUCCESS)                                                                  \
             die("MPI_Allgatherv", rc);                                                          \
+        s->seconds += MPI_Wtime() - t0;                                                         \
     }
 
 SUM_IMPL(sum_f64, double, MPI_DOUBLE)
@@ -90,6 +93,8 @@ static void barrier(const fe_comm *c)
 static void sum_none_f64(const fe_comm *c, double *buf, size_t n) { (void)c, (void)buf, (void)n; }
 static void sum_none_f32(const fe_comm *c, float *buf, size_t n) { (void)c, (void)buf, (void)n; }
 static void barrier_none(const fe_comm *c) { (void)c; }
+static double seconds_none(const fe_comm *c) { (void)c; return 0; }
+static double seconds(const fe_comm *c) { return ((const mpi_state *)c->impl)->seconds; }
 
 void fe_comm_open(int *argc, char ***argv, fe_comm *c)
 {
@@ -97,7 +102,7 @@ void fe_comm_open(int *argc, char ***argv, fe_comm *c)
      * without MPI_Init (whose singleton start would spawn a daemon for nothing). */
     if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_SIZE")) {
         *c = (fe_comm){.rank = 0, .size = 1, .sum_f64 = sum_none_f64, .sum_f32 = sum_none_f32,
-                       .barrier = barrier_none};
+                       .barrier = barrier_none, .seconds = seconds_none};
         snprintf(c->name, sizeof c->name, "one process (not started by mpirun)");
         return;
     }
@@ -124,6 +129,7 @@ void fe_comm_open(int *argc, char ***argv, fe_comm *c)
     c->sum_f64 = sum_f64;
     c->sum_f32 = sum_f32;
     c->barrier = barrier;
+    c->seconds = seconds;
     char lib[MPI_MAX_LIBRARY_VERSION_STRING];
     int len = 0;
     MPI_Get_library_version(lib, &len);
