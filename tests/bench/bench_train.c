@@ -114,20 +114,17 @@ __attribute__((target("avx512f,avx512bf16"))) static double dp_run(long iters, f
 }
 #endif
 
-/* GFLOP/s of VDPBF16PS on all threads (a bf16 multiply-add counted as 2), 0 without it. */
-static double bf16_peak(int threads)
+/* Best of 3: GFLOP/s of `run` on `threads` threads at once. */
+static double peak_of(int threads, double (*run)(long, float *), long iters)
 {
-#ifdef HAVE_BF16_PEAK
-    if (!fe_bf16_supported())
-        return 0;
     double best = 0;
     for (int r = 0; r < 3; r++) {
         double flops = 0, t = fe_now();
         #pragma omp parallel num_threads(threads) reduction(+ : flops)
         {
             float sink;
-            flops += dp_run(10000000, &sink);
-            if (sink == 42.0f)
+            flops += run(iters, &sink);
+            if (sink == 42.0f)      /* never: the results must look used */
                 printf(" ");
         }
         double g = flops / (fe_now() - t) / 1e9;
@@ -135,6 +132,13 @@ static double bf16_peak(int threads)
             best = g;
     }
     return best;
+}
+
+/* GFLOP/s of VDPBF16PS on all threads (a bf16 multiply-add counted as 2), 0 without it. */
+static double bf16_peak(int threads)
+{
+#ifdef HAVE_BF16_PEAK
+    return fe_bf16_supported() ? peak_of(threads, dp_run, 10000000) : 0;
 #else
     return 0;
 #endif
@@ -146,23 +150,8 @@ static double fma_peak(int threads, const char **isa)
     __builtin_cpu_init();
     int w = __builtin_cpu_supports("avx512f") ? 512 : __builtin_cpu_supports("fma") ? 256 : 0;
     *isa = w == 512 ? "avx512f" : w == 256 ? "avx2+fma" : "none";
-    if (!w)
-        return 0;
-    double best = 0;
-    for (int r = 0; r < 3; r++) {
-        double flops = 0, t = fe_now();
-        #pragma omp parallel num_threads(threads) reduction(+ : flops)
-        {
-            float sink;
-            flops += w == 512 ? fma_run_512(20000000, &sink) : fma_run_256(20000000, &sink);
-            if (sink == 42.0f)      /* never: the results must look used */
-                printf(" ");
-        }
-        double g = flops / (fe_now() - t) / 1e9;
-        if (g > best)
-            best = g;
-    }
-    return best;
+    return w == 512 ? peak_of(threads, fma_run_512, 20000000)
+         : w == 256 ? peak_of(threads, fma_run_256, 20000000) : 0;
 }
 
 int main(int argc, char **argv)
