@@ -1,9 +1,86 @@
 /* batchnorm.c - BatchNorm2d over [C][M], PyTorch semantics: training mode
  * normalises with the biased batch variance and updates running_var with the
  * unbiased one; eval mode uses the running statistics.  Per-channel sums are
- * accumulated in double. */
+ * accumulated in double, in 8 interleaved partial sums (element i into partial
+ * i mod 8, the partials added in order at the end): a fixed order, so results
+ * do not depend on the thread count or the CPU, and 8 independent chains that
+ * the vector units run side by side where one chain would wait on every add. */
 #include <math.h>
+#include "clones.h"
 #include "layers.h"
+
+#define NP 8
+
+static double add_partials(const double *p)
+{
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
+FE_CLONES
+double bn_sum(int64_t m, const float *x)
+{
+    double p[NP] = {0};
+    int64_t i = 0;
+    for (; i + NP <= m; i += NP)
+        for (int k = 0; k < NP; k++)
+            p[k] += x[i + k];
+    for (int k = 0; i < m; i++, k++)
+        p[k] += x[i];
+    return add_partials(p);
+}
+
+FE_CLONES
+double bn_sqdev(int64_t m, const float *x, double mean)
+{
+    double p[NP] = {0};
+    int64_t i = 0;
+    for (; i + NP <= m; i += NP)
+        for (int k = 0; k < NP; k++) {
+            const double d = x[i + k] - mean;
+            p[k] += d * d;
+        }
+    for (int k = 0; i < m; i++, k++) {
+        const double d = x[i] - mean;
+        p[k] += d * d;
+    }
+    return add_partials(p);
+}
+
+FE_CLONES
+void bn_dsums(int64_t m, const float *x, const float *dy, double mean, double invstd, double *sdy,
+              double *sdyx)
+{
+    double p[NP] = {0}, q[NP] = {0};
+    int64_t i = 0;
+    for (; i + NP <= m; i += NP)
+        for (int k = 0; k < NP; k++) {
+            const double xh = (x[i + k] - mean) * invstd;
+            p[k] += dy[i + k];
+            q[k] += dy[i + k] * xh;
+        }
+    for (int k = 0; i < m; i++, k++) {
+        const double xh = (x[i] - mean) * invstd;
+        p[k] += dy[i];
+        q[k] += dy[i] * xh;
+    }
+    *sdy = add_partials(p);
+    *sdyx = add_partials(q);
+}
+
+FE_CLONES
+void bn_affine(int64_t m, const float *x, float fm, float a, float b, float *y)
+{
+    for (int64_t i = 0; i < m; i++)
+        y[i] = (x[i] - fm) * a + b;
+}
+
+FE_CLONES
+void bn_dx(int64_t m, const float *x, const float *dy, float fm, float a, float mdy, float k,
+           float *dx)
+{
+    for (int64_t i = 0; i < m; i++)
+        dx[i] = a * (dy[i] - mdy - (x[i] - fm) * k);
+}
 
 void bn_forward_train(const bn_geom *g, int64_t m, const float *x, const float *gamma,
                       const float *beta, float *y, float *save_mean, float *save_invstd,
@@ -14,21 +91,13 @@ void bn_forward_train(const bn_geom *g, int64_t m, const float *x, const float *
     for (int c = 0; c < g->c; c++) {
         const float *xc = x + (size_t)c * m;
         float *yc = y + (size_t)c * m;
-        double s = 0;
-        for (int64_t i = 0; i < m; i++)
-            s += xc[i];
-        double mean = s / (double)m, v = 0;
-        for (int64_t i = 0; i < m; i++) {
-            double d = xc[i] - mean;
-            v += d * d;
-        }
-        double var = v / (double)m;
+        double mean = bn_sum(m, xc) / (double)m;
+        double var = bn_sqdev(m, xc, mean) / (double)m;
         double invstd = 1.0 / sqrt(var + g->eps);
         /* (x - mean) * a + beta, not x * a + b': conv outputs often have a mean far
          * larger than their spread, and folding the mean into b' loses the digits */
         const float a = (float)(gamma[c] * invstd), fm = (float)mean, b = beta[c];
-        for (int64_t i = 0; i < m; i++)
-            yc[i] = (xc[i] - fm) * a + b;
+        bn_affine(m, xc, fm, a, b, yc);
         save_mean[c] = (float)mean;
         save_invstd[c] = (float)invstd;
         double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
@@ -48,8 +117,7 @@ void bn_forward_eval(const bn_geom *g, int64_t m, const float *x, const float *g
         float *yc = y + (size_t)c * m;
         double invstd = 1.0 / sqrt((double)run_var[c] + g->eps);
         const float a = (float)(gamma[c] * invstd), fm = run_mean[c], b = beta[c];
-        for (int64_t i = 0; i < m; i++)
-            yc[i] = (xc[i] - fm) * a + b;
+        bn_affine(m, xc, fm, a, b, yc);
     }
 }
 
@@ -62,12 +130,8 @@ void bn_backward_train(const bn_geom *g, int64_t m, const float *x, const float 
         const float *xc = x + (size_t)c * m, *dyc = dy + (size_t)c * m;
         float *dxc = dx + (size_t)c * m;
         const double mean = save_mean[c], invstd = save_invstd[c];
-        double sdy = 0, sdyx = 0;
-        for (int64_t i = 0; i < m; i++) {
-            double xh = (xc[i] - mean) * invstd;
-            sdy += dyc[i];
-            sdyx += dyc[i] * xh;
-        }
+        double sdy, sdyx;
+        bn_dsums(m, xc, dyc, mean, invstd, &sdy, &sdyx);
         if (dgamma)
             dgamma[c] = (float)sdyx;
         if (dbeta)
@@ -76,9 +140,7 @@ void bn_backward_train(const bn_geom *g, int64_t m, const float *x, const float 
         const float a = (float)(gamma[c] * invstd);
         const float mdy = (float)(sdy / (double)m);
         const float k = (float)(sdyx / (double)m * invstd);   /* per (x - mean) */
-        const float fm = (float)mean;
-        for (int64_t i = 0; i < m; i++)
-            dxc[i] = a * (dyc[i] - mdy - (xc[i] - fm) * k);
+        bn_dx(m, xc, dyc, (float)mean, a, mdy, k, dxc);
     }
 }
 
@@ -95,11 +157,8 @@ void bn_backward_eval(const bn_geom *g, int64_t m, const float *x, const float *
         for (int64_t i = 0; i < m; i++)
             dxc[i] = dyc[i] * a;
         if (dgamma || dbeta) {
-            double sdy = 0, sdyx = 0;
-            for (int64_t i = 0; i < m; i++) {
-                sdy += dyc[i];
-                sdyx += dyc[i] * ((double)xc[i] - run_mean[c]);
-            }
+            double sdy, sdyx;      /* sum dy, sum dy * (x - run_mean) */
+            bn_dsums(m, xc, dyc, run_mean[c], 1.0, &sdy, &sdyx);
             if (dgamma)
                 dgamma[c] = (float)(sdyx * invstd);
             if (dbeta)

@@ -20,25 +20,14 @@ void bn_forward_train_dist(const bn_geom *g, int64_t m, const float *x, const fl
     const float mom = g->momentum;
     #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
-        const float *xc = x + (size_t)c * m;
-        double s = 0;
-        for (int64_t i = 0; i < m; i++)
-            s += xc[i];
-        buf[c] = s;
+        buf[c] = bn_sum(m, x + (size_t)c * m);
     }
     buf[C] = (double)m;
     comm->sum_f64(comm, buf, (size_t)C + 1);
     const double M = buf[C];
     #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
-        const float *xc = x + (size_t)c * m;
-        const double mean = buf[c] / M;
-        double v = 0;
-        for (int64_t i = 0; i < m; i++) {
-            double d = xc[i] - mean;
-            v += d * d;
-        }
-        buf[C + 1 + c] = v;
+        buf[C + 1 + c] = bn_sqdev(m, x + (size_t)c * m, buf[c] / M);
     }
     comm->sum_f64(comm, buf + C + 1, (size_t)C);
     #pragma omp parallel for schedule(static)
@@ -48,8 +37,7 @@ void bn_forward_train_dist(const bn_geom *g, int64_t m, const float *x, const fl
         const double mean = buf[c] / M, var = buf[C + 1 + c] / M;
         const double invstd = 1.0 / sqrt(var + g->eps);
         const float a = (float)(gamma[c] * invstd), fm = (float)mean, b = beta[c];
-        for (int64_t i = 0; i < m; i++)
-            yc[i] = (xc[i] - fm) * a + b;
+        bn_affine(m, xc, fm, a, b, yc);
         save_mean[c] = (float)mean;
         save_invstd[c] = (float)invstd;
         const double unbiased = M > 1 ? var * M / (M - 1) : var;
@@ -69,13 +57,8 @@ void bn_backward_train_dist(const bn_geom *g, int64_t m, const float *x, const f
     #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         const float *xc = x + (size_t)c * m, *dyc = dy + (size_t)c * m;
-        const double mean = save_mean[c], invstd = save_invstd[c];
-        double sdy = 0, sdyx = 0;
-        for (int64_t i = 0; i < m; i++) {
-            double xh = (xc[i] - mean) * invstd;
-            sdy += dyc[i];
-            sdyx += dyc[i] * xh;
-        }
+        double sdy, sdyx;
+        bn_dsums(m, xc, dyc, save_mean[c], save_invstd[c], &sdy, &sdyx);
         buf[2 * c] = sdy;
         buf[2 * c + 1] = sdyx;
         /* this rank's part of the weight gradients: train adds them over the
@@ -96,8 +79,6 @@ void bn_backward_train_dist(const bn_geom *g, int64_t m, const float *x, const f
         const float a = (float)(gamma[c] * invstd);
         const float mdy = (float)(sdy / M);
         const float k = (float)(sdyx / M * invstd);
-        const float fm = save_mean[c];
-        for (int64_t i = 0; i < m; i++)
-            dxc[i] = a * (dyc[i] - mdy - (xc[i] - fm) * k);
+        bn_dx(m, xc, dyc, save_mean[c], a, mdy, k, dxc);
     }
 }

@@ -89,6 +89,18 @@ void bn_backward_eval(const bn_geom *g, int64_t m, const float *x, const float *
                       const float *gamma, const float *run_mean, const float *run_var, float *dx,
                       float *dgamma, float *dbeta);
 
+/* Their building blocks, per channel (m values): sums in double in a fixed
+ * order (8 interleaved partial sums), the elementwise passes in float. */
+double bn_sum(int64_t m, const float *x);                          /* sum x */
+double bn_sqdev(int64_t m, const float *x, double mean);           /* sum (x - mean)^2 */
+/* *sdy = sum dy, *sdyx = sum dy * (x - mean) * invstd */
+void bn_dsums(int64_t m, const float *x, const float *dy, double mean, double invstd, double *sdy,
+              double *sdyx);
+void bn_affine(int64_t m, const float *x, float fm, float a, float b, float *y);  /* (x-fm)*a+b */
+/* dx = a * (dy - mdy - (x - fm) * k) */
+void bn_dx(int64_t m, const float *x, const float *dy, float fm, float a, float mdy, float k,
+           float *dx);
+
 /* Training mode over a batch split across the ranks of a data-parallel run
  * (batchnorm_dist.c): the statistics and the backward's sums are the whole
  * batch's, added over comm's ranks; dgamma and dbeta are this rank's part.
