@@ -3,8 +3,8 @@
  * Debian's OpenBLAS has no sbgemm, so this is our own, shaped for the
  * convolutions' im2col products (m, k: channels times 9, up to 4608; n:
  * images times pixels, thousands).  (Not for the Winograd F(4x4,3x3)
- * products: its transforms magnify bf16's rounding about 25-fold, to ~5% of
- * a layer's output scale; see conv2d_bf16.c.)
+ * products: its transforms magnify bf16's rounding about 15-fold, to 10% of
+ * the output scale; see conv2d_bf16.c.)
  * Operands are rounded to bf16 once, while they are packed (VCVTNE2PS2BF16:
  * to nearest even); VDPBF16PS then adds pairs of bf16 products into float32
  * accumulators, two multiply-adds per lane per instruction where float32 FMA
