@@ -60,7 +60,7 @@ help:
 	@echo "featevo $(VERSION): the paper's figures and tables from raw MNIST (README.md, featevo(7))"
 	@echo
 	@echo "Main jobs (each installs missing Debian packages first, where it may):"
-	@echo "  make quick          the whole graph on a small subset, into results/quick/ (~8 min)"
+	@echo "  make quick          the whole graph on a small subset, into results/quick/ (~3 min)"
 	@echo "  make all            every figure and table at the paper's settings (hours)"
 	@echo "  make paper-short    the same with Figure 1's ResNet-18 run cut to 3 epochs"
 	@echo "  make table1-seeds   the Table 1 run for SEEDS=\"0 1 2 3 4\": mean and spread"

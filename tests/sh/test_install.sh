@@ -111,7 +111,11 @@ make -pq --no-print-directory help > "$tmp/db.txt" 2> /dev/null || true
 for target in $(grep -o 'make [a-z][a-z0-9-]*' "$tmp/help.txt" | cut -d' ' -f2 | sort -u); do
     grep -q "^$target:" "$tmp/db.txt" || fail "make help names '$target', which make does not define"
 done
-ok "make (= make help) lists the main jobs first, and every target it names exists"
+rc=0
+make -n --no-print-directory all PRECISION=fp16 > "$tmp/prec.out" 2>&1 || rc=$?
+((rc != 0)) && grep -q "PRECISION must be fp32 or bf16, not 'fp16'" "$tmp/prec.out" ||
+    fail "make all PRECISION=fp16: exit $rc, $(cat "$tmp/prec.out")"
+ok "make (= make help) lists the main jobs first, and every target it names exists; PRECISION=fp16 is refused"
 
 # --- setup-debian.sh --auto with stand-ins ----------------------------------------------
 stubs=$tmp/stubs

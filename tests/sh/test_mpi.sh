@@ -10,9 +10,10 @@
 #     order grow a thousandfold a step, with --threads 1 against 2 as well);
 #   - -np 2 twice: the same bytes (fixed order of the cross-rank sums);
 #   - mpirun -np 1 gives exactly the one-process bytes;
-#   - a run killed under mpirun (SIGKILL, mid-epoch) resumes with --resume under
+#   - a run killed under mpirun (SIGKILL of both ranks, at epoch 2 of 40) resumes with --resume under
 #     mpirun to the bytes of an uninterrupted -np 2 run, and a -np 1 run resumes
 #     under -np 2;
+#   - rank 0 prints the time spent in the cross-rank sums after each epoch;
 #   - a batch too small to give every rank an image is refused.
 # Skipped (exit 77) where mpirun is missing or train was built without MPI.
 # Env: BIN, FE_ROOT.  Needs /usr/bin/python3 with numpy to compare weights.
@@ -103,6 +104,13 @@ for f in epoch-001.npz epoch-002.npz state.npz; do
 done
 msg=$(close "$tmp/L1" "$tmp/LM2" 2 1e-4) || fail "lenet5 -np 2 against one process: $msg"
 cmp -s "$tmp/L1/epoch-002.npz" "$tmp/LM2/epoch-002.npz" && fail "lenet5 -np 2: bit-identical to one process, so the split did nothing?"
+# the cost of communication, printed by rank 0 after each epoch (without --quiet)
+loud=()
+for a in "${lenet[@]}"; do [[ $a == --quiet ]] || loud+=("$a"); done
+mpi 2 "$train" "${loud[@]}" --epochs 1 --out "$tmp/LP" 2> "$tmp/LP.err" > /dev/null ||
+    fail "-np 2 without --quiet: $(cat "$tmp/LP.err")"
+grep -q "^train: epoch 1: [0-9.]* s of [0-9.]* in the sums over 2 ranks ([0-9.]* ms a step" "$tmp/LP.err" ||
+    fail "-np 2 did not print its communication time: $(cat "$tmp/LP.err")"
 ok "lenet5: -np 2 (6 steps, the last 4 + 4 images) equals one process within 1e-4 of each update: $msg; the same bytes twice"
 
 # --- ResNet-18: one step of 24 images ----------------------------------------------
@@ -114,7 +122,7 @@ ok "resnet18: -np 2 (12 images a rank, batch norm over both) equals one process 
 rm -rf "$tmp/R1" "$tmp/RM2"
 
 # --- killed under MPI, resumed -------------------------------------------------------
-long=(--model lenet5 "${base[@]}" --batch 8 --lr 0.02 --epochs 4 --quiet)
+long=(--model lenet5 "${base[@]}" --batch 8 --lr 0.02 --epochs 40 --quiet)
 mpi 2 "$train" "${long[@]}" --out "$tmp/K0"
 mpirun -np 2 --oversubscribe --bind-to none "$train" "${long[@]}" --out "$tmp/K" &
 pid=$!
@@ -122,15 +130,15 @@ for _ in $(seq 200); do [[ -e $tmp/K/epoch-002.npz ]] && break; sleep 0.05; done
 pkill -9 -f -- "--out $tmp/K\$" 2> /dev/null || true     # both ranks, as a crash would
 wait "$pid" 2> /dev/null || true                          # mpirun then ends the job
 [[ -e $tmp/K/epoch-001.npz ]] || fail "the run to kill did not get to epoch 1"
-[[ -e $tmp/K/epoch-004.npz ]] && echo "   (the run finished before the kill: resume is then a no-op)"
+[[ ! -e $tmp/K/epoch-040.npz ]] || fail "the run finished before it was killed: the test tests nothing"
 mpi 2 "$train" "${long[@]}" --out "$tmp/K" --resume
-for f in epoch-004.npz state.npz; do
+for f in epoch-040.npz state.npz; do
     cmp "$tmp/K0/$f" "$tmp/K/$f" || fail "killed and resumed under -np 2: $f differs from the uninterrupted run"
 done
 ok "a -np 2 run killed with SIGKILL resumes under -np 2 to the uninterrupted run's bytes"
 # one process for 2 epochs, then -np 2 for the rest
 "$train" "${long[@]}" --epochs 2 --out "$tmp/S"
-mpi 2 "$train" "${long[@]}" --out "$tmp/S" --resume
+mpi 2 "$train" "${long[@]}" --epochs 4 --out "$tmp/S" --resume
 [[ -e $tmp/S/epoch-004.npz ]] || fail "a one-process run did not resume under -np 2"
 ok "a one-process run resumes under mpirun -np 2"
 
