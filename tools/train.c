@@ -129,6 +129,7 @@ static void evaluate(fe_model *m, const dataset *d, const int64_t *idx, int64_t 
     double tot[2] = {0, 0};     /* loss summed over images, correct predictions */
     int64_t correct = 0;
     int64_t *labels = fe_xmalloc(sizeof(int64_t) * batch);
+    fe_model_fix_weights(m, 1);
     for (int64_t s = 0; s < count; s += batch) {
         const int nb = (int)(count - s < batch ? count - s : batch);
         const int lo = (int)((int64_t)nb * comm->rank / comm->size);
@@ -141,6 +142,7 @@ static void evaluate(fe_model *m, const dataset *d, const int64_t *idx, int64_t 
         fe_model_forward(m, nl, 0);
         tot[0] += softmax_xent(FE_CLASSES, nl, m->logits, labels, NULL, &correct, NULL) * nl;
     }
+    fe_model_fix_weights(m, 0);
     free(labels);
     tot[1] = (double)correct;
     comm->sum_f64(comm, tot, 2);

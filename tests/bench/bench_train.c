@@ -216,6 +216,7 @@ int main(int argc, char **argv)
             t_bwd += t2 - t1;
         }
     }
+    fe_model_fix_weights(m, 1);      /* as train's evaluation: the filters made once */
     for (int s = 0; s <= (train_only ? -1 : steps); s++) {
         double t = fe_now();
         fe_model_set_input(m, img, NULL, batch, 0.1307f, 0.3081f);

@@ -423,12 +423,14 @@ static void wino_case(int cin, int cout, int h, int w, int n)
         assert_non_null(col);
         char what[200];
         fill_normal(&r, y, ny, 0, 1);           /* garbage: must be overwritten */
-        wino_forward(&g, n, x, wt, y, u, col, cap);
+        fill_normal(&r, u, wino_u_floats(&g), 0, 1);
+        wino_filters(&g, wt, u);
+        wino_forward(&g, n, x, u, y, col, cap);
         snprintf(what, sizeof what, "%s chunk %d: forward", name, chunks[c]);
         assert_close_scaled(what, y, yref, ny, 1e-5);
         fill_normal(&r, dw, nw, 0, 1);
         fill_normal(&r, dx, nx, 0, 1);
-        wino_backward(&g, n, x, wt, dy, dw, dx, 0, NULL, u, du, col, cap);
+        wino_backward(&g, n, x, u, dy, dw, dx, 0, NULL, du, col, cap);
         snprintf(what, sizeof what, "%s chunk %d: dw", name, chunks[c]);
         assert_close_scaled(what, dw, dwref, nw, 1e-5);
         snprintf(what, sizeof what, "%s chunk %d: dx", name, chunks[c]);
@@ -437,7 +439,7 @@ static void wino_case(int cin, int cout, int h, int w, int n)
         fill_normal(&r, dx, nx, 0, 1);
         for (size_t i = 0; i < nx; i++)
             acc_ref[i] = dx[i] + dxref[i];
-        wino_backward(&g, n, x, wt, dy, NULL, dx, 1, NULL, u, du, col, cap);
+        wino_backward(&g, n, x, u, dy, NULL, dx, 1, NULL, du, col, cap);
         snprintf(what, sizeof what, "%s chunk %d: accumulated dx", name, chunks[c]);
         assert_close_scaled(what, dx, acc_ref, nx, 1e-5);
         /* the same with a ReLU's backward fused: zero where mask <= 0 (mask
@@ -446,7 +448,7 @@ static void wino_case(int cin, int cout, int h, int w, int n)
             mask[i] = (float)(i % 3) - 1.0f + (i % 7 == 0 ? 0.5f : 0.0f);
             masked[i] = dx[i];
         }
-        wino_backward(&g, n, x, wt, dy, NULL, masked, 1, mask, u, du, col, cap);
+        wino_backward(&g, n, x, u, dy, NULL, masked, 1, mask, du, col, cap);
         for (size_t i = 0; i < nx; i++)
             acc_ref[i] = mask[i] > 0.0f ? (double)dx[i] + dxref[i] : 0.0;
         snprintf(what, sizeof what, "%s chunk %d: accumulated dx through a ReLU", name, chunks[c]);
@@ -456,7 +458,7 @@ static void wino_case(int cin, int cout, int h, int w, int n)
                 fail_msg("%s: [%zu] = %g where the ReLU was off", what, i, (double)masked[i]);
         /* dw alone */
         fill_normal(&r, dw, nw, 0, 1);
-        wino_backward(&g, n, x, wt, dy, dw, NULL, 0, NULL, u, du, col, cap);
+        wino_backward(&g, n, x, u, dy, dw, NULL, 0, NULL, du, col, cap);
         snprintf(what, sizeof what, "%s chunk %d: dw alone", name, chunks[c]);
         assert_close_scaled(what, dw, dwref, nw, 1e-5);
         free(col);

@@ -557,6 +557,42 @@ static void test_resnet18_exact_conv(void **state)
     fe_model_free(m);
 }
 
+/* fe_model_fix_weights: forwards under the promise reuse the filters made by
+ * the first one and give the same bits as forwards without it; after the
+ * promise ends, a change of the weights shows in the next forward. */
+static void test_resnet18_fix_weights(void **state)
+{
+    (void)state;
+    const int n = 2;
+    fe_model *m = new_model(FE_RESNET18, n, 0, 12, 0);
+    fe_rng r;
+    fe_rng_seed(&r, 12, "input", 0);
+    uint8_t *img = random_images(&r, n);
+    fe_model_set_input(m, img, NULL, n, 0.1307f, 0.3081f);
+    free(img);
+    float ref[10 * 2], got[10 * 2];
+    fe_model_forward(m, n, 0);
+    memcpy(ref, m->logits, sizeof ref);
+    fe_model_fix_weights(m, 1);
+    for (int k = 0; k < 2; k++) {
+        fe_model_forward(m, n, 0);
+        assert_memory_equal(m->logits, ref, sizeof ref);
+    }
+    fe_conv *c = &m->blk[7].c2;
+    assert_true(wino_applies(&c->g) && c->u_kept);
+    fe_model_fix_weights(m, 0);
+    assert_false(c->u_kept);
+    for (size_t i = 0; i < (size_t)c->g.cout * c->g.cin * 9; i++)
+        c->w[i] *= 2.0f;
+    fe_model_forward(m, n, 0);
+    memcpy(got, m->logits, sizeof got);
+    assert_memory_not_equal(got, ref, sizeof ref);
+    fe_model_fix_weights(m, 1);               /* a new promise makes them afresh */
+    fe_model_forward(m, n, 0);
+    assert_memory_equal(m->logits, got, sizeof got);
+    fe_model_free(m);
+}
+
 static void test_layer_names(void **state)
 {
     fe_err err;
@@ -870,6 +906,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_partial_batch_lenet5),
         cmocka_unit_test(test_partial_batch_resnet18),
         cmocka_unit_test(test_resnet18_exact_conv),
+        cmocka_unit_test(test_resnet18_fix_weights),
         cmocka_unit_test(test_layer_names),
         cmocka_unit_test(test_save_load_lenet5),
         cmocka_unit_test(test_save_load_resnet18),

@@ -52,17 +52,22 @@ void conv2d_backward_bf16(const conv_geom *g, int n, const float *x, const float
 
 /* ---- Winograd F(4x4,3x3) for 3x3 stride-1 pad-1 convolutions (winograd.c) ----
  * Same results as conv2d_forward/backward (no bias) up to rounding, with 36
- * multiplies per 4x4 output tile instead of 144.  u and du are scratch of
+ * multiplies per 4x4 output tile instead of 144.  u holds the transformed
+ * filters (wino_u_floats, [36][cout][cin]): wino_filters makes it from w, and
+ * forward and backward take it ready, so that one transform serves a training
+ * step's forward and backward, or a whole evaluation.  du is scratch of
  * wino_u_floats; col is chunk scratch as for conv2d (wino_col_floats per chunk). */
 int wino_applies(const conv_geom *g);      /* k 3, stride 1, pad 1, cin >= 16, h, w <= 32 */
 size_t wino_u_floats(const conv_geom *g);
 size_t wino_col_floats(const conv_geom *g, int chunk);
-void wino_forward(const conv_geom *g, int n, const float *x, const float *w, float *y, float *u,
-                  float *col, size_t col_cap);
+void wino_filters(const conv_geom *g, const float *w, float *u);
+void wino_forward(const conv_geom *g, int n, const float *x, const float *u, float *y, float *col,
+                  size_t col_cap);
 /* dw overwritten when non-NULL; dx overwritten, accumulated into, or skipped (NULL);
- * with mask (may be NULL), then dx = 0 where mask <= 0: relu_backward(mask, dx) fused. */
-void wino_backward(const conv_geom *g, int n, const float *x, const float *w, const float *dy,
-                   float *dw, float *dx, int accumulate_dx, const float *mask, float *u, float *du,
+ * with mask (may be NULL), then dx = 0 where mask <= 0: relu_backward(mask, dx) fused.
+ * u (the filters of wino_filters) is read only when dx is set. */
+void wino_backward(const conv_geom *g, int n, const float *x, const float *u, const float *dy,
+                   float *dw, float *dx, int accumulate_dx, const float *mask, float *du,
                    float *col, size_t col_cap);
 
 /* ---- batch norm over [C][M] (M = N*H*W) ---- */

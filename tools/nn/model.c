@@ -98,6 +98,8 @@ void fe_b_conv(fe_builder *b, fe_conv *c, const char *name, int cin, int cout, i
         if (wino_u_floats(&c->g) > b->wu_min)
             b->wu_min = wino_u_floats(&c->g);
     }
+    c->u = wino_applies(&c->g) ? take(b->m->acts, &b->nacts, wino_u_floats(&c->g)) : NULL;
+    c->u_kept = 0;
     if (need > b->col_min)
         b->col_min = need;
     if (conv_bf16_scratch_floats(&c->g) > b->bf16_min)
@@ -204,7 +206,7 @@ fe_model *fe_model_new(fe_arch arch, int maxn, size_t col_floats, fe_err *err)
     m->nbufs = b.nbufs;
     const size_t wu = (b.wu_min + 15) & ~(size_t)15;
     const size_t bfs = (b.bf16_min + 15) & ~(size_t)15;
-    m->nacts = b.nacts + 4 * ((maxact + 15) & ~(size_t)15) + col + 2 * wu + bfs;
+    m->nacts = b.nacts + 4 * ((maxact + 15) & ~(size_t)15) + col + wu + bfs;
     m->params = aligned_alloc(64, sizeof(float) * m->nparams);
     m->grads = aligned_alloc(64, sizeof(float) * m->nparams);
     m->bufs = aligned_alloc(64, sizeof(float) * (m->nbufs ? m->nbufs : 16));
@@ -224,9 +226,8 @@ fe_model *fe_model_new(fe_arch arch, int maxn, size_t col_floats, fe_err *err)
         m->g[i] = scratch + i * ((maxact + 15) & ~(size_t)15);
     m->col = scratch + 4 * ((maxact + 15) & ~(size_t)15);
     m->col_cap = col;
-    m->wu = wu ? m->col + col : NULL;
-    m->wdu = wu ? m->wu + wu : NULL;
-    m->bf16_scratch = m->col + col + 2 * wu;
+    m->wdu = wu ? m->col + col : NULL;
+    m->bf16_scratch = m->col + col + wu;
     return m;
 }
 
@@ -311,6 +312,14 @@ void fe_model_forward(fe_model *m, int n, int training)
         lenet5_forward(m, n);
     else
         resnet18_forward(m, n, training);
+}
+
+void fe_model_fix_weights(fe_model *m, int fixed)
+{
+    m->weights_fixed = fixed;
+    for (int i = 0; i < m->nlayers; i++)        /* every conv is a named layer */
+        if (m->layers[i].conv)
+            m->layers[i].conv->u_kept = 0;
 }
 
 void fe_model_backward(fe_model *m, int param_grads, const fe_hook *hook)

@@ -38,6 +38,9 @@ typedef struct {
     conv_geom g;
     float *w, *b, *dw, *db;
     float *y;               /* output [cout][N][oh][ow] */
+    float *u;               /* Winograd filters made by the last forward (NULL where
+                               Winograd does not apply) */
+    int u_kept;             /* u is of the current weights (fe_model_fix_weights) */
 } fe_conv;
 
 typedef struct {
@@ -96,7 +99,8 @@ typedef struct fe_model {
     float *g[4];            /* gradient scratch, each as large as the largest activation */
     float *col;             /* im2col / Winograd chunk scratch */
     size_t col_cap;
-    float *wu, *wdu;        /* Winograd filters and their gradient (ResNet-18) */
+    float *wdu;             /* Winograd filter gradient scratch (ResNet-18) */
+    int weights_fixed;      /* set by fe_model_fix_weights */
     float *bf16_scratch;    /* packed bf16 operands (bf16 only; untouched otherwise) */
     /* Data-parallel training (train under mpirun): when set, batch-norm statistics
      * in training mode are of the whole batch over comm's ranks (comm.h). */
@@ -130,6 +134,13 @@ void fe_model_init(fe_model *m, fe_rng *r, double conv_std);
 
 /* Forward n images already written to m->input.  training selects BN mode. */
 void fe_model_forward(fe_model *m, int n, int training);
+
+/* fixed = 1 promises that the parameters stay as they are until the next call
+ * with fixed = 0: forwards in between (an evaluation over many batches) make
+ * the transformed Winograd filters once instead of every time.  Without the
+ * promise every forward makes them afresh (a backward always uses those of its
+ * forward). */
+void fe_model_fix_weights(fe_model *m, int fixed);
 
 /* Called with the gradient of the loss w.r.t. a layer's output z, laid out
  * [rows][cols] (rows = out channels, cols = N*oh*ow). */

@@ -9,7 +9,7 @@ typedef struct {
     size_t nparams, nbufs, nacts;
     size_t maxact;      /* largest single activation, for the gradient scratch */
     size_t col_min;     /* im2col floats of one image of the largest conv */
-    size_t wu_min;      /* Winograd filter scratch of the largest such conv */
+    size_t wu_min;      /* Winograd filter gradient scratch of the largest such conv */
     size_t bf16_min;    /* bf16 GEMM scratch of the largest conv (touched only in bf16) */
 } fe_builder;
 

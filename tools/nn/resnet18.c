@@ -84,12 +84,17 @@ static void bn_bwd(fe_model *mo, const fe_bn *bn, int64_t m, const float *x, con
 /* The 3x3 stride-1 convolutions (all but conv1, the stride-2 ones and the 1x1
  * shortcuts) go through Winograd F(4x4,3x3): 4x fewer multiplies.  In bf16
  * every convolution is direct with bf16 products (conv2d_bf16.c says why). */
-static void conv_fwd(fe_model *m, const fe_conv *c, int n, const float *x)
+static void conv_fwd(fe_model *m, fe_conv *c, int n, const float *x)
 {
     if (m->bf16)
         conv2d_forward_bf16(&c->g, n, x, c->w, c->y, m->col, m->col_cap, m->bf16_scratch);
-    else if (!m->exact_conv && wino_applies(&c->g))
-        wino_forward(&c->g, n, x, c->w, c->y, m->wu, m->col, m->col_cap);
+    else if (!m->exact_conv && wino_applies(&c->g)) {
+        if (!c->u_kept) {
+            wino_filters(&c->g, c->w, c->u);
+            c->u_kept = m->weights_fixed;
+        }
+        wino_forward(&c->g, n, x, c->u, c->y, m->col, m->col_cap);
+    }
     else
         conv2d_forward(&c->g, n, x, c->w, NULL, c->y, m->col, m->col_cap);
 }
@@ -105,8 +110,8 @@ static int conv_bwd(fe_model *m, const fe_conv *c, int n, const float *x, const 
         return 0;
     }
     if (!m->exact_conv && wino_applies(&c->g)) {
-        wino_backward(&c->g, n, x, c->w, dy, pg ? c->dw : NULL, dx, accumulate_dx, relu_out,
-                      m->wu, m->wdu, m->col, m->col_cap);
+        wino_backward(&c->g, n, x, c->u, dy, pg ? c->dw : NULL, dx, accumulate_dx, relu_out,
+                      m->wdu, m->col, m->col_cap);
         return 1;
     }
     conv2d_backward(&c->g, n, x, c->w, dy, pg ? c->dw : NULL, NULL, dx, accumulate_dx, m->col,

@@ -20,7 +20,7 @@
  * double-precision definition, tests/torch checks whole training runs).
  *
  * Layouts: x [cin][N][H][W], y [cout][N][H][W], w [cout][cin][3][3] (PyTorch's).
- * Scratch: u and du [36][cout][cin]; per chunk of nc images, with T = nc*TH*TW
+ * Filters: u and du [36][cout][cin]; per chunk of nc images, with T = nc*TH*TW
  * tiles (TH = ceil(H/4)) numbered (block of 16 images, tile, image), two buffers
  * in col: [36][cin][T] (V, then dV) and [36][cout][T] (M or dM). */
 #include <string.h>
@@ -100,55 +100,92 @@ static int wino_chunk(const conv_geom *g, size_t col_cap)
         o##2 = R6 * (x##3 + x##4 - x##1 - x##2) + x##5;                        \
     } while (0)
 
-/* U = G g G^T for every filter, into u[36][cout][cin]. */
-static void weight_transform(const conv_geom *g, const float *w, float *u)
+/* The filter transforms run on WL = 16 input channels of one filter at once,
+ * one channel per vector lane: w's 16 consecutive 3x3 kernels are transposed
+ * into k[9][WL] on the stack, and each of the 36 transformed values of the 16
+ * channels is one contiguous store into u (or load from du).  The same
+ * arithmetic per lane as one channel at a time: the results do not depend on
+ * the vector width. */
+#define WL 16
+
+/* U = G g G^T for filter co, input channels [c0, c0+nl), into u[36][cout][cin]. */
+FE_CLONES
+static void filter_block(const float *w, int c0, int nl, size_t pl, float *u)
 {
-    const int co_n = g->cout, ci_n = g->cin;
+    float k[9][WL] = {{0}}, t[6][3][WL], o[36][WL];
+    for (int l = 0; l < nl; l++)
+        for (int i = 0; i < 9; i++)
+            k[i][l] = w[(size_t)(c0 + l) * 9 + i];
+    for (int c = 0; c < 3; c++)          /* G g: along the kernel's rows */
+        for (int l = 0; l < WL; l++) {
+            const float x0 = k[c][l], x1 = k[3 + c][l], x2 = k[6 + c][l];
+            float o0, o1, o2, o3, o4, o5;
+            G3(o, x);
+            t[0][c][l] = o0; t[1][c][l] = o1; t[2][c][l] = o2;
+            t[3][c][l] = o3; t[4][c][l] = o4; t[5][c][l] = o5;
+        }
+    for (int r = 0; r < 6; r++)          /* (G g) G^T: along its columns */
+        for (int l = 0; l < WL; l++) {
+            const float x0 = t[r][0][l], x1 = t[r][1][l], x2 = t[r][2][l];
+            float y0, y1, y2, y3, y4, y5;
+            G3(y, x);
+            o[r * 6 + 0][l] = y0; o[r * 6 + 1][l] = y1; o[r * 6 + 2][l] = y2;
+            o[r * 6 + 3][l] = y3; o[r * 6 + 4][l] = y4; o[r * 6 + 5][l] = y5;
+        }
+    for (int xi = 0; xi < 36; xi++)
+        memcpy(u + xi * pl + c0, o[xi], sizeof(float) * nl);
+}
+
+/* dw = G^T dU G (the transpose of filter_block) for filter co, input channels
+ * [c0, c0+nl); du points at du[0][co][0]. */
+FE_CLONES
+static void filter_grad_block(const float *du, int c0, int nl, size_t pl, float *dw)
+{
+    float in[36][WL] = {{0}}, t[3][6][WL], k[9][WL];
+    for (int xi = 0; xi < 36; xi++)
+        memcpy(in[xi], du + xi * pl + c0, sizeof(float) * nl);
+    for (int c = 0; c < 6; c++)          /* G^T X: rows */
+        for (int l = 0; l < WL; l++) {
+            const float x0 = in[c][l], x1 = in[6 + c][l], x2 = in[12 + c][l];
+            const float x3 = in[18 + c][l], x4 = in[24 + c][l], x5 = in[30 + c][l];
+            float o0, o1, o2;
+            GT6(o, x);
+            t[0][c][l] = o0; t[1][c][l] = o1; t[2][c][l] = o2;
+        }
+    for (int r = 0; r < 3; r++)          /* (G^T X) G: columns */
+        for (int l = 0; l < WL; l++) {
+            const float x0 = t[r][0][l], x1 = t[r][1][l], x2 = t[r][2][l], x3 = t[r][3][l];
+            const float x4 = t[r][4][l], x5 = t[r][5][l];
+            float o0, o1, o2;
+            GT6(o, x);
+            k[r * 3 + 0][l] = o0; k[r * 3 + 1][l] = o1; k[r * 3 + 2][l] = o2;
+        }
+    for (int l = 0; l < nl; l++)
+        for (int i = 0; i < 9; i++)
+            dw[(size_t)(c0 + l) * 9 + i] = k[i][l];
+}
+
+void wino_filters(const conv_geom *g, const float *w, float *u)
+{
+    const int co_n = g->cout, ci_n = g->cin, nb = (ci_n + WL - 1) / WL;
     const size_t pl = (size_t)co_n * ci_n;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for collapse(2) schedule(static)
     for (int co = 0; co < co_n; co++)
-        for (int ci = 0; ci < ci_n; ci++) {
-            const float *k = w + ((size_t)co * ci_n + ci) * 9;
-            float t[6][3];
-            for (int c = 0; c < 3; c++) {      /* G g: along the kernel's rows */
-                float x0 = k[c], x1 = k[3 + c], x2 = k[6 + c], o0, o1, o2, o3, o4, o5;
-                G3(o, x);
-                t[0][c] = o0; t[1][c] = o1; t[2][c] = o2; t[3][c] = o3; t[4][c] = o4; t[5][c] = o5;
-            }
-            float *o = u + (size_t)co * ci_n + ci;
-            for (int r = 0; r < 6; r++) {      /* (G g) G^T: along its columns */
-                float x0 = t[r][0], x1 = t[r][1], x2 = t[r][2], y0, y1, y2, y3, y4, y5;
-                G3(y, x);
-                o[(r * 6 + 0) * pl] = y0; o[(r * 6 + 1) * pl] = y1; o[(r * 6 + 2) * pl] = y2;
-                o[(r * 6 + 3) * pl] = y3; o[(r * 6 + 4) * pl] = y4; o[(r * 6 + 5) * pl] = y5;
-            }
+        for (int b = 0; b < nb; b++) {
+            const int c0 = b * WL, nl = ci_n - c0 < WL ? ci_n - c0 : WL;
+            filter_block(w + (size_t)co * ci_n * 9, c0, nl, pl, u + (size_t)co * ci_n);
         }
 }
 
-/* dw = G^T dU G, the transpose of weight_transform. */
 static void weight_grad_transform(const conv_geom *g, const float *du, float *dw)
 {
-    const int co_n = g->cout, ci_n = g->cin;
+    const int co_n = g->cout, ci_n = g->cin, nb = (ci_n + WL - 1) / WL;
     const size_t pl = (size_t)co_n * ci_n;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for collapse(2) schedule(static)
     for (int co = 0; co < co_n; co++)
-        for (int ci = 0; ci < ci_n; ci++) {
-            const float *s = du + (size_t)co * ci_n + ci;
-            float t[3][6];
-            for (int c = 0; c < 6; c++) {      /* G^T X: rows */
-                float x0 = s[(0 + c) * pl], x1 = s[(6 + c) * pl], x2 = s[(12 + c) * pl];
-                float x3 = s[(18 + c) * pl], x4 = s[(24 + c) * pl], x5 = s[(30 + c) * pl];
-                float o0, o1, o2;
-                GT6(o, x);
-                t[0][c] = o0; t[1][c] = o1; t[2][c] = o2;
-            }
-            float *k = dw + ((size_t)co * ci_n + ci) * 9;
-            for (int r = 0; r < 3; r++) {      /* (G^T X) G: columns */
-                float x0 = t[r][0], x1 = t[r][1], x2 = t[r][2], x3 = t[r][3], x4 = t[r][4];
-                float x5 = t[r][5], o0, o1, o2;
-                GT6(o, x);
-                k[r * 3 + 0] = o0; k[r * 3 + 1] = o1; k[r * 3 + 2] = o2;
-            }
+        for (int b = 0; b < nb; b++) {
+            const int c0 = b * WL, nl = ci_n - c0 < WL ? ci_n - c0 : WL;
+            filter_grad_block(du + (size_t)co * ci_n, c0, nl, pl, dw + (size_t)co * ci_n * 9);
         }
 }
 
@@ -417,11 +454,10 @@ static void grad_input_transform(int c_n, int H, int W, int n_total, int n0, int
         }
 }
 
-void wino_forward(const conv_geom *g, int n, const float *x, const float *w, float *y, float *u,
-                  float *col, size_t col_cap)
+void wino_forward(const conv_geom *g, int n, const float *x, const float *u, float *y, float *col,
+                  size_t col_cap)
 {
     const int chunk = wino_chunk(g, col_cap), ci_n = g->cin, co_n = g->cout;
-    weight_transform(g, w, u);
     for (int n0 = 0; n0 < n; n0 += chunk) {
         const int nc = n - n0 < chunk ? n - n0 : chunk;
         const int T = (int)(nc * tiles(g));
@@ -436,13 +472,11 @@ void wino_forward(const conv_geom *g, int n, const float *x, const float *w, flo
     }
 }
 
-void wino_backward(const conv_geom *g, int n, const float *x, const float *w, const float *dy,
-                   float *dw, float *dx, int accumulate_dx, const float *mask, float *u, float *du,
+void wino_backward(const conv_geom *g, int n, const float *x, const float *u, const float *dy,
+                   float *dw, float *dx, int accumulate_dx, const float *mask, float *du,
                    float *col, size_t col_cap)
 {
     const int chunk = wino_chunk(g, col_cap), ci_n = g->cin, co_n = g->cout;
-    if (dx)
-        weight_transform(g, w, u);
     for (int n0 = 0; n0 < n; n0 += chunk) {
         const int nc = n - n0 < chunk ? n - n0 : chunk;
         const int T = (int)(nc * tiles(g));
