@@ -3,12 +3,14 @@
 # Each measurement is its own process (so peak RSS is per model), one at a time.
 # The machine may be shared: featevo and PyTorch alternate, BENCH_REPEAT times
 # each, and the ratios are of the medians (each run's line is printed too).
-# Env: BENCH_STEPS (timed steps; default 60 for LeNet-5, whose step takes ~20 ms, and 5
-# for ResNet-18, ~5 s), BENCH_BATCH (512), BENCH_THREADS (all cores), BENCH_REPEAT (3).
+# Env: BENCH_STEPS (timed steps; default 60 for LeNet-5, whose step takes ~20 ms, 5 for
+# ResNet-18 at batch 512, ~5 s, and 20 at the small batches), BENCH_BATCH (512),
+# BENCH_SMALL (the small batches ResNet-18 also runs at: "16 32 64"; "" for none),
+# BENCH_THREADS (all cores), BENCH_REPEAT (3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-batch=${BENCH_BATCH:-512} threads=${BENCH_THREADS:-$(nproc)} repeat=${BENCH_REPEAT:-3}
-echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), batch $batch, $threads threads, timed steps after 1 warm-up: ${BENCH_STEPS:-60 (LeNet-5), 5 (ResNet-18)}, $repeat runs each"
+batch=${BENCH_BATCH:-512} small=${BENCH_SMALL-16 32 64} threads=${BENCH_THREADS:-$(nproc)} repeat=${BENCH_REPEAT:-3}
+echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), batch $batch, $threads threads, ResNet-18 also at batch ${small:-(none)}, timed steps after 1 warm-up: ${BENCH_STEPS:-60 (LeNet-5), 5 (ResNet-18), 20 (small batches)}, $repeat runs each"
 torch_ok=0
 /usr/bin/python3 -c 'import torch' 2> /dev/null && torch_ok=1
 ((torch_ok)) || echo "bench: PyTorch comparison SKIPPED (python3-torch not installed)"
@@ -20,8 +22,11 @@ median() {
     for line in "$@"; do get "$key" "$line"; done | sort -g | awk '{ v[NR] = $1 }
         END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-for model in lenet5 resnet18; do
-    steps=${BENCH_STEPS:-$([[ $model == lenet5 ]] && echo 60 || echo 5)}
+runs=("lenet5 $batch" "resnet18 $batch")
+for b in $small; do runs+=("resnet18 $b"); done
+for run in "${runs[@]}"; do
+    read -r model batch <<< "$run"
+    steps=${BENCH_STEPS:-$([[ $model == lenet5 ]] && echo 60 || { ((batch >= 128)) && echo 5 || echo 20; })}
     ours=() theirs=()
     for ((r = 1; r <= repeat; r++)); do
         ours+=("$(build/release/tests/bench_train --model "$model" --batch "$batch" --steps "$steps" --threads "$threads")")
@@ -33,13 +38,13 @@ for model in lenet5 resnet18; do
     done
     a=$(median train_img_s "${ours[@]}") c=$(median eval_img_s "${ours[@]}") e=$(median peak_rss_mb "${ours[@]}")
     # the distance to the machine's limit: the share of the measured FMA peak
-    echo "median of $repeat model=$model featevo share of the FMA peak ($(get fma_isa "${ours[0]}"), $(median fma_peak_gflops "${ours[@]}") GFLOP/s on $threads threads): train $(median train_pct_fma_peak "${ours[@]}")% eval $(median eval_pct_fma_peak "${ours[@]}")%"
+    echo "median of $repeat model=$model batch=$batch featevo share of the FMA peak ($(get fma_isa "${ours[0]}"), $(median fma_peak_gflops "${ours[@]}") GFLOP/s on $threads threads): train $(median train_pct_fma_peak "${ours[@]}")% eval $(median eval_pct_fma_peak "${ours[@]}")%"
     if ((torch_ok)); then
         b=$(median train_img_s "${theirs[@]}") d=$(median eval_img_s "${theirs[@]}") f=$(median peak_rss_mb "${theirs[@]}")
         awk -v m="$model" -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" -v f="$f" -v n="$repeat" \
-            'BEGIN { printf "median of %d model=%s train_img_s featevo=%s torch=%s (%.2fx) eval_img_s featevo=%s torch=%s (%.2fx) peak_rss_mb featevo=%s torch=%s (%.2f)\n", n, m, a, b, a / b, c, d, c / d, e, f, e / f }'
+            -v bs="$batch" 'BEGIN { printf "median of %d model=%s batch=%s train_img_s featevo=%s torch=%s (%.2fx) eval_img_s featevo=%s torch=%s (%.2fx) peak_rss_mb featevo=%s torch=%s (%.2f)\n", n, m, bs, a, b, a / b, c, d, c / d, e, f, e / f }'
     else
-        echo "median of $repeat model=$model train_img_s featevo=$a eval_img_s featevo=$c peak_rss_mb featevo=$e"
+        echo "median of $repeat model=$model batch=$batch train_img_s featevo=$a eval_img_s featevo=$c peak_rss_mb featevo=$e"
     fi
 done
 # data-parallel training's communication: the sums of one ResNet-18 step over 2 ranks

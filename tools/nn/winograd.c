@@ -132,8 +132,13 @@ static void filter_block(const float *w, int c0, int nl, size_t pl, float *u)
             o[r * 6 + 0][l] = y0; o[r * 6 + 1][l] = y1; o[r * 6 + 2][l] = y2;
             o[r * 6 + 3][l] = y3; o[r * 6 + 4][l] = y4; o[r * 6 + 5][l] = y5;
         }
-    for (int xi = 0; xi < 36; xi++)
-        memcpy(u + xi * pl + c0, o[xi], sizeof(float) * nl);
+    for (int xi = 0; xi < 36; xi++)         /* a whole vector when nl == WL */
+        if (nl == WL)
+            for (int l = 0; l < WL; l++)
+                u[xi * pl + c0 + l] = o[xi][l];
+        else
+            for (int l = 0; l < nl; l++)
+                u[xi * pl + c0 + l] = o[xi][l];
 }
 
 /* dw = G^T dU G (the transpose of filter_block) for filter co, input channels
@@ -143,7 +148,12 @@ static void filter_grad_block(const float *du, int c0, int nl, size_t pl, float 
 {
     float in[36][WL] = {{0}}, t[3][6][WL], k[9][WL];
     for (int xi = 0; xi < 36; xi++)
-        memcpy(in[xi], du + xi * pl + c0, sizeof(float) * nl);
+        if (nl == WL)
+            for (int l = 0; l < WL; l++)
+                in[xi][l] = du[xi * pl + c0 + l];
+        else
+            for (int l = 0; l < nl; l++)
+                in[xi][l] = du[xi * pl + c0 + l];
     for (int c = 0; c < 6; c++)          /* G^T X: rows */
         for (int l = 0; l < WL; l++) {
             const float x0 = in[c][l], x1 = in[6 + c][l], x2 = in[12 + c][l];
