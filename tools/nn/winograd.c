@@ -223,12 +223,26 @@ static void weight_grad_transform(const conv_geom *g, const float *du, float *dw
                 d_[l_] = s_[l_];                                               \
     } while (0)
 
+/* Zero E[r][q][*] outside rows [r0, r1) and columns [q0, q1) of an R x Q plane:
+ * the border only, the inside is about to be written.  When some lanes carry no
+ * image (jb < L) the whole plane is zeroed, so they hold zeros, not stale stack. */
+static inline void zero_border(float (*E)[PMAX][L], int R, int Q, int r0, int r1, int q0, int q1,
+                               int jb)
+{
+    for (int r = 0; r < R; r++)
+        if (jb < L || r < r0 || r >= r1)
+            memset(E[r], 0, sizeof(float) * L * Q);
+        else {
+            memset(E[r], 0, sizeof(float) * L * q0);
+            memset(E[r][q1], 0, sizeof(float) * L * (Q - q1));
+        }
+}
+
 /* P[r][q][l] = image l's padded input (row r-1, column q-1), zero outside. */
 static inline void load_planes(int H, int W, int HP, int WP, const float *const *src, int jb,
                         float (*P)[PMAX][L])
 {
-    for (int r = 0; r < HP; r++)
-        memset(P[r], 0, sizeof(float) * L * WP);
+    zero_border(P, HP, WP, 1, H + 1, 1, W + 1, jb);
     for (int l = 0; l < jb; l++)
         for (int r = 0; r < H; r++)
             for (int q = 0; q < W; q++)
@@ -275,7 +289,9 @@ static void out_block(int H, int W, int TH, int TW, const float *m, size_t pl, i
 {
     for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            float in[36][L] = {{0}}, s[4][6][L], y[4][4][L];
+            float in[36][L], s[4][6][L], y[4][4][L];
+            if (jb < L)                        /* lanes without an image: zeros */
+                memset(in, 0, sizeof in);
             const float *src = m + ((size_t)ty * TW + tx) * jb;
             for (int xi = 0; xi < 36; xi++)
                 COPY_LANES(in[xi], src + xi * pl, jb);
@@ -308,8 +324,7 @@ static void gout_block(int H, int W, int TH, int TW, const float *const *src, in
                        float *dm)
 {
     float E[PMAX][PMAX][L];                    /* dy, zero past the map's edge */
-    for (int r = 0; r < 4 * TH; r++)
-        memset(E[r], 0, sizeof(float) * L * 4 * TW);
+    zero_border(E, 4 * TH, 4 * TW, 0, H, 0, W, jb);
     for (int l = 0; l < jb; l++)
         for (int r = 0; r < H; r++)
             for (int q = 0; q < W; q++)
@@ -350,7 +365,9 @@ static void gin_block(int H, int W, int TH, int TW, const float *dv, size_t pl, 
         memset(A[r], 0, sizeof(float) * L * (4 * TW + 2));
     for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            float in[36][L] = {{0}}, t[6][6][L];
+            float in[36][L], t[6][6][L];
+            if (jb < L)
+                memset(in, 0, sizeof in);
             const float *src = dv + ((size_t)ty * TW + tx) * jb;
             for (int xi = 0; xi < 36; xi++)
                 COPY_LANES(in[xi], src + xi * pl, jb);
