@@ -160,6 +160,7 @@ int main(int argc, char **argv)
     const char *model = "resnet18";
     const char *precision = "fp32";
     int batch = 512, steps = 3, threads = 0, train_only = 0, eval_only = 0;
+    double col_mfloats = 0;     /* Winograd/im2col chunk scratch; 0: the model's default */
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--model")) model = argv[i + 1];
         else if (!strcmp(argv[i], "--batch")) batch = atoi(argv[i + 1]);
@@ -168,6 +169,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--train-only")) train_only = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--eval-only")) eval_only = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--precision")) precision = argv[i + 1];
+        else if (!strcmp(argv[i], "--col-mfloats")) col_mfloats = atof(argv[i + 1]);
         else { fprintf(stderr, "bench_train: unknown option %s\n", argv[i]); return 2; }
     }
     fe_arch arch;
@@ -183,7 +185,7 @@ int main(int argc, char **argv)
     }
     threads = fe_blas_threads(threads);
     fe_err err;
-    fe_model *m = fe_model_new(arch, batch, 0, &err);
+    fe_model *m = fe_model_new(arch, batch, (size_t)(col_mfloats * 1048576.0), &err);
     if (!m) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
     m->bf16 = bf16;
     fe_rng r;
