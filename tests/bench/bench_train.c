@@ -2,6 +2,7 @@
  *
  *   bench_train --model lenet5|resnet18 [--batch 512] [--steps S] [--threads T]
  *               [--train-only 1 | --eval-only 1] [--precision fp32|bf16]
+ *               [--col-mfloats M]
  *
  * Synthetic MNIST-like batches; one warm-up step, then S timed training steps
  * (forward, loss, backward, SGD step) and S timed eval forwards.  Prints one
@@ -13,7 +14,8 @@
  * process, and the share of the FMA peak each pass reaches.
  * --train-only 1 runs the training steps alone and prints their line: for
  * profiling, e.g.  perf record -g bench_train --model resnet18 --train-only 1;
- * --eval-only 1 the evaluation passes alone. */
+ * --eval-only 1 the evaluation passes alone.  --col-mfloats M sets the
+ * convolutions' chunk scratch to M mebi-floats (default: the model's own). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,7 +163,16 @@ int main(int argc, char **argv)
     const char *precision = "fp32";
     int batch = 512, steps = 3, threads = 0, train_only = 0, eval_only = 0;
     double col_mfloats = 0;     /* Winograd/im2col chunk scratch; 0: the model's default */
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: bench_train [--model lenet5|resnet18] [--batch B] [--steps S] [--threads T]\n"
+                   "                   [--train-only 1 | --eval-only 1] [--precision fp32|bf16]\n"
+                   "                   [--col-mfloats M]\n"
+                   "Times S training steps and S evaluation passes on synthetic batches and prints\n"
+                   "one line of key=value pairs (images/s, GFLOP/s, share of the FMA peak, RSS).\n");
+            return 0;
+        }
+        if (i + 1 == argc) { fprintf(stderr, "bench_train: %s needs a value\n", argv[i]); return 2; }
         if (!strcmp(argv[i], "--model")) model = argv[i + 1];
         else if (!strcmp(argv[i], "--batch")) batch = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]);
