@@ -43,6 +43,32 @@ static double forward_flops(const fe_model *m, double *first_layer)
     return f;
 }
 
+/* The multiply-add FLOPs per image the model's algorithms really execute in its
+ * convolutions' and linear layers' products (the same count as forward_flops
+ * but a Winograd conv as its 36 GEMMs of 2 * tiles * cin * cout, the tiles
+ * covering the map's edge included).  At the FMA peak, fma_peak / (3 * this)
+ * images/s is a ceiling no implementation of these algorithms can pass. */
+static double executed_flops(const fe_model *m, int bf16, double *first_layer)
+{
+    double f = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const fe_layer *l = &m->layers[i];
+        double x;
+        if (!l->conv)
+            x = 2.0 * l->fc->in * l->fc->out;
+        else if (!bf16 && !m->exact_conv && m->arch == FE_RESNET18 && wino_applies(&l->conv->g))
+            x = 2.0 * 36 * ((l->conv->g.oh + 3) / 4) * ((l->conv->g.ow + 3) / 4) *
+                (double)l->conv->g.cin * l->conv->g.cout;
+        else
+            x = 2.0 * l->conv->g.cout * l->conv->g.cin * l->conv->g.k * l->conv->g.k *
+                l->conv->g.oh * l->conv->g.ow;
+        if (i == 0)
+            *first_layer = x;
+        f += x;
+    }
+    return f;
+}
+
 static double sgemm_peak(void)
 {
     const int n = 2048;
@@ -263,6 +289,13 @@ int main(int argc, char **argv)
                peak > 0 ? 100 * tg / peak : 0, peak > 0 ? 100 * eg / peak : 0, bf16_peak(threads),
                ru.ru_maxrss / 1024.0,
                fe_blas_describe(blas, sizeof blas));
+        /* the same against the arithmetic really executed: how far from the ceiling */
+        double xfirst = 0, xfwd = executed_flops(m, bf16, &xfirst), xtrain = 3 * xfwd - xfirst;
+        printf(" exec_train_gflop_img=%.3f exec_eval_gflop_img=%.3f ceiling_train_img_s=%.1f "
+               "ceiling_eval_img_s=%.1f train_pct_ceiling=%.1f eval_pct_ceiling=%.1f",
+               xtrain / 1e9, xfwd / 1e9, peak * 1e9 / xtrain, peak * 1e9 / xfwd,
+               peak > 0 ? 100 * ips_train * xtrain / 1e9 / peak : 0,
+               peak > 0 ? 100 * batch * steps / t_eval * xfwd / 1e9 / peak : 0);
     }
     printf("\n");
 done:
