@@ -169,7 +169,7 @@ $(O)/tests/%: tests/unit/%.c $(O)/libfeatevo.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $< $(O)/libfeatevo.a -lcmocka $(LDLIBS) -o $@
 
-tests-build: $(TOOLS) $(BIN)/featevo $(UNITS)
+tests-build: $(TOOLS) $(BIN)/featevo $(UNITS) $(O)/tests/bench_train
 
 clean:
 	rm -rf build bin

@@ -2,7 +2,8 @@
 # run-tests.sh BIN_DIR BUILD_DIR LABEL - run every test once against one build.
 #
 #   cmocka unit tests   BUILD_DIR/tests/test_*   (one per tests/unit/test_*.c)
-#   shell tests         tests/sh/test_*.sh       (env BIN=BIN_DIR, FE_ROOT=repo root)
+#   shell tests         tests/sh/test_*.sh       (env BIN=BIN_DIR, FE_ROOT=repo root,
+#                                                 FE_BUILD=BUILD_DIR)
 #   PyTorch oracles     tests/torch/test_*.py    (run by /usr/bin/python3, env BIN, FE_ROOT;
 #                       FE_SKIP_TORCH=REASON reports them skipped for that reason)
 # A test passes with exit 0, is skipped with exit 77, fails otherwise.  Each test
@@ -19,7 +20,7 @@ abs() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
 BIN=$(abs "$1")
 build=$(abs "$2")
 label=$3
-export BIN FE_ROOT=$root
+export BIN FE_ROOT=$root FE_BUILD=$build
 # Sanitizer settings (ignored by binaries built without them).  Reports go to
 # files of their own: a tool whose refusal the test expects (exit 1) could
 # otherwise hide a leak or an error reported after its message; any report fails

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# test_bench.sh - bench_train (make bench's measuring program): its usage, and the
+# arithmetic it counts. The counts are checked against numbers worked out by hand
+# from the architecture, so a change to how the model runs its convolutions that
+# the count misses fails here (the ceiling make bench prints would be wrong).
+#   ResNet-18 on 28x28 MNIST, forward multiply-adds (MACs):
+#     direct convolution: 455.8 M  -> 2 * 455.8 M = 0.912 GFLOP, training
+#       3 * that less conv1's input gradient = 2.734 GFLOP
+#     executed: the 13 Winograd convs as 36 GEMMs of tiles * cin * cout,
+#       4 * 36*49*64*64 + 3 * 36*16*128^2 + 3 * 36*4*256^2 + 3 * 36*1*512^2 = 113.8 M,
+#       plus conv1, the three stride-2 3x3 convs, the three 1x1 shortcuts and fc
+#       (53.5 M, direct) = 167.4 M -> 0.335 GFLOP forward, 1.003 training
+#   LeNet-5 runs every conv directly: executed == direct.
+# Env: FE_BUILD (the build directory holding tests/bench_train), FE_ROOT.
+set -euo pipefail
+: "${FE_BUILD:?set FE_BUILD to the build directory}" "${FE_ROOT:?set FE_ROOT}"
+cd "$FE_ROOT"
+bt=$FE_BUILD/tests/bench_train
+[[ -x $bt ]] || { echo "FAIL: $bt not built" >&2; exit 1; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
+
+"$bt" --help | grep -q '^usage: bench_train' || fail "--help prints no usage"
+rc=0; "$bt" --batch 2> /dev/null || rc=$?
+((rc == 2)) || fail "an option without a value: exit $rc, not 2"
+rc=0; "$bt" --frobnicate 1 2> /dev/null || rc=$?
+((rc == 2)) || fail "an unknown option: exit $rc, not 2"
+
+line=$("$bt" --model resnet18 --batch 2 --steps 1 --threads 1)
+echo "$line"
+[[ $(get train_gflop_img "$line") == 2.734 ]] || fail "resnet18 direct training GFLOP/image $(get train_gflop_img "$line"), not 2.734"
+[[ $(get exec_eval_gflop_img "$line") == 0.335 ]] || fail "resnet18 executed forward GFLOP/image $(get exec_eval_gflop_img "$line"), not 0.335"
+[[ $(get exec_train_gflop_img "$line") == 1.003 ]] || fail "resnet18 executed training GFLOP/image $(get exec_train_gflop_img "$line"), not 1.003"
+# the ceiling is the FMA peak over the executed arithmetic, and nothing passes it
+awk -v p="$(get fma_peak_gflops "$line")" -v c="$(get ceiling_train_img_s "$line")" \
+    -v t="$(get train_pct_ceiling "$line")" -v e="$(get eval_pct_ceiling "$line")" \
+    'BEGIN { r = p / 1.003358208; exit !(p > 0 && c > 0.99 * r && c < 1.01 * r && t > 0 && t <= 100 && e > 0 && e <= 100) }' ||
+    fail "resnet18 ceiling or its share inconsistent: $line"
+
+line=$("$bt" --model lenet5 --batch 8 --steps 1 --threads 1)
+[[ $(get exec_train_gflop_img "$line") == "$(get train_gflop_img "$line")" ]] ||
+    fail "lenet5: executed $(get exec_train_gflop_img "$line") != direct $(get train_gflop_img "$line") GFLOP/image"
+echo "test_bench: usage, and resnet18/lenet5 executed and direct arithmetic as worked out by hand"
