@@ -655,7 +655,13 @@ int main(int argc, char **argv)
                 fprintf(stderr, ", val loss %.4f acc %.2f%%", vl, va);
             if (timages)
                 fprintf(stderr, ", test loss %.4f acc %.2f%%", sl, sa);
-            fprintf(stderr, ", %.1fs (%.0f img/s)\n", secs, n_tr / secs);
+            fprintf(stderr, ", %.1fs (%.0f img/s)", secs, n_tr / secs);
+            if (epoch < epochs) { /* the whole run's end, at this epoch's pace (evaluation too) */
+                const double left = (fe_now() - t0) * (double)(epochs - epoch);
+                fprintf(stderr, "; about %.0f %s to epoch %d", left < 120 ? left : left / 60,
+                        left < 120 ? "s" : "min", (int)epochs);
+            }
+            fprintf(stderr, "\n");
         }
     }
     for (int i = 0; i < mt.n; i++)
