@@ -22,6 +22,8 @@ median() {
     for line in "$@"; do get "$key" "$line"; done | sort -g | awk '{ v[NR] = $1 }
         END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+# ResNet-18's medians at each batch, "featevo torch" per pass, for the best-against-best lines
+declare -A best_train best_eval
 runs=("lenet5 $batch" "resnet18 $batch")
 for b in $small; do runs+=("resnet18 $b"); done
 for run in "${runs[@]}"; do
@@ -43,12 +45,25 @@ for run in "${runs[@]}"; do
     echo "median of $repeat model=$model batch=$batch featevo executes $(median exec_train_gflop_img "${ours[@]}") GFLOP per training image, $(median exec_eval_gflop_img "${ours[@]}") per evaluated one: at the FMA peak at most $(median ceiling_train_img_s "${ours[@]}") train / $(median ceiling_eval_img_s "${ours[@]}") eval img/s; reached train $(median train_pct_ceiling "${ours[@]}")% eval $(median eval_pct_ceiling "${ours[@]}")%"
     if ((torch_ok)); then
         b=$(median train_img_s "${theirs[@]}") d=$(median eval_img_s "${theirs[@]}") f=$(median peak_rss_mb "${theirs[@]}")
+        [[ $model == resnet18 ]] && best_train[$batch]="$a $b" best_eval[$batch]="$c $d"
         awk -v m="$model" -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" -v f="$f" -v n="$repeat" \
             -v bs="$batch" 'BEGIN { printf "median of %d model=%s batch=%s train_img_s featevo=%s torch=%s (%.2fx) eval_img_s featevo=%s torch=%s (%.2fx) peak_rss_mb featevo=%s torch=%s (%.2f)\n", n, m, bs, a, b, a / b, c, d, c / d, e, f, e / f }'
     else
         echo "median of $repeat model=$model batch=$batch train_img_s featevo=$a eval_img_s featevo=$c peak_rss_mb featevo=$e"
     fi
 done
+# each side at its fastest batch: the comparison that holds whatever batch a user picks
+# best NAME ARRAY: "NAME featevo=X (batch B) torch=Y (batch C) (ratio)" from "featevo torch" per batch
+best() {
+    local -n m=$2
+    local k line=""
+    for k in "${!m[@]}"; do line+="$k ${m[$k]}"$'\n'; done
+    awk -v n="$1" 'NF == 3 { if ($2 > f) { f = $2; fb = $1 } if ($3 > t) { t = $3; tb = $1 } }
+        END { if (t > 0) printf "%s featevo=%s (batch %s) torch=%s (batch %s) (%.2fx)\n", n, f, fb, t, tb, f / t }' <<< "$line"
+}
+if ((torch_ok)) && ((${#best_train[@]} > 1)); then
+    echo "median of $repeat model=resnet18 each at its fastest batch: $(best train_img_s best_train | tr -d '\n') $(best eval_img_s best_eval)"
+fi
 # data-parallel training's communication: the sums of one ResNet-18 step over 2 ranks
 if command -v mpirun > /dev/null && bin/train --help | grep -q "built with Open MPI"; then
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
