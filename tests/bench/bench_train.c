@@ -27,43 +27,28 @@
 #include "gemm_bf16.h"
 #include "optim.h"
 
-/* Forward multiply-add FLOPs per image of the conv and linear layers. */
-static double forward_flops(const fe_model *m, double *first_layer)
+/* Forward multiply-add FLOPs per image of the conv and linear layers, *first
+ * those of the first layer.  executed 0: every conv counted as direct
+ * convolution (the usual count, comparable across implementations).
+ * executed 1: what the model's algorithms really execute in their products, a
+ * Winograd conv as its 36 GEMMs of 2 * tiles * cin * cout, the tiles covering
+ * the map's edge included; at the FMA peak, fma_peak / (3 * this) images/s is a
+ * ceiling no implementation of these algorithms can pass. */
+static double forward_flops(const fe_model *m, int executed, double *first)
 {
     double f = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const fe_layer *l = &m->layers[i];
-        double x = l->conv ? 2.0 * l->conv->g.cout * l->conv->g.cin * l->conv->g.k * l->conv->g.k *
-                                 l->conv->g.oh * l->conv->g.ow
-                           : 2.0 * l->fc->in * l->fc->out;
-        if (i == 0)
-            *first_layer = x;
-        f += x;
-    }
-    return f;
-}
-
-/* The multiply-add FLOPs per image the model's algorithms really execute in its
- * convolutions' and linear layers' products (the same count as forward_flops
- * but a Winograd conv as its 36 GEMMs of 2 * tiles * cin * cout, the tiles
- * covering the map's edge included).  At the FMA peak, fma_peak / (3 * this)
- * images/s is a ceiling no implementation of these algorithms can pass. */
-static double executed_flops(const fe_model *m, int bf16, double *first_layer)
-{
-    double f = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        const fe_layer *l = &m->layers[i];
+        const conv_geom *g = l->conv ? &l->conv->g : NULL;
         double x;
-        if (!l->conv)
+        if (!g)
             x = 2.0 * l->fc->in * l->fc->out;
-        else if (!bf16 && !m->exact_conv && m->arch == FE_RESNET18 && wino_applies(&l->conv->g))
-            x = 2.0 * 36 * ((l->conv->g.oh + 3) / 4) * ((l->conv->g.ow + 3) / 4) *
-                (double)l->conv->g.cin * l->conv->g.cout;
+        else if (executed && !m->bf16 && !m->exact_conv && m->arch == FE_RESNET18 && wino_applies(g))
+            x = 2.0 * 36 * ((g->oh + 3) / 4) * ((g->ow + 3) / 4) * (double)g->cin * g->cout;
         else
-            x = 2.0 * l->conv->g.cout * l->conv->g.cin * l->conv->g.k * l->conv->g.k *
-                l->conv->g.oh * l->conv->g.ow;
+            x = 2.0 * g->cout * g->cin * g->k * g->k * g->oh * g->ow;
         if (i == 0)
-            *first_layer = x;
+            *first = x;
         f += x;
     }
     return f;
@@ -264,7 +249,7 @@ int main(int argc, char **argv)
         if (s)
             t_eval += fe_now() - t;
     }
-    double first = 0, fwd = forward_flops(m, &first);
+    double first = 0, fwd = forward_flops(m, 0, &first);
     double train_flops = 3 * fwd - first;       /* forward, dW, dX (none for the input) */
     double ips_train = batch * steps / t_train;
     if (eval_only) {
@@ -290,7 +275,7 @@ int main(int argc, char **argv)
                ru.ru_maxrss / 1024.0,
                fe_blas_describe(blas, sizeof blas));
         /* the same against the arithmetic really executed: how far from the ceiling */
-        double xfirst = 0, xfwd = executed_flops(m, bf16, &xfirst), xtrain = 3 * xfwd - xfirst;
+        double xfirst = 0, xfwd = forward_flops(m, 1, &xfirst), xtrain = 3 * xfwd - xfirst;
         printf(" exec_train_gflop_img=%.3f exec_eval_gflop_img=%.3f ceiling_train_img_s=%.1f "
                "ceiling_eval_img_s=%.1f train_pct_ceiling=%.1f eval_pct_ceiling=%.1f",
                xtrain / 1e9, xfwd / 1e9, peak * 1e9 / xtrain, peak * 1e9 / xfwd,
