@@ -32,8 +32,10 @@
  * convolution (the usual count, comparable across implementations).
  * executed 1: what the model's algorithms really execute in their products, a
  * Winograd conv as its 36 GEMMs of 2 * tiles * cin * cout, the tiles covering
- * the map's edge included; at the FMA peak, fma_peak / (3 * this) images/s is a
- * ceiling no implementation of these algorithms can pass. */
+ * the map's edge included.  A training step executes 3 times the forward's
+ * (forward, dW, dX) less the first layer's dX; at the FMA peak, fma_peak over
+ * that is a ceiling on images/s no implementation of these algorithms can pass
+ * (in float32: bench_train prints it only there). */
 static double forward_flops(const fe_model *m, int executed, double *first)
 {
     double f = 0;
@@ -43,7 +45,7 @@ static double forward_flops(const fe_model *m, int executed, double *first)
         double x;
         if (!g)
             x = 2.0 * l->fc->in * l->fc->out;
-        else if (executed && !m->bf16 && !m->exact_conv && m->arch == FE_RESNET18 && wino_applies(g))
+        else if (executed && fe_conv_winograd(m, l->conv))
             x = 2.0 * 36 * ((g->oh + 3) / 4) * ((g->ow + 3) / 4) * (double)g->cin * g->cout;
         else
             x = 2.0 * g->cout * g->cin * g->k * g->k * g->oh * g->ow;
@@ -191,7 +193,14 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--train-only")) train_only = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--eval-only")) eval_only = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--precision")) precision = argv[i + 1];
-        else if (!strcmp(argv[i], "--col-mfloats")) col_mfloats = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--col-mfloats")) {
+            char *end;
+            col_mfloats = strtod(argv[i + 1], &end);
+            if (end == argv[i + 1] || *end || !(col_mfloats >= 0 && col_mfloats < 1e6)) {
+                fprintf(stderr, "bench_train: --col-mfloats %s: not a size in Mi floats\n", argv[i + 1]);
+                return 2;
+            }
+        }
         else { fprintf(stderr, "bench_train: unknown option %s\n", argv[i]); return 2; }
     }
     fe_arch arch;
@@ -274,13 +283,15 @@ int main(int argc, char **argv)
                peak > 0 ? 100 * tg / peak : 0, peak > 0 ? 100 * eg / peak : 0, bf16_peak(threads),
                ru.ru_maxrss / 1024.0,
                fe_blas_describe(blas, sizeof blas));
-        /* the same against the arithmetic really executed: how far from the ceiling */
+        /* the same against the arithmetic really executed: how far from the ceiling
+         * (float32 only: bf16's products run at the bf16 dot-product peak instead) */
         double xfirst = 0, xfwd = forward_flops(m, 1, &xfirst), xtrain = 3 * xfwd - xfirst;
-        printf(" exec_train_gflop_img=%.3f exec_eval_gflop_img=%.3f ceiling_train_img_s=%.1f "
-               "ceiling_eval_img_s=%.1f train_pct_ceiling=%.1f eval_pct_ceiling=%.1f",
-               xtrain / 1e9, xfwd / 1e9, peak * 1e9 / xtrain, peak * 1e9 / xfwd,
-               peak > 0 ? 100 * ips_train * xtrain / 1e9 / peak : 0,
-               peak > 0 ? 100 * batch * steps / t_eval * xfwd / 1e9 / peak : 0);
+        if (!bf16)
+            printf(" exec_train_gflop_img=%.6f exec_eval_gflop_img=%.6f ceiling_train_img_s=%.1f "
+                   "ceiling_eval_img_s=%.1f train_pct_ceiling=%.1f eval_pct_ceiling=%.1f",
+                   xtrain / 1e9, xfwd / 1e9, peak * 1e9 / xtrain, peak * 1e9 / xfwd,
+                   peak > 0 ? 100 * ips_train * xtrain / 1e9 / peak : 0,
+                   peak > 0 ? 100 * batch * steps / t_eval * xfwd / 1e9 / peak : 0);
     }
     printf("\n");
 done:

@@ -331,7 +331,7 @@ ok "an existing run dir is refused without --resume, and with other settings, an
 
 # progress: every epoch but the last says how long the rest of the run will take
 "$train" "${base[@]:0:${#base[@]}-1}" --epochs 3 --val-split 0 --out "$tmp/P" 2> "$tmp/stderr"
-[[ $(grep -c "^train: epoch [12]: .*; about [0-9]* \(s\|min\) to epoch 3$" "$tmp/stderr") == 2 ]] ||
+[[ $(grep -c "^train: epoch [12]: .*; about [0-9]\+ \(s\|min\) to epoch 3$" "$tmp/stderr") == 2 ]] ||
     fail "progress: no time left after epochs 1 and 2: $(cat "$tmp/stderr")"
 grep -q "^train: epoch 3: .*img/s)$" "$tmp/stderr" || fail "progress: epoch 3's line: $(cat "$tmp/stderr")"
 ok "without --quiet, each epoch's line but the last's gives the time to the run's end"

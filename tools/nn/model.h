@@ -142,6 +142,11 @@ void fe_model_forward(fe_model *m, int n, int training);
  * forward). */
 void fe_model_fix_weights(fe_model *m, int fixed);
 
+/* 1 when conv c of m runs by Winograd F(4x4,3x3): ResNet-18's 3x3 stride-1
+ * convolutions in float32, unless m->exact_conv.  The one place that decides
+ * (resnet18.c's forward and backward, make bench's count of the arithmetic). */
+int fe_conv_winograd(const fe_model *m, const fe_conv *c);
+
 /* Called with the gradient of the loss w.r.t. a layer's output z, laid out
  * [rows][cols] (rows = out channels, cols = N*oh*ow). */
 typedef struct {

@@ -84,11 +84,16 @@ static void bn_bwd(fe_model *mo, const fe_bn *bn, int64_t m, const float *x, con
 /* The 3x3 stride-1 convolutions (all but conv1, the stride-2 ones and the 1x1
  * shortcuts) go through Winograd F(4x4,3x3): 4x fewer multiplies.  In bf16
  * every convolution is direct with bf16 products (conv2d_bf16.c says why). */
+int fe_conv_winograd(const fe_model *m, const fe_conv *c)
+{
+    return m->arch == FE_RESNET18 && !m->bf16 && !m->exact_conv && wino_applies(&c->g);
+}
+
 static void conv_fwd(fe_model *m, fe_conv *c, int n, const float *x)
 {
     if (m->bf16)
         conv2d_forward_bf16(&c->g, n, x, c->w, c->y, m->col, m->col_cap, m->bf16_scratch);
-    else if (!m->exact_conv && wino_applies(&c->g)) {
+    else if (fe_conv_winograd(m, c)) {
         if (!c->u_kept) {
             wino_filters(&c->g, c->w, c->u);
             c->u_kept = m->weights_fixed;
@@ -109,7 +114,7 @@ static int conv_bwd(fe_model *m, const fe_conv *c, int n, const float *x, const 
                              m->col_cap, m->bf16_scratch);
         return 0;
     }
-    if (!m->exact_conv && wino_applies(&c->g)) {
+    if (fe_conv_winograd(m, c)) {
         wino_backward(&c->g, n, x, c->u, dy, pg ? c->dw : NULL, dx, accumulate_dx, relu_out,
                       m->wdu, m->col, m->col_cap);
         return 1;
