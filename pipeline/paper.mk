@@ -36,11 +36,11 @@ endif
 FIG  := $(RES)/figures
 TAB  := $(RES)/tables
 WORK := $(RUNS)/analysis
-# Keep intermediate files (per-epoch maps, NFMs, AGOPs) so reruns are incremental.
+# Keep intermediate files (per-epoch maps, NFMs; AGOPs: agop_rule) so reruns are incremental.
 # (Not a global .SECONDARY: that would make the runs' trained-N markers secondary
 # too, and make would then skip an interrupted training instead of resuming it.)
 # (.PRECIOUS takes the rules' target patterns themselves, not a wider pattern.)
-.PRECIOUS: $(addprefix $(WORK)/,maps/%.npy maps/%-stack.npy nfm/%.npy gram/%.npy agop/%.npy \
+.PRECIOUS: $(addprefix $(WORK)/,maps/%.npy maps/%-stack.npy nfm/%.npy gram/%.npy \
              cnfa/%.tsv txt/%.txt)
 RL   := $(RUNS)/lenet5
 RR   := $(RUNS)/resnet18
@@ -153,7 +153,6 @@ $(FIG)/fig2-lenet5-curves.png: $(RL)/trained-$(EPOCHS_LENET) pipeline/plot-curve
 # Intermediate files are named by stems MODEL@LAYER@EPOCH (e.g. resnet18@conv1@003).
 at     = $(word $(2),$(subst @, ,$(1)))
 ckpt   = $(RUNS)/$(call at,$(1),1)/epoch-$(call at,$(1),3).npz
-acount = $(if $(filter lenet5,$(call at,$(1),1)),$(AGOP_COUNT_LENET),$(AGOP_COUNT_RESNET))
 
 $(FIG)/fig3-sample.png: $(RL)/epoch-000.npz $(TEST_X) $(BIN)/snapshot $(BIN)/heatmap
 	@mkdir -p $(@D)
@@ -185,10 +184,22 @@ $(WORK)/gram/%.npy: $$(call ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
 	@mkdir -p $(@D)
 	$(BIN)/snapshot --ckpt $< --tensor $(call at,$*,2).weight | $(BIN)/featmat --gram -o $@
 
-$(WORK)/agop/%.npy: $$(call ckpt,$$*) $(TRAIN_X) $(BIN)/agop
-	@mkdir -p $(@D)
-	$(RUN) $(BIN)/agop --ckpt $< --images $(TRAIN_X) --layer $(call at,$*,2) --count $(call acount,$*) \
-	  --batch $(AGOP_BATCH) --threads $(THREADS) --mean $(MEAN) --std $(STD) --quiet -o $@
+# A run's AGOPs of one epoch, every layer of its list, come from one agop call:
+# the layers share its backward passes (agop(1)), so ResNet-18's five convs cost
+# about what conv1 alone does.  $(call agop_rule,RUN,LAYERS,IMAGES) makes the
+# pattern rule (stem: the epoch) whose targets are its AGOP files.
+agop_out = $(foreach l,$(2),$(WORK)/agop/$(1)@$(l)@$(3).npy)
+define agop_rule
+$(call agop_out,$(1),$(2),%): $(RUNS)/$(1)/epoch-%.npz $(TRAIN_X) $(BIN)/agop
+	@mkdir -p $$(@D)
+	$$(RUN) $$(BIN)/agop --ckpt $$< --images $$(TRAIN_X) --count $(3) --batch $$(AGOP_BATCH) \
+	  --threads $$(THREADS) --mean $$(MEAN) --std $$(STD) --quiet \
+	  $(foreach l,$(2),--layer $(l) -o $(WORK)/agop/$(1)@$(l)@$$*.npy)
+.PRECIOUS: $(call agop_out,$(1),$(2),%)
+endef
+$(eval $(call agop_rule,lenet5,$(CNFA_LAYERS_LENET),$(AGOP_COUNT_LENET)))
+$(eval $(call agop_rule,resnet18,$(CNFA_LAYERS_RESNET),$(AGOP_COUNT_RESNET)))
+$(eval $(call agop_rule,$(T1),$(CNFA_LAYERS_RESNET),$(AGOP_COUNT_RESNET)))
 
 # one row: model layer epoch corr(NFM, AGOP) corr(NFM, NFM at epoch 0)
 nfm0 = $(WORK)/nfm/$(call at,$(1),1)@$(call at,$(1),2)@000.npy

@@ -130,11 +130,30 @@ $PY -c "
 import numpy as np
 assert np.allclose(np.load('$tmp/ag3.npy'), np.load('$tmp/nfm3.npy'), rtol=1e-5, atol=1e-7)" || fail "agop(fc3) != W^T W"
 ok
+# several layers in one run: each output the very bytes of a run for it alone
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --count 5 --batch 2 --quiet \
+    --layer fc3 -o "$tmp/agm3.npy" --layer conv1 -o "$tmp/agm1.npy" --layer fc1 -o "$tmp/agm_fc1.npy"
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer fc1 --count 5 --batch 2 --quiet -o "$tmp/ag_fc1.npy"
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer fc3 --count 5 --batch 2 --quiet -o "$tmp/ag3_5.npy"
+cmp -s "$tmp/agm1.npy" "$tmp/ag.npy" || fail "agop conv1 with fc3 and fc1 differs from conv1 alone"; ok
+cmp -s "$tmp/agm_fc1.npy" "$tmp/ag_fc1.npy" || fail "agop fc1 with fc3 and conv1 differs from fc1 alone"; ok
+cmp -s "$tmp/agm3.npy" "$tmp/ag3_5.npy" || fail "agop fc3 with conv1 and fc1 differs from fc3 alone"; ok
+refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 --layer fc1 -o "$tmp/out/x.npy"
+grep -q "2 --layer but 1 -o" "$tmp/err" || fail "agop: layers without their -o: $(cat "$tmp/err")"; ok
+refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 -o "$tmp/out/x.npy" -o "$tmp/out/y.npy"
+refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 -o "$tmp/out/x.npy" --layer conv1 -o "$tmp/out/y.npy"
+grep -q "conv1 given twice" "$tmp/err" || fail "agop: a layer twice: $(cat "$tmp/err")"; ok
+refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 -o "$tmp/out/x.npy" --layer fc1 -o "$tmp/out/x.npy"
+grep -q "x.npy given for two layers" "$tmp/err" || fail "agop: one file twice: $(cat "$tmp/err")"; ok
+refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 -o "$tmp/out/x.npy" --layer conv9 -o "$tmp/out/y.npy"
 if [[ -z ${FE_SKIP_RESNET:-} ]]; then
     "$BIN/train" --model resnet18 --images "$tmp/img.npy" --labels "$tmp/lab.npy" --out "$tmp/runr" \
         --epochs 0 --batch 6 --optimizer sgd --lr 1e-3 --seed 1 --threads 1 --quiet
     "$BIN/agop" --ckpt "$tmp/runr/epoch-000.npz" --images "$tmp/img.npy" --layer layer2.0.shortcut.0 --count 3 --quiet -o "$tmp/agr.npy"
     $PY -c "import numpy as np; assert np.load('$tmp/agr.npy').shape == (64, 64)" || fail "agop shortcut shape"; ok
+    "$BIN/agop" --ckpt "$tmp/runr/epoch-000.npz" --images "$tmp/img.npy" --count 3 --quiet \
+        --layer layer2.0.conv1 -o "$tmp/agr1.npy" --layer layer2.0.shortcut.0 -o "$tmp/agr2.npy"
+    cmp -s "$tmp/agr2.npy" "$tmp/agr.npy" || fail "agop shortcut with its block's conv1 differs from it alone"; ok
 else
     echo "skipped (FE_SKIP_RESNET set): agop of a ResNet-18 layer"
 fi

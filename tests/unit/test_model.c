@@ -283,9 +283,10 @@ typedef struct {
     float *dz;
 } hook_rec;
 
-static void record(void *ctx, const fe_layer *l, const float *dz, int rows, int64_t cols)
+static void record(void *ctx, int slot, const fe_layer *l, const float *dz, int rows,
+                   int64_t cols)
 {
-    hook_rec *h = ctx;
+    hook_rec *h = (hook_rec *)ctx + slot;
     h->calls++;
     h->layer = l;
     h->rows = rows;
@@ -304,7 +305,7 @@ static hook_rec run_hook(net *t, const char *layer, int rows, int64_t cols)
     int li = fe_model_find_layer(m, layer);
     assert_true(li >= 0);
     assert_string_equal(m->layers[li].name, layer);
-    fe_hook hook = {.layer = li, .fn = record, .ctx = &h};
+    fe_hook hook = {.layers = &li, .nlayers = 1, .fn = record, .ctx = &h};
     fe_model_forward(m, t->n, 0);
     softmax_xent(FE_CLASSES, t->n, m->logits, t->labels, m->dlogits, NULL, NULL);
     for (size_t i = 0; i < m->nparams; i++)
@@ -318,6 +319,34 @@ static hook_rec run_hook(net *t, const char *layer, int rows, int64_t cols)
         if (m->grads[i] != 1234.5f)
             fail_msg("hook at %s, param_grads 0: gradient %zu was written", layer, i);
     return h;
+}
+
+/* One pass with hooks at k layers (in any order) hands each of them, once, the
+ * very bits k passes with one hook each do: agop measures several layers in one
+ * pass. */
+static void check_multi_hook(net *t, const char *const *names, int k)
+{
+    fe_model *m = t->m;
+    int li[8];
+    hook_rec h[8] = {{0}};
+    assert_true(k <= 8);
+    for (int i = 0; i < k; i++)
+        assert_true((li[i] = fe_model_find_layer(m, names[i])) >= 0);
+    fe_hook hook = {.layers = li, .nlayers = k, .fn = record, .ctx = h};
+    fe_model_forward(m, t->n, 0);
+    softmax_xent(FE_CLASSES, t->n, m->logits, t->labels, m->dlogits, NULL, NULL);
+    fe_model_backward(m, 0, &hook);
+    assert_int_equal(hook.called, k);
+    for (int i = 0; i < k; i++) {
+        assert_int_equal(h[i].calls, 1);
+        assert_ptr_equal(h[i].layer, &m->layers[li[i]]);
+        hook_rec one = run_hook(t, names[i], h[i].rows, h[i].cols);
+        if (memcmp(one.dz, h[i].dz, sizeof(float) * (size_t)one.rows * one.cols))
+            fail_msg("hook at %s: one pass for %d layers differs from a pass for it alone",
+                     names[i], k);
+        free(one.dz);
+        free(h[i].dz);
+    }
 }
 
 /* dL/db_c = sum of row c of dz, for a conv with bias; checked by finite differences
@@ -374,6 +403,8 @@ static void test_lenet5_hooks(void **state)
     free(h.dz);
     h = run_hook(&t, "fc1", 120, 3);
     free(h.dz);
+    const char *const all[] = {"conv2", "fc3", "conv1", "fc1", "fc2"};
+    check_multi_hook(&t, all, 5);
     net_free(&t);
 }
 
@@ -466,6 +497,12 @@ static void test_resnet18_hooks(void **state)
     hook_rec h = run_hook(&t, "linear", 10, 2);
     assert_memory_equal(h.dz, t.m->dlogits, sizeof(float) * 20);
     free(h.dz);
+    /* the pipeline's five convs, and a shortcut beside its block's convs */
+    const char *const five[] = {"layer4.0.conv1", "conv1", "layer2.0.conv1", "layer1.0.conv1",
+                                "layer3.0.conv1"};
+    check_multi_hook(&t, five, 5);
+    const char *const blk[] = {"layer3.0.conv1", "layer3.0.shortcut.0", "layer3.0.conv2"};
+    check_multi_hook(&t, blk, 3);
     net_free(&t);
 }
 

@@ -145,7 +145,7 @@ static void conv_backward_fast(fe_model *m, int n, const float *gA, float *gB)
     }
 }
 
-void lenet5_backward(fe_model *m, int pg, const fe_hook *hook)
+void lenet5_backward(fe_model *m, int pg, fe_hook *hook)
 {
     const int n = m->n;
     float *gA = m->g[0], *gB = m->g[1];

@@ -322,21 +322,27 @@ void fe_model_fix_weights(fe_model *m, int fixed)
             m->layers[i].conv->u_kept = 0;
 }
 
-void fe_model_backward(fe_model *m, int param_grads, const fe_hook *hook)
+void fe_model_backward(fe_model *m, int param_grads, fe_hook *hook)
 {
+    if (hook)
+        hook->called = 0;
     if (m->arch == FE_LENET5)
         lenet5_backward(m, param_grads, hook);
     else
         resnet18_backward(m, param_grads, hook);
 }
 
-int fe_hook_at(const fe_model *m, const fe_hook *h, const char *name, const float *dz, int rows,
+int fe_hook_at(const fe_model *m, fe_hook *h, const char *name, const float *dz, int rows,
                int64_t cols)
 {
-    if (!h || h->layer < 0 || strcmp(m->layers[h->layer].name, name))
+    if (!h)
         return 0;
-    h->fn(h->ctx, &m->layers[h->layer], dz, rows, cols);
-    return 1;
+    for (int i = 0; i < h->nlayers; i++)
+        if (!strcmp(m->layers[h->layers[i]].name, name)) {
+            h->fn(h->ctx, i, &m->layers[h->layers[i]], dz, rows, cols);
+            return ++h->called == h->nlayers;
+        }
+    return 0;
 }
 
 /* ---- checkpoints ---- */

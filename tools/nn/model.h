@@ -147,18 +147,24 @@ void fe_model_fix_weights(fe_model *m, int fixed);
  * (resnet18.c's forward and backward, make bench's count of the arithmetic). */
 int fe_conv_winograd(const fe_model *m, const fe_conv *c);
 
-/* Called with the gradient of the loss w.r.t. a layer's output z, laid out
- * [rows][cols] (rows = out channels, cols = N*oh*ow). */
+/* Gradients at layer outputs, for agop: fn is called with the gradient of the
+ * loss w.r.t. the output z of each layer of `layers` (indices into m->layers),
+ * laid out [rows][cols] (rows = out channels, cols = N*oh*ow); `slot` is the
+ * layer's position in `layers`.  One backward pass serves them all: it stops
+ * as soon as every one of them has been called (`called` counts them; the
+ * pass resets it). */
 typedef struct {
-    int layer;              /* index into m->layers, or -1 for none */
-    void (*fn)(void *ctx, const fe_layer *l, const float *dz, int rows, int64_t cols);
+    const int *layers;
+    int nlayers;
+    void (*fn)(void *ctx, int slot, const fe_layer *l, const float *dz, int rows, int64_t cols);
     void *ctx;
+    int called;
 } fe_hook;
 
 /* Backward from m->dlogits through the last forward.  param_grads = 0 skips the
- * parameter gradients (agop); a hook, when set, is called at its layer and the
- * pass stops there. */
-void fe_model_backward(fe_model *m, int param_grads, const fe_hook *hook);
+ * parameter gradients (agop); with a hook, the pass calls it at its layers and
+ * stops after the last of them. */
+void fe_model_backward(fe_model *m, int param_grads, fe_hook *hook);
 
 /* Named layers. */
 int fe_model_find_layer(const fe_model *m, const char *name);

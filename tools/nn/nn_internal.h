@@ -21,15 +21,16 @@ void fe_b_fc(fe_builder *b, fe_fc *f, const char *name, int in, int out);
 void fe_b_layer(fe_builder *b, const char *name, fe_conv *conv, fe_fc *fc, float *post, int c,
                 int h, int w);
 
-/* Call the hook if it is set for layer `name`; returns 1 when it fired (stop). */
-int fe_hook_at(const fe_model *m, const fe_hook *h, const char *name, const float *dz, int rows,
+/* Call the hook if `name` is one of its layers; returns 1 when that was the
+ * last of them (the pass stops). */
+int fe_hook_at(const fe_model *m, fe_hook *h, const char *name, const float *dz, int rows,
                int64_t cols);
 
 void lenet5_build(fe_builder *b);
 void lenet5_forward(fe_model *m, int n);
-void lenet5_backward(fe_model *m, int param_grads, const fe_hook *hook);
+void lenet5_backward(fe_model *m, int param_grads, fe_hook *hook);
 void resnet18_build(fe_builder *b);
 void resnet18_forward(fe_model *m, int n, int training);
-void resnet18_backward(fe_model *m, int param_grads, const fe_hook *hook);
+void resnet18_backward(fe_model *m, int param_grads, fe_hook *hook);
 
 #endif

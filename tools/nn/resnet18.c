@@ -156,7 +156,7 @@ void resnet18_forward(fe_model *m, int n, int tr)
     memcpy(m->logits, m->linear.y, sizeof(float) * 10 * n);
 }
 
-void resnet18_backward(fe_model *m, int pg, const fe_hook *hook)
+void resnet18_backward(fe_model *m, int pg, fe_hook *hook)
 {
     const int n = m->n, tr = m->training;
     float *gA = m->g[0], *gB = m->g[1], *gC = m->g[2], *gD = m->g[3];
