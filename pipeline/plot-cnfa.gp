@@ -9,13 +9,15 @@ set output out
 set datafile separator "\t"
 set multiplot layout 1,3 title "CNFA: Pearson correlation of NFM = W^T W with the patch AGOP (solid), and of NFM with its epoch-0 value (dashed)" font "sans,12"
 set xlabel "epoch"
-set xtics 1
 set ylabel "correlation"
 set yrange [-0.2:1.05]
 set grid
 set key bottom right font ",9"
 sel(m, l) = (strcol(1) eq m && strcol(2) eq l) ? $3 : NaN
-panel(m, layers) = sprintf('plot for [i=1:words("%s")] data every ::1 using (sel("%s", word("%s", i))):4 with linespoints lw 2 pt 7 lc i title word("%s", i), for [i=1:words("%s")] data every ::1 using (sel("%s", word("%s", i))):5 with lines lw 1 dt 2 lc i notitle', layers, m, layers, layers, layers, m, layers)
+# a tic every epoch up to 12 epochs, else every 5 (30 labels would run together)
+# (stats counts only values inside the y range: the epochs are counted without it)
+ticks(m, layers) = sprintf('set autoscale y; stats data every ::1 using (sel("%s", word("%s", 1))) nooutput; set yrange [-0.2:1.05]; tstep = STATS_max <= 12 ? 1 : 5; set xtics tstep; set mxtics tstep', m, layers)
+panel(m, layers) = ticks(m, layers).'; '.sprintf('plot for [i=1:words("%s")] data every ::1 using (sel("%s", word("%s", i))):4 with linespoints lw 2 pt 7 lc i title word("%s", i), for [i=1:words("%s")] data every ::1 using (sel("%s", word("%s", i))):5 with lines lw 1 dt 2 lc i notitle', layers, m, layers, layers, layers, m, layers)
 set title "LeNet-5"
 eval panel("lenet5", lenet)
 set title "ResNet-18, SGD lr ".lr_resnet." (Figure 1's run)"

@@ -8,7 +8,11 @@ set datafile missing ""
 set key autotitle columnhead
 set multiplot layout 1,2 title name font "sans,13"
 set xlabel "epoch"
-set xtics 1
+# a tic every epoch up to 12 epochs, else every 5 (30 labels would run together)
+stats metrics every ::1 using 1 nooutput
+tstep = STATS_max <= 12 ? 1 : 5
+set xtics tstep
+set mxtics tstep
 set grid
 set key top right
 set ylabel "cross-entropy loss"

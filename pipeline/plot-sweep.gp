@@ -9,7 +9,11 @@ set datafile separator "\t"
 set datafile missing ""
 set multiplot layout 1,2 title name font "sans,13"
 set xlabel "epoch"
-set xtics 1
+# a tic every epoch up to 12 epochs, else every 5 (30 labels would run together)
+stats data every ::1 using 3 nooutput
+tstep = STATS_max <= 12 ? 1 : 5
+set xtics tstep
+set mxtics tstep
 set grid
 set xrange [0:*]
 set key bottom right
