@@ -17,7 +17,8 @@
 # activation snapshot as $(RUN) bin/...; both are empty by default.  On a
 # cluster:  make -j16 all RUN='srun -N1 -n1 -c8' (SLURM: each recipe a job step),
 # RUN_TRAIN='srun -n4 -c2' or 'mpirun -np 4' for data-parallel trainings.
-# Independent runs, seeds and AGOPs are separate targets, so -jN runs them at once.
+# Independent runs, seeds and epochs' AGOPs are separate targets, so -jN runs them
+# at once.
 
 include pipeline/config.mk
 .SECONDEXPANSION:
