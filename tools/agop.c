@@ -61,8 +61,8 @@ static void hook(void *vctx, int slot, const fe_layer *l, const float *dz, int r
 }
 
 /* AGOP = W^T G W / n in double (G: the accumulated upper triangle of c), as
- * float32 [d,d]; written to out (NULL or "-": standard output). */
-static void finish(const fe_layer *l, agop_acc *c, int64_t count, const char *out)
+ * float32 [d,d]; written to out (NULL or "-": standard output).  Returns d. */
+static int finish(const fe_layer *l, agop_acc *c, int64_t count, const char *out)
 {
     const int rows = c->rows;
     const int d = l->conv ? l->conv->g.cin * l->conv->g.k * l->conv->g.k : l->fc->in;
@@ -89,6 +89,7 @@ static void finish(const fe_layer *l, agop_acc *c, int64_t count, const char *ou
     if (npy_save(out, &res, &err))
         fe_die(prog, out && strcmp(out, "-") ? out : "<stdout>", "%s", err.msg);
     fe_tensor_free(&res);
+    return d;
 }
 
 int main(int argc, char **argv)
@@ -229,13 +230,10 @@ int main(int argc, char **argv)
         }
     }
     for (int i = 0; i < nl; i++) {
-        const fe_layer *l = &m->layers[li[i]];
-        finish(l, &acc[i], count, out[i]);
-        if (!quiet) {
-            const int d = l->conv ? l->conv->g.cin * l->conv->g.k * l->conv->g.k : l->fc->in;
+        const int d = finish(&m->layers[li[i]], &acc[i], count, out[i]);
+        if (!quiet)
             fprintf(stderr, "agop: %s %s over %lld images: %d x %d in %.1fs\n",
                     fe_arch_name(m->arch), layer[i], (long long)count, d, d, fe_now() - t0);
-        }
         free(acc[i].g);
         free(acc[i].acc);
     }
