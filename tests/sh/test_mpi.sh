@@ -3,11 +3,22 @@
 # against one process with the same global batch:
 #   - LeNet-5, 2 epochs of 3 batches (32, 32 and 8 images: 16 + 16 and 4 + 4 a
 #     rank): every weight within float32 summation-order tolerance of one process;
-#   - ResNet-18, one step of 24 images (12 per rank): every tensor within 1e-3 of
-#     its update (batch-norm statistics over both ranks, as in one process).
-#     (Not more steps: this ResNet-18 at initialisation turns a 1e-7 change of
-#     its weights into ~1e-3 of the next gradient, so differences of summation
-#     order grow a thousandfold a step, with --threads 1 against 2 as well);
+#   - ResNet-18, one step of 24 images (12 per rank): every BatchNorm running
+#     mean and variance within 1e-4 of its update (batch statistics over both
+#     ranks, as in one process), and all parameters together within 5e-2 of
+#     the update (|w_np2 - w_1| / |w_1 - w_0| over every parameter tensor).
+#     Not tighter, and not each tensor on its own: float32 itself is not that
+#     close here.  Measured 2026-12-03 on an AMD EPYC (OpenBLAS Haswell
+#     kernels) for one such step on 24 random images: torch float32 is 4.8e-3
+#     of the update from torch float64, one tensor (layer4.0.conv2.weight) 14%
+#     off, and its forward flips one ReLU mask bit against float64's (a layer4
+#     value 3e-6 from zero); ours is 6.6e-3 from float64 with --threads 1 and
+#     7.8e-3 with --threads 2, and the two differ by 13% in one tensor; -np 2
+#     against one process: 8e-3, with the running statistics within 2e-6.
+#     A rank that skipped the gradient sums would be 1.1 away.  (Not more
+#     steps: this ResNet-18 at initialisation turns a 1e-7 change of its
+#     weights into ~1e-3 of the next gradient, so differences of summation
+#     order grow a thousandfold a step);
 #   - -np 2 twice: the same bytes (fixed order of the cross-rank sums);
 #   - mpirun -np 1 gives exactly the one-process bytes;
 #   - a run killed under mpirun (SIGKILL of both ranks, at epoch 2 of 40) resumes with --resume under
@@ -89,6 +100,48 @@ print(f"largest difference {worst:.2g} of its update ({at})")
 PY
 }
 
+# close_all A B EPOCH TOL RTOL: all parameters of B's checkpoint together within TOL of
+# A's update, |B - A| / |A - A0| over every tensor, and every BatchNorm running
+# statistic within RTOL * max|A - A0| + 2 float32 ulps of max|A| on its own
+close_all() {
+    /usr/bin/python3 - "$@" << 'PY'
+import sys
+import numpy as np
+a_dir, b_dir, e = sys.argv[1], sys.argv[2], int(sys.argv[3])
+tol, rtol = float(sys.argv[4]), float(sys.argv[5])
+a = np.load(f"{a_dir}/epoch-{e:03d}.npz")
+b = np.load(f"{b_dir}/epoch-{e:03d}.npz")
+z = np.load(f"{a_dir}/epoch-000.npz")
+assert sorted(a.files) == sorted(b.files), "different tensors"
+num = den = 0.0
+worst, at, stats = 0.0, "", 0
+for k in a.files:
+    x, y, x0 = (f[k].astype(np.float64) for f in (a, b, z))
+    if x.size == 0 or k.endswith("num_batches_tracked"):
+        if not np.array_equal(x, y):
+            sys.exit(f"{k}: {x} against {y}")
+        continue
+    upd, d = np.max(np.abs(x - x0)), np.max(np.abs(x - y))
+    if ".running_" in k:
+        stats += 1
+        bound = rtol * upd + 2 * np.finfo(np.float32).eps * np.max(np.abs(x))
+        if d > bound:
+            sys.exit(f"{k}: max |difference| {d:.3g} > {bound:.3g} (update {upd:.3g})")
+        continue
+    num += float(np.sum((x - y) ** 2))
+    den += float(np.sum((x - x0) ** 2))
+    if upd > 0 and d / upd > worst:
+        worst, at = d / upd, k
+if stats == 0:
+    sys.exit("no BatchNorm running statistics in the checkpoint")
+err = np.sqrt(num / den)
+if not err <= tol:
+    sys.exit(f"all parameters: |difference| {err:.3g} of the update > {tol:g}")
+print(f"{stats} running statistics within {rtol:g}; all parameters {err:.2g} of the update "
+      f"(largest of one tensor {worst:.2g}, {at})")
+PY
+}
+
 base=(--images "$tmp/x.npy" --labels "$tmp/y.npy" --optimizer sgd --momentum 0.9 --seed 3
       --threads 1 --val-split 0.25 --quiet)
 # --- LeNet-5: 72 training images, batch 32: 32, 32, 8 (4 per rank) -------------------
@@ -102,7 +155,7 @@ mpi 2 "$train" "${lenet[@]}" --out "$tmp/LM2b"
 for f in epoch-001.npz epoch-002.npz state.npz; do
     cmp "$tmp/LM2/$f" "$tmp/LM2b/$f" || fail "lenet5 -np 2 twice: $f differs"
 done
-msg=$(close "$tmp/L1" "$tmp/LM2" 2 1e-4) || fail "lenet5 -np 2 against one process: $msg"
+msg=$(close "$tmp/L1" "$tmp/LM2" 2 1e-4 2>&1) || fail "lenet5 -np 2 against one process: $msg"
 cmp -s "$tmp/L1/epoch-002.npz" "$tmp/LM2/epoch-002.npz" && fail "lenet5 -np 2: bit-identical to one process, so the split did nothing?"
 # the cost of communication, printed by rank 0 after each epoch (without --quiet)
 loud=()
@@ -117,8 +170,8 @@ ok "lenet5: -np 2 (6 steps, the last 4 + 4 images) equals one process within 1e-
 resnet=(--model resnet18 "${base[@]}" --batch 24 --lr 0.01 --epochs 1 --limit 32)
 "$train" "${resnet[@]}" --out "$tmp/R1"
 mpi 2 "$train" "${resnet[@]}" --out "$tmp/RM2"
-msg=$(close "$tmp/R1" "$tmp/RM2" 1 1e-3) || fail "resnet18 -np 2 against one process: $msg"
-ok "resnet18: -np 2 (12 images a rank, batch norm over both) equals one process within 1e-3 of each update: $msg"
+msg=$(close_all "$tmp/R1" "$tmp/RM2" 1 5e-2 1e-4 2>&1) || fail "resnet18 -np 2 against one process: $msg"
+ok "resnet18: -np 2 (12 images a rank, batch norm over both) equals one process: $msg"
 rm -rf "$tmp/R1" "$tmp/RM2"
 
 # --- killed under MPI, resumed -------------------------------------------------------
