@@ -19,6 +19,7 @@
 #     steps: this ResNet-18 at initialisation turns a 1e-7 change of its
 #     weights into ~1e-3 of the next gradient, so differences of summation
 #     order grow a thousandfold a step);
+#   - that comparison rejects a checkpoint that did not take the step (so it can fail);
 #   - -np 2 twice: the same bytes (fixed order of the cross-rank sums);
 #   - mpirun -np 1 gives exactly the one-process bytes;
 #   - a run killed under mpirun (SIGKILL of both ranks, at epoch 2 of 40) resumes with --resume under
@@ -172,7 +173,11 @@ resnet=(--model resnet18 "${base[@]}" --batch 24 --lr 0.01 --epochs 1 --limit 32
 mpi 2 "$train" "${resnet[@]}" --out "$tmp/RM2"
 msg=$(close_all "$tmp/R1" "$tmp/RM2" 1 5e-2 1e-4 2>&1) || fail "resnet18 -np 2 against one process: $msg"
 ok "resnet18: -np 2 (12 images a rank, batch norm over both) equals one process: $msg"
-rm -rf "$tmp/R1" "$tmp/RM2"
+# the check itself can fail: a run that did not move from epoch 0 is far from R1
+mkdir "$tmp/R0" && cp "$tmp/R1/epoch-000.npz" "$tmp/R0/" && cp "$tmp/R1/epoch-000.npz" "$tmp/R0/epoch-001.npz"
+close_all "$tmp/R1" "$tmp/R0" 1 5e-2 1e-4 > /dev/null 2>&1 && fail "close_all accepts an untrained checkpoint as R1's step"
+ok "close_all rejects a checkpoint that did not take R1's step"
+rm -rf "$tmp/R1" "$tmp/RM2" "$tmp/R0"
 
 # --- killed under MPI, resumed -------------------------------------------------------
 long=(--model lenet5 "${base[@]}" --batch 8 --lr 0.02 --epochs 40 --quiet)
