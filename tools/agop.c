@@ -174,9 +174,11 @@ int main(int argc, char **argv)
                 return 2;
             }
         }
-    fe_arch arch = FE_LENET5;
-    if (model_s && fe_arch_parse(model_s, &arch)) {
-        fprintf(stderr, "agop: unknown model '%s' (lenet5 or resnet18)\n", model_s);
+    char names[256];
+    const fe_arch *arch = model_s ? fe_arch_find(model_s) : NULL;
+    if (model_s && !arch) {
+        fprintf(stderr, "agop: unknown model '%s' (%s)\n", model_s,
+                fe_arch_names(names, sizeof names, ", "));
         return 2;
     }
     fe_err err;
@@ -192,10 +194,11 @@ int main(int argc, char **argv)
     if (batch > count)
         batch = count;
     fe_blas_threads((int)threads);
-    fe_model *m = fe_model_open(ckpt, model_s != NULL, arch, (int)batch, &err);
+    /* reported numbers: direct convolution, not Winograd */
+    const fe_model_opts exact = {.exact_conv = 1};
+    fe_model *m = fe_model_open(ckpt, arch, (int)batch, &exact, &err);
     if (!m)
         fe_die(prog, ckpt, "%s", err.msg);
-    m->exact_conv = 1;          /* reported numbers: direct convolution, not Winograd */
     int *li = fe_xmalloc(sizeof(int) * nl);
     agop_acc *acc = fe_xcalloc((size_t)nl, sizeof *acc);
     for (int i = 0; i < nl; i++) {
@@ -224,7 +227,7 @@ int main(int argc, char **argv)
         double now = fe_now();
         if (!quiet && now - last > 5.0) {
             fprintf(stderr, "agop: %s %s%s: %lld/%lld images, %.0f img/s\n",
-                    fe_arch_name(m->arch), layer[0], nl > 1 ? " and more" : "",
+                    m->arch->name, layer[0], nl > 1 ? " and more" : "",
                     (long long)(s + nb), (long long)count, (s + nb) / (now - t0));
             last = now;
         }
@@ -233,7 +236,7 @@ int main(int argc, char **argv)
         const int d = finish(&m->layers[li[i]], &acc[i], count, out[i]);
         if (!quiet)
             fprintf(stderr, "agop: %s %s over %lld images: %d x %d in %.1fs\n",
-                    fe_arch_name(m->arch), layer[i], (long long)count, d, d, fe_now() - t0);
+                    m->arch->name, layer[i], (long long)count, d, d, fe_now() - t0);
         free(acc[i].g);
         free(acc[i].acc);
     }

@@ -123,15 +123,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "snapshot: --layer needs --images and --index\n");
         return 2;
     }
-    fe_arch arch = FE_LENET5;
-    if (model_s && fe_arch_parse(model_s, &arch)) {
-        fprintf(stderr, "snapshot: unknown model '%s' (lenet5 or resnet18)\n", model_s);
+    char names[256];
+    const fe_arch *arch = model_s ? fe_arch_find(model_s) : NULL;
+    if (model_s && !arch) {
+        fprintf(stderr, "snapshot: unknown model '%s' (%s)\n", model_s,
+                fe_arch_names(names, sizeof names, ", "));
         return 2;
     }
-    fe_model *m = fe_model_open(ckpt, model_s != NULL, arch, 1, &err);
+    /* reported numbers: direct convolution, not Winograd */
+    const fe_model_opts exact = {.exact_conv = 1};
+    fe_model *m = fe_model_open(ckpt, arch, 1, &exact, &err);
     if (!m)
         fe_die(prog, ckpt, "%s", err.msg);
-    m->exact_conv = 1;          /* reported numbers: direct convolution, not Winograd */
     int li = strcmp(layer, "input") ? fe_model_layer_or_die(m, prog, layer) : -2;
     fe_tensor img;
     fe_load_images(prog, images, &img);

@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include "cli.h"
 #include "comm.h"
-#include "gemm_bf16.h"
 #include "io.h"
 #include "model.h"
 #include "npy.h"
@@ -393,9 +392,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "train: %s is required (see train --help)\n", missing);
         return 2;
     }
-    fe_arch arch;
-    if (fe_arch_parse(model_s, &arch)) {
-        fprintf(stderr, "train: unknown model '%s' (lenet5 or resnet18)\n", model_s);
+    char names[256];
+    const fe_arch *arch = fe_arch_find(model_s);
+    if (!arch) {
+        fprintf(stderr, "train: unknown model '%s' (%s)\n", model_s,
+                fe_arch_names(names, sizeof names, ", "));
         return 2;
     }
     fe_optim_kind okind;
@@ -421,13 +422,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "train: --test-images and --test-labels go together\n");
         return 2;
     }
-    if (bf16 && arch != FE_RESNET18) {
-        fprintf(stderr, "train: --precision bf16 is for resnet18 (LeNet-5 trains in fp32)\n");
-        return 2;
-    }
-    if (bf16 && !fe_bf16_supported()) {
-        fprintf(stderr, "train: --precision bf16: this CPU has no AVX512_BF16 (bfloat16 dot "
-                "products); use --precision fp32\n");
+    fe_model_opts mode = {.precision = bf16 ? FE_PREC_BF16 : FE_PREC_FP32};
+    fe_err why;
+    if (fe_arch_supports(arch, &mode, &why)) {
+        fprintf(stderr, "train: --precision bf16: %s; use --precision fp32\n", why.msg);
         return 2;
     }
 
@@ -471,11 +469,10 @@ int main(int argc, char **argv)
 
     int nthreads = fe_blas_threads((int)threads);
     fe_err err;
-    fe_model *m = fe_model_new(arch, (int)batch, 0, &err);
+    mode.comm = R > 1 ? &comm : NULL;
+    fe_model *m = fe_model_new(arch, (int)batch, &mode, &err);
     if (!m)
         fe_die(prog, model_s, "%s", err.msg);
-    m->bf16 = bf16;
-    m->comm = R > 1 ? &comm : NULL;
     fe_optim opt;
     if (fe_optim_init(&opt, okind, m->nparams))
         fe_die(prog, out, "out of memory");
@@ -484,7 +481,7 @@ int main(int argc, char **argv)
     opt.weight_decay = wd;
     /* The run's identity, checked on --resume. */
     /* (--fresh-optimizer and bf16 add elements, so runs made before them still resume) */
-    int64_t ident[16] = {arch, okind, seed, batch, n_val, N, test_limit, (int64_t)(lr * 1e12),
+    int64_t ident[16] = {arch == &fe_lenet5 ? 0 : 1, okind, seed, batch, n_val, N, test_limit, (int64_t)(lr * 1e12),
                          (int64_t)(wd * 1e12), (int64_t)(momentum * 1e12), shuffle,
                          (int64_t)(conv_std * 1e12), (int64_t)(mean * 1e12), (int64_t)(std * 1e12)};
     int nident = 14;
@@ -506,7 +503,7 @@ int main(int argc, char **argv)
     comm.barrier(&comm);        /* every rank has looked before rank 0 writes */
     if (!quiet) {
         fprintf(stderr, "train: %s, %lld train / %lld validation / %lld test images, batch %lld, "
-                "%lld epochs\n", fe_arch_name(arch), (long long)n_tr, (long long)n_val,
+                "%lld epochs\n", arch->name, (long long)n_tr, (long long)n_val,
                 (long long)(timages ? test.img.shape[0] : 0), (long long)batch, (long long)epochs);
         fprintf(stderr, "train: %s lr %g momentum %g weight_decay %g init %s seed %lld "
                 "normalise (x-%g)/%g shuffle %s%s%s\n", optim_s, lr, okind == FE_SGD ? momentum : 0.0,

@@ -24,6 +24,7 @@
 #include <immintrin.h>
 #include "cli.h"
 #include "model.h"
+#include "ops.h"
 #include "gemm_bf16.h"
 #include "optim.h"
 
@@ -45,10 +46,8 @@ static double forward_flops(const fe_model *m, int executed, double *first)
         double x;
         if (!g)
             x = 2.0 * l->fc->in * l->fc->out;
-        else if (executed && fe_conv_winograd(m, l->conv))
-            x = 2.0 * 36 * ((g->oh + 3) / 4) * ((g->ow + 3) / 4) * (double)g->cin * g->cout;
         else
-            x = 2.0 * g->cout * g->cin * g->k * g->k * g->oh * g->ow;
+            x = 2.0 * (executed ? l->conv->algo : &fe_conv_direct)->macs(g);
         if (i == 0)
             *first = x;
         f += x;
@@ -203,25 +202,26 @@ int main(int argc, char **argv)
         }
         else { fprintf(stderr, "bench_train: unknown option %s\n", argv[i]); return 2; }
     }
-    fe_arch arch;
-    if (fe_arch_parse(model, &arch) || batch < 1 || steps < 1 ||
+    const fe_arch *arch = fe_arch_find(model);
+    if (!arch || batch < 1 || steps < 1 ||
         (strcmp(precision, "fp32") && strcmp(precision, "bf16"))) {
         fprintf(stderr, "bench_train: bad arguments\n");
         return 2;
     }
     const int bf16 = !strcmp(precision, "bf16");
-    if (bf16 && !fe_bf16_supported()) {
-        fprintf(stderr, "bench_train: --precision bf16: this CPU has no AVX512_BF16\n");
+    const fe_model_opts mode = {.precision = bf16 ? FE_PREC_BF16 : FE_PREC_FP32,
+                                .col_floats = (size_t)(col_mfloats * 1048576.0)};
+    fe_err err;
+    if (fe_arch_supports(arch, &mode, &err)) {
+        fprintf(stderr, "bench_train: --precision bf16: %s\n", err.msg);
         return 2;
     }
     threads = fe_blas_threads(threads);
-    fe_err err;
-    fe_model *m = fe_model_new(arch, batch, (size_t)(col_mfloats * 1048576.0), &err);
+    fe_model *m = fe_model_new(arch, batch, &mode, &err);
     if (!m) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
-    m->bf16 = bf16;
     fe_rng r;
     fe_rng_seed(&r, 1, "bench", 0);
-    fe_model_init(m, &r, arch == FE_RESNET18 ? 1e-4 : 0);
+    fe_model_init(m, &r, arch == &fe_resnet18 ? 1e-4 : 0);
     fe_optim o;
     fe_optim_init(&o, FE_SGD, m->nparams);
     o.lr = 1e-4; o.momentum = 0.9; o.weight_decay = 1e-4;

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* One model of each architecture for the whole run (building a ResNet-18 per
  * input would dominate the time); loading overwrites all of its parameters. */
-static fe_model *models[2];
+static fe_model *models[8];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,9 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fe_err err;
     if (npz_read_mem(data, size, &z, &err))
         return 0;
-    int arch = fe_arch_detect(&z);
-    if (arch >= 0) {
-        if (!models[arch] && !(models[arch] = fe_model_new((fe_arch)arch, 1, 0, &err)))
+    const fe_arch *found = fe_arch_detect(&z);
+    int arch = 0;
+    while (found && fe_archs[arch] != found)
+        arch++;
+    if (found && arch < 8) {
+        if (!models[arch] && !(models[arch] = fe_model_new(found, 1, NULL, &err)))
             abort();
         err.msg[0] = '\0';
         if (fe_model_from_npz(models[arch], &z, &err) == 0) {

@@ -26,8 +26,11 @@
 #include <math.h>
 
 #include "cli.h"
+#include "lenet5.h"
 #include "model.h"
 #include "npy.h"
+#include "ops.h"
+#include "resnet18.h"
 
 static int verbose;
 static uint64_t seed_offset;    /* FE_TEST_SEED: try other seeds (the tolerances were set so) */
@@ -55,10 +58,11 @@ static uint8_t *random_images(fe_rng *r, int n)
     return img;
 }
 
-static fe_model *new_model(fe_arch arch, int maxn, size_t col, uint64_t seed, double conv_std)
+static fe_model *new_model_in(const fe_arch *arch, int maxn, const fe_model_opts *mode,
+                             uint64_t seed, double conv_std)
 {
     fe_err err;
-    fe_model *m = fe_model_new(arch, maxn, col, &err);
+    fe_model *m = fe_model_new(arch, maxn, mode, &err);
     if (!m)
         fail_msg("fe_model_new: %s", err.msg);
     fe_rng r;
@@ -67,7 +71,13 @@ static fe_model *new_model(fe_arch arch, int maxn, size_t col, uint64_t seed, do
     return m;
 }
 
-static net net_setup(fe_arch arch, int n, int training, uint64_t seed)
+static fe_model *new_model(const fe_arch *arch, int maxn, size_t col, uint64_t seed, double conv_std)
+{
+    const fe_model_opts mode = {.col_floats = col};
+    return new_model_in(arch, maxn, &mode, seed, conv_std);
+}
+
+static net net_setup(const fe_arch *arch, int n, int training, uint64_t seed)
 {
     net t = {.n = n, .training = training};
     seed += seed_offset;
@@ -239,7 +249,7 @@ static int check_param(net *t, const char *name, double hrel, double rtol, doubl
 
 static void test_lenet5_gradients(void **state)
 {
-    net t = net_setup(FE_LENET5, 3, 1, 7);
+    net t = net_setup(&fe_lenet5, 3, 1, 7);
     fe_rng r;
     fe_rng_seed(&r, 7 + seed_offset, "pick", 0);
     static const char *names[] = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
@@ -256,7 +266,7 @@ static void test_lenet5_gradients(void **state)
 static void test_resnet18_gradients(void **state)
 {
     /* training mode: BatchNorm normalises with the statistics of this batch of 2 */
-    net t = net_setup(FE_RESNET18, 2, 1, 11);
+    net t = net_setup(&fe_resnet18, 2, 1, 11);
     fe_rng r;
     fe_rng_seed(&r, 11 + seed_offset, "pick", 0);
     static const char *names[] = {
@@ -393,13 +403,13 @@ static void check_hook_bias(net *t, const char *layer, fe_conv *conv, int rows, 
 
 static void test_lenet5_hooks(void **state)
 {
-    net t = net_setup(FE_LENET5, 3, 0, 21);
-    fe_model *m = t.m;
-    check_hook_bias(&t, "conv2", &m->conv2, 16, 3 * 100);
-    check_hook_bias(&t, "conv1", &m->conv1, 6, 3 * 784);
+    net t = net_setup(&fe_lenet5, 3, 0, 21);
+    lenet5_net *L = t.m->net;
+    check_hook_bias(&t, "conv2", &L->conv2, 16, 3 * 100);
+    check_hook_bias(&t, "conv1", &L->conv1, 6, 3 * 784);
     /* the last layer's output is the logits: dz = dlogits */
     hook_rec h = run_hook(&t, "fc3", 10, 3);
-    assert_memory_equal(h.dz, m->dlogits, sizeof(float) * 30);
+    assert_memory_equal(h.dz, t.m->dlogits, sizeof(float) * 30);
     free(h.dz);
     h = run_hook(&t, "fc1", 120, 3);
     free(h.dz);
@@ -470,20 +480,21 @@ static void check_hook_bn(net *t, const char *layer, const char *bn_name, int ro
 
 static void test_resnet18_hooks(void **state)
 {
-    net t = net_setup(FE_RESNET18, 2, 1, 31);
+    net t = net_setup(&fe_resnet18, 2, 1, 31);
     /* Running statistics = this batch's (one training pass with momentum 1), so the
      * eval-mode activations are normalised as in a trained model.  (With the
      * initial 0/1 statistics most pre-ReLU values crowd within 1e-2 of the kink and
      * no step is both above the rounding and below the kinks.) */
     fe_model *m = t.m;
+    resnet18_net *R = m->net;
     fe_bn *bns[20];
     int nb = 0;
-    bns[nb++] = &m->bn1;
+    bns[nb++] = &R->bn1;
     for (int i = 0; i < 8; i++) {
-        bns[nb++] = &m->blk[i].b1;
-        bns[nb++] = &m->blk[i].b2;
-        if (m->blk[i].has_sc)
-            bns[nb++] = &m->blk[i].sbn;
+        bns[nb++] = &R->blk[i].b1;
+        bns[nb++] = &R->blk[i].b2;
+        if (R->blk[i].has_sc)
+            bns[nb++] = &R->blk[i].sbn;
     }
     assert_int_equal(nb, 20);
     for (int i = 0; i < nb; i++)
@@ -511,7 +522,7 @@ static void test_resnet18_hooks(void **state)
 /* A batch smaller than the model's capacity (train's last batch), and im2col
  * scratch for one image at a time, give what a model sized exactly for the batch
  * gives. */
-static void check_same_model(fe_arch arch)
+static void check_same_model(const fe_arch *arch)
 {
     const int n = 2;
     fe_model *ref = new_model(arch, n, 0, 51, 0);
@@ -537,16 +548,16 @@ static void check_same_model(fe_arch arch)
             gmax = fmax(gmax, fabs(ref->grads[i]));
         for (int i = 0; i < FE_CLASSES * n; i++)
             if (fabs(ms[k]->logits[i] - ref->logits[i]) > 1e-5 * (1 + fabs(ref->logits[i])))
-                fail_msg("%s %s: logit %d is %.9g, want %.9g", fe_arch_name(arch), what, i,
+                fail_msg("%s %s: logit %d is %.9g, want %.9g", arch->name, what, i,
                          (double)ms[k]->logits[i], (double)ref->logits[i]);
         for (size_t i = 0; i < ref->nparams; i++)
             if (fabs(ms[k]->grads[i] - ref->grads[i]) > 1e-4 * fabs(ref->grads[i]) + 1e-5 * gmax)
-                fail_msg("%s %s: gradient %zu is %.9g, want %.9g", fe_arch_name(arch), what, i,
+                fail_msg("%s %s: gradient %zu is %.9g, want %.9g", arch->name, what, i,
                          (double)ms[k]->grads[i], (double)ref->grads[i]);
         if (ms[k]->nbufs)
             for (size_t i = 0; i < ref->nbufs; i++)
                 if (fabs(ms[k]->bufs[i] - ref->bufs[i]) > 1e-5 * (1 + fabs(ref->bufs[i])))
-                    fail_msg("%s %s: running statistic %zu is %.9g, want %.9g", fe_arch_name(arch),
+                    fail_msg("%s %s: running statistic %zu is %.9g, want %.9g", arch->name,
                              what, i, (double)ms[k]->bufs[i], (double)ref->bufs[i]);
     }
     free(img);
@@ -555,34 +566,45 @@ static void check_same_model(fe_arch arch)
     fe_model_free(tiny);
 }
 
-static void test_partial_batch_lenet5(void **state) { check_same_model(FE_LENET5); }
-static void test_partial_batch_resnet18(void **state) { check_same_model(FE_RESNET18); }
+static void test_partial_batch_lenet5(void **state) { check_same_model(&fe_lenet5); }
+static void test_partial_batch_resnet18(void **state) { check_same_model(&fe_resnet18); }
 
 /* exact_conv (agop, snapshot) keeps the 3x3 stride-1 convolutions on the
  * im2col path: layer1.0.conv1's output is then bit for bit conv2d_forward's;
- * training's Winograd path gives different bits within its rounding. */
+ * training's Winograd path gives different bits within its rounding.  The
+ * exact model keeps no Winograd filters, and its chunk scratch is the other's
+ * (fe_conv_col_floats: the same chunking in every mode). */
 static void test_resnet18_exact_conv(void **state)
 {
     (void)state;
     const int n = 2;
-    fe_model *m = new_model(FE_RESNET18, n, 0, 11, 0);
+    fe_model *m = new_model(&fe_resnet18, n, 0, 11, 0);
+    const fe_model_opts exact = {.exact_conv = 1};
+    fe_model *me = new_model_in(&fe_resnet18, n, &exact, 11, 0);
+    assert_int_equal(me->col_cap, m->col_cap);
+    assert_true(me->nacts < m->nacts);
     fe_rng r;
     fe_rng_seed(&r, 11, "input", 0);
     uint8_t *img = random_images(&r, n);
     fe_model_set_input(m, img, NULL, n, 0.1307f, 0.3081f);
+    fe_model_set_input(me, img, NULL, n, 0.1307f, 0.3081f);
     free(img);
-    const fe_conv *c = &m->blk[0].c1;
+    const resnet18_net *R = m->net, *Re = me->net;
+    const fe_conv *c = &R->blk[0].c1, *ce = &Re->blk[0].c1;
     assert_true(wino_applies(&c->g));
+    assert_ptr_equal(c->algo, &fe_conv_winograd);
+    assert_ptr_equal(ce->algo, &fe_conv_direct);
+    assert_null(ce->state);
     const size_t ny = (size_t)c->g.cout * n * c->g.oh * c->g.ow, cap = conv_col_floats(&c->g, n);
     float *ref = malloc(sizeof(float) * ny), *col = malloc(sizeof(float) * cap);
     float *wino = malloc(sizeof(float) * ny);
     assert_true(ref && col && wino);
     fe_model_forward(m, n, 0);
     memcpy(wino, c->y, sizeof(float) * ny);
-    conv2d_forward(&c->g, n, m->a0, c->w, NULL, ref, col, cap);
-    m->exact_conv = 1;
-    fe_model_forward(m, n, 0);
-    assert_memory_equal(c->y, ref, sizeof(float) * ny);
+    conv2d_forward(&c->g, n, R->a0, c->w, NULL, ref, col, cap);
+    fe_model_forward(me, n, 0);
+    assert_memory_equal(Re->a0, R->a0, sizeof(float) * (size_t)64 * n * 28 * 28);
+    assert_memory_equal(ce->y, ref, sizeof(float) * ny);
     double scale = 0, worst = 0;
     for (size_t i = 0; i < ny; i++) {
         scale = fmax(scale, fabs(ref[i]));
@@ -592,6 +614,7 @@ static void test_resnet18_exact_conv(void **state)
     assert_true(worst <= 1e-5 * scale);
     free(ref); free(col); free(wino);
     fe_model_free(m);
+    fe_model_free(me);
 }
 
 /* fe_model_fix_weights: forwards under the promise reuse the filters made by
@@ -601,7 +624,7 @@ static void test_resnet18_fix_weights(void **state)
 {
     (void)state;
     const int n = 2;
-    fe_model *m = new_model(FE_RESNET18, n, 0, 12, 0);
+    fe_model *m = new_model(&fe_resnet18, n, 0, 12, 0);
     fe_rng r;
     fe_rng_seed(&r, 12, "input", 0);
     uint8_t *img = random_images(&r, n);
@@ -615,10 +638,10 @@ static void test_resnet18_fix_weights(void **state)
         fe_model_forward(m, n, 0);
         assert_memory_equal(m->logits, ref, sizeof ref);
     }
-    fe_conv *c = &m->blk[7].c2;
-    assert_true(wino_applies(&c->g) && c->u_kept);
+    fe_conv *c = &((resnet18_net *)m->net)->blk[7].c2;
+    assert_true(c->algo == &fe_conv_winograd && c->state_kept);
     fe_model_fix_weights(m, 0);
-    assert_false(c->u_kept);
+    assert_false(c->state_kept);
     for (size_t i = 0; i < (size_t)c->g.cout * c->g.cin * 9; i++)
         c->w[i] *= 2.0f;
     fe_model_forward(m, n, 0);
@@ -633,17 +656,18 @@ static void test_resnet18_fix_weights(void **state)
 static void test_layer_names(void **state)
 {
     fe_err err;
-    fe_model *m = fe_model_new(FE_LENET5, 1, 0, &err);
+    fe_model *m = fe_model_new(&fe_lenet5, 1, NULL, &err);
     char buf[1024];
     fe_model_layer_list(m, buf, sizeof buf);
     assert_string_equal(buf, "conv1, conv2, fc1, fc2, fc3");
     assert_int_equal(fe_model_find_layer(m, "fc2"), 3);
     assert_int_equal(fe_model_find_layer(m, "nope"), -1);
-    assert_ptr_equal(m->layers[1].conv, &m->conv2);
-    assert_ptr_equal(m->layers[1].post, m->conv2.y);
+    const lenet5_net *L = m->net;
+    assert_ptr_equal(m->layers[1].conv, &L->conv2);
+    assert_ptr_equal(m->layers[1].post, L->conv2.y);
     assert_int_equal(m->layers[1].post_c * m->layers[1].post_h * m->layers[1].post_w, 1600);
     fe_model_free(m);
-    m = fe_model_new(FE_RESNET18, 1, 0, &err);
+    m = fe_model_new(&fe_resnet18, 1, NULL, &err);
     assert_int_equal(m->nlayers, 1 + 16 + 3 + 1);
     static const char *names[] = {"conv1", "layer1.0.conv1", "layer2.0.shortcut.0",
                                   "layer4.1.conv2", "linear"};
@@ -660,7 +684,7 @@ static void test_layer_names(void **state)
 
 /* ------------------------------------------------------------------ checkpoints */
 
-static void check_round_trip(fe_arch arch, int nsteps)
+static void check_round_trip(const fe_arch *arch, int nsteps)
 {
     char *dir = make_tmpdir(), path[4200];
     snprintf(path, sizeof path, "%s/model.npz", dir);
@@ -675,7 +699,7 @@ static void check_round_trip(fe_arch arch, int nsteps)
         fail_msg("fe_model_save: %s", err.msg);
     assert_int_equal(count_entries(dir), 1);      /* no temporary left behind */
 
-    fe_model *m2 = fe_model_new(arch, 1, 0, &err);
+    fe_model *m2 = fe_model_new(arch, 1, NULL, &err);
     assert_non_null(m2);
     fe_rng r;
     fe_rng_seed(&r, 99, "init", 0);
@@ -695,7 +719,7 @@ static void check_round_trip(fe_arch arch, int nsteps)
             assert_int_equal(*m->p[i].i64, nsteps + 1);
             nnbt++;
         }
-    assert_int_equal(nnbt, arch == FE_RESNET18 ? 20 : 0);
+    assert_int_equal(nnbt, arch == &fe_resnet18 ? 20 : 0);
 
     /* the file itself: the state_dict keys, shapes and dtypes */
     npz_t z = {0};
@@ -722,7 +746,7 @@ static void check_round_trip(fe_arch arch, int nsteps)
         {"layer2.0.shortcut.0.weight", 4, {128, 64, 1, 1}}, {"layer4.1.conv2.weight", 4, {512, 512, 3, 3}},
         {"layer3.0.shortcut.1.bias", 1, {256}}, {"linear.weight", 2, {10, 512}}, {"linear.bias", 1, {10}},
     };
-    for (size_t k = arch == FE_LENET5 ? 0 : 6; k < (arch == FE_LENET5 ? 6u : sizeof keys / sizeof keys[0]); k++) {
+    for (size_t k = arch == &fe_lenet5 ? 0 : 6; k < (arch == &fe_lenet5 ? 6u : sizeof keys / sizeof keys[0]); k++) {
         const fe_tensor *e = npz_get(&z, keys[k].name);
         if (!e)
             fail_msg("no %s in the checkpoint", keys[k].name);
@@ -730,14 +754,14 @@ static void check_round_trip(fe_arch arch, int nsteps)
         for (int d = 0; d < e->ndim; d++)
             assert_int_equal(e->shape[d], keys[k].shape[d]);
     }
-    assert_int_equal(fe_arch_detect(&z), (int)arch);
+    assert_ptr_equal(fe_arch_detect(&z), arch);
 
     /* a non-finite weight is refused, naming the tensor and the element */
     {
         float *w = (float *)npz_get(&z, "conv1.weight")->data;
         const float bad[2] = {NAN, -INFINITY};
         const char *word[2] = {"NaN", "inf"};
-        fe_model *m5 = fe_model_new(arch, 1, 0, &err);
+        fe_model *m5 = fe_model_new(arch, 1, NULL, &err);
         assert_non_null(m5);
         assert_int_equal(fe_model_from_npz(m5, &z, &err), 0);
         for (int k = 0; k < 2; k++) {
@@ -754,15 +778,15 @@ static void check_round_trip(fe_arch arch, int nsteps)
     npz_free(&z);
 
     /* fe_model_open detects the architecture; the other model's loader refuses */
-    fe_model *m3 = fe_model_open(path, 0, FE_LENET5, 1, &err);
+    fe_model *m3 = fe_model_open(path, NULL, 1, NULL, &err);
     if (!m3)
         fail_msg("fe_model_open: %s", err.msg);
-    assert_int_equal(m3->arch, arch);
+    assert_ptr_equal(m3->arch, arch);
     assert_memory_equal(m3->params, m->params, sizeof(float) * m->nparams);
     fe_model_free(m3);
-    fe_arch other = arch == FE_LENET5 ? FE_RESNET18 : FE_LENET5;
-    assert_null(fe_model_open(path, 1, other, 1, &err));
-    fe_model *m4 = fe_model_new(other, 1, 0, &err);
+    const fe_arch *other = arch == &fe_lenet5 ? &fe_resnet18 : &fe_lenet5;
+    assert_null(fe_model_open(path, other, 1, NULL, &err));
+    fe_model *m4 = fe_model_new(other, 1, NULL, &err);
     assert_int_not_equal(fe_model_load(m4, path, &err), 0);
     assert_true(strlen(err.msg) > 0);
     fe_model_free(m4);
@@ -773,8 +797,8 @@ static void check_round_trip(fe_arch arch, int nsteps)
     remove_tmpdir(dir);
 }
 
-static void test_save_load_lenet5(void **state) { check_round_trip(FE_LENET5, 2); }
-static void test_save_load_resnet18(void **state) { check_round_trip(FE_RESNET18, 2); }
+static void test_save_load_lenet5(void **state) { check_round_trip(&fe_lenet5, 2); }
+static void test_save_load_resnet18(void **state) { check_round_trip(&fe_resnet18, 2); }
 
 /* ------------------------------------------------------------------ initialisation */
 
@@ -866,7 +890,7 @@ static void check_init(fe_model *m, double conv_std)
             check_uniform(p, 1.0 / sqrt((double)fan_in));
         }
     }
-    if (m->arch == FE_RESNET18) {
+    if (m->arch == &fe_resnet18) {
         assert_int_equal(nbn, 20 * 4);
         assert_int_equal(nconv, conv_std > 0 ? 20 : 0);
     }
@@ -874,28 +898,28 @@ static void check_init(fe_model *m, double conv_std)
 
 static void test_init_lenet5(void **state)
 {
-    fe_model *m = new_model(FE_LENET5, 1, 0, 3, 0);
+    fe_model *m = new_model(&fe_lenet5, 1, 0, 3, 0);
     check_init(m, 0);
     size_t total = 0;
     for (int i = 0; i < m->np; i++)
         total += m->p[i].grad ? m->p[i].n : 0;
     assert_int_equal(total, 61706);     /* LeNet-5's parameter count in PyTorch */
     fe_model_free(m);
-    m = new_model(FE_LENET5, 1, 0, 3, 0.05);
+    m = new_model(&fe_lenet5, 1, 0, 3, 0.05);
     check_init(m, 0.05);
     fe_model_free(m);
 }
 
 static void test_init_resnet18(void **state)
 {
-    fe_model *m = new_model(FE_RESNET18, 1, 0, 5, 0);
+    fe_model *m = new_model(&fe_resnet18, 1, 0, 5, 0);
     size_t total = 0;
     for (int i = 0; i < m->np; i++)
         total += m->p[i].grad ? m->p[i].n : 0;
     assert_int_equal(total, 11172810);  /* sum(p.numel() for p in model.parameters()) */
     check_init(m, 0);
     /* same seed, same parameters; another seed, other parameters */
-    fe_model *m2 = new_model(FE_RESNET18, 1, 0, 5, 0);
+    fe_model *m2 = new_model(&fe_resnet18, 1, 0, 5, 0);
     assert_memory_equal(m2->params, m->params, sizeof(float) * m->nparams);
     fe_rng r;
     fe_rng_seed(&r, 6, "init", 0);
@@ -913,7 +937,7 @@ static void test_init_resnet18(void **state)
 
 static void test_set_input(void **state)
 {
-    fe_model *m = new_model(FE_LENET5, 3, 0, 1, 0);
+    fe_model *m = new_model(&fe_lenet5, 3, 0, 1, 0);
     uint8_t img[4 * 784];
     for (int i = 0; i < 4 * 784; i++)
         img[i] = (uint8_t)(i * 7 + i / 784);

@@ -1,7 +1,12 @@
-/* model.h - LeNet-5 and the CIFAR-style ResNet-18 of the paper, with their
- * parameters named exactly as PyTorch's state_dict names them.
+/* model.h - the models of the paper (LeNet-5, the CIFAR-style ResNet-18) behind
+ * one interface, with their parameters named exactly as PyTorch's state_dict
+ * names them.
  *
- * A model owns three arenas planned once for a maximum batch size:
+ * The models are rows of a table (fe_archs[]): each row (fe_arch) is a model's
+ * own explicit build, forward and backward (lenet5.c, resnet18.c); this file's
+ * functions are the generic core around them (model.c): the arenas, named
+ * layers, checkpoints, hooks.  A model owns three arenas planned once for a
+ * maximum batch size (builder.c counts them, then hands out pointers):
  *   params/grads  every trainable tensor, contiguous (the optimiser is one loop)
  *   bufs          BatchNorm running statistics
  *   acts          the activations kept for the backward pass, plus scratch
@@ -16,11 +21,34 @@
 #include "npy.h"
 #include "rng.h"
 
-typedef enum { FE_LENET5, FE_RESNET18 } fe_arch;
-
 #define FE_IMG 28        /* input images are 1 x 28 x 28 */
 #define FE_CLASSES 10
 
+typedef struct fe_model fe_model;
+typedef struct fe_arch fe_arch;
+typedef struct fe_hook fe_hook;
+struct fe_builder;
+struct fe_comm;
+struct fe_conv_algo;
+
+/* ---- the model's mode, fixed when it is built ---- */
+typedef enum { FE_PREC_FP32, FE_PREC_BF16 } fe_precision;
+
+typedef struct {
+    fe_precision precision;  /* FE_PREC_BF16: every convolution direct, its forward and
+                                input-gradient products in bfloat16 with float32 sums
+                                (train --precision bf16); see fe_arch_supports */
+    int exact_conv;          /* 1: only algorithms that sum the convolution's own products
+                                (no Winograd: its rounding, ~1e-5 of a layer's scale per
+                                convolution, adds up to ~1e-3 in a deep layer's AGOP);
+                                the analysis tools, agop and snapshot */
+    const struct fe_comm *comm;  /* data-parallel training (train under mpirun): batch-norm
+                                statistics in training mode are of the whole batch over
+                                comm's ranks (comm.h); NULL: this process's batch */
+    size_t col_floats;       /* chunk scratch of the convolutions (0: the default) */
+} fe_model_opts;
+
+/* ---- the pieces a model is built from ---- */
 typedef struct {
     char name[64];          /* state_dict key */
     int ndim;
@@ -38,9 +66,10 @@ typedef struct {
     conv_geom g;
     float *w, *b, *dw, *db;
     float *y;               /* output [cout][N][oh][ow] */
-    float *u;               /* Winograd filters made by the last forward (NULL where
-                               Winograd does not apply) */
-    int u_kept;             /* u is of the current weights (fe_model_fix_weights) */
+    const struct fe_conv_algo *algo;  /* how it runs in the model's mode (ops.h) */
+    float *state;           /* the algorithm's own state (Winograd: the transformed
+                               filters of the last forward), NULL if it keeps none */
+    int state_kept;         /* state is of the current weights (fe_model_fix_weights) */
 } fe_conv;
 
 typedef struct {
@@ -56,14 +85,6 @@ typedef struct {
     float *y;               /* output [out][N] */
 } fe_fc;
 
-typedef struct {
-    fe_conv c1, c2, sc;
-    fe_bn b1, b2, sbn;
-    int has_sc;
-    float *a1;              /* relu(bn1(conv1(x))) */
-    float *out;             /* relu(bn2(conv2(a1)) + shortcut(x)) */
-} fe_block;
-
 /* A named layer for snapshot/agop: a conv or linear layer, its output z (the
  * quantity whose gradient agop needs) and the activation after its nonlinearity. */
 typedef struct {
@@ -74,23 +95,50 @@ typedef struct {
     int post_c, post_h, post_w;
 } fe_layer;
 
-typedef struct fe_model {
-    fe_arch arch;
+/* ---- the table of models ---- */
+enum { FE_CAP_BF16 = 1 };   /* fe_arch.caps: it has a bf16 path (FE_PREC_BF16) */
+
+struct fe_arch {
+    const char *name;               /* "lenet5": --model, messages */
+    const char *title;              /* "LeNet-5" */
+    const char *detect_keys[4];     /* state_dict keys its checkpoints hold and the other
+                                       models' do not (NULL-terminated) */
+    size_t net_size;                /* bytes of its own state (m->net) */
+    unsigned caps;                  /* FE_CAP_* */
+    /* Describe the model to the builder (builder.c; it is called twice). */
+    void (*build)(struct fe_builder *b);
+    /* Forward n images from m->input to m->logits (training: BatchNorm mode). */
+    void (*forward)(fe_model *m, int n, int training);
+    /* Backward from m->dlogits (see fe_model_backward). */
+    void (*backward)(fe_model *m, int param_grads, fe_hook *hook);
+};
+
+extern const fe_arch fe_lenet5, fe_resnet18;
+extern const fe_arch *const fe_archs[];      /* every model, NULL-terminated */
+
+/* The model called name, or NULL. */
+const fe_arch *fe_arch_find(const char *name);
+/* The models' names joined by sep ("lenet5|resnet18"), into buf; returns buf. */
+const char *fe_arch_names(char *buf, size_t len, const char *sep);
+/* 0 when arch can be built in the mode of opts (NULL: the default); else -1 and
+ * the reason in why (a model without a bf16 path; a CPU without AVX512_BF16). */
+int fe_arch_supports(const fe_arch *arch, const fe_model_opts *opts, fe_err *why);
+/* The model whose detect_keys a checkpoint holds, or NULL. */
+const fe_arch *fe_arch_detect(const npz_t *z);
+
+/* ---- a model ---- */
+struct fe_model {
+    const fe_arch *arch;
+    fe_model_opts opts;     /* its mode, as built */
     int maxn;               /* batch capacity */
     int n;                  /* batch size of the last forward */
     int training;           /* mode of the last forward */
-    int exact_conv;         /* 1: no Winograd (its rounding, ~1e-5 of a layer's scale
-                               per convolution, adds up to ~1e-3 in a deep layer's
-                               AGOP); set by the analysis tools, agop and snapshot */
-    int bf16;               /* 1: ResNet-18's convolutions direct, their forward and
-                               input-gradient products in bfloat16 with float32 sums
-                               (train --precision bf16); needs fe_bf16_supported() */
 
     float *params, *grads, *bufs, *acts;
     size_t nparams, nbufs, nacts;
     fe_param *p;
-    int np, pcap;
-    fe_layer layers[32];
+    int np;
+    fe_layer *layers;       /* every conv and linear layer, in forward order */
     int nlayers;
 
     float *input;           /* [1][N][28][28] normalised */
@@ -99,32 +147,16 @@ typedef struct fe_model {
     float *g[4];            /* gradient scratch, each as large as the largest activation */
     float *col;             /* im2col / Winograd chunk scratch */
     size_t col_cap;
-    float *wdu;             /* Winograd filter gradient scratch (ResNet-18) */
+    float *conv_scratch;    /* the convolution algorithms' shared scratch (ops.h) */
     int weights_fixed;      /* set by fe_model_fix_weights */
-    float *bf16_scratch;    /* packed bf16 operands (bf16 only; untouched otherwise) */
-    /* Data-parallel training (train under mpirun): when set, batch-norm statistics
-     * in training mode are of the whole batch over comm's ranks (comm.h). */
-    const struct fe_comm *comm;
-    double comm_buf[2 * 512 + 2];
+    double *comm_buf;       /* 2 * (the widest BatchNorm) + 2 doubles, for opts.comm */
+    void *net;              /* the model's own state (lenet5.h, resnet18.h) */
+};
 
-    /* LeNet-5 */
-    fe_conv conv1, conv2;
-    float *p1, *p2, *flat;
-    fe_fc fc1, fc2, fc3;
-    /* ResNet-18 (conv1 shared name) */
-    fe_bn bn1;
-    float *a0;
-    fe_block blk[8];
-    float *pooled;
-    fe_fc linear;
-} fe_model;
-
-const char *fe_arch_name(fe_arch a);
-int fe_arch_parse(const char *s, fe_arch *a);
-
-/* Build a model for batches of up to maxn images; col_floats bounds the im2col
- * scratch (0 picks a default).  Returns NULL and fills err on failure. */
-fe_model *fe_model_new(fe_arch arch, int maxn, size_t col_floats, fe_err *err);
+/* Build a model for batches of up to maxn images in the mode of opts (NULL: float32,
+ * Winograd where it applies, one process, the default scratch).  Returns NULL
+ * and fills err on failure (also for a mode the model or the CPU does not have). */
+fe_model *fe_model_new(const fe_arch *arch, int maxn, const fe_model_opts *opts, fe_err *err);
 void fe_model_free(fe_model *m);
 
 /* Initialise: PyTorch defaults (U(-1/sqrt(fan_in), +) for conv/linear weight and
@@ -137,15 +169,10 @@ void fe_model_forward(fe_model *m, int n, int training);
 
 /* fixed = 1 promises that the parameters stay as they are until the next call
  * with fixed = 0: forwards in between (an evaluation over many batches) make
- * the transformed Winograd filters once instead of every time.  Without the
- * promise every forward makes them afresh (a backward always uses those of its
- * forward). */
+ * an algorithm's state (Winograd's transformed filters) once instead of every
+ * time.  Without the promise every forward makes it afresh (a backward always
+ * uses that of its forward). */
 void fe_model_fix_weights(fe_model *m, int fixed);
-
-/* 1 when conv c of m runs by Winograd F(4x4,3x3): ResNet-18's 3x3 stride-1
- * convolutions in float32, unless m->exact_conv.  The one place that decides
- * (resnet18.c's forward and backward, make bench's count of the arithmetic). */
-int fe_conv_winograd(const fe_model *m, const fe_conv *c);
 
 /* Gradients at layer outputs, for agop: fn is called with the gradient of the
  * loss w.r.t. the output z of each layer of `layers` (indices into m->layers),
@@ -153,13 +180,13 @@ int fe_conv_winograd(const fe_model *m, const fe_conv *c);
  * layer's position in `layers`.  One backward pass serves them all: it stops
  * as soon as every one of them has been called (`called` counts them; the
  * pass resets it). */
-typedef struct {
+struct fe_hook {
     const int *layers;
     int nlayers;
     void (*fn)(void *ctx, int slot, const fe_layer *l, const float *dz, int rows, int64_t cols);
     void *ctx;
     int called;
-} fe_hook;
+};
 
 /* Backward from m->dlogits through the last forward.  param_grads = 0 skips the
  * parameter gradients (agop); with a hook, the pass calls it at its layers and
@@ -176,20 +203,19 @@ int fe_model_save(const fe_model *m, const char *path, fe_err *err);
 int fe_model_load(fe_model *m, const char *path, fe_err *err);
 int fe_model_from_npz(fe_model *m, const npz_t *z, fe_err *err);
 
-/* The architecture a checkpoint's keys belong to (-1 if neither). */
-int fe_arch_detect(const npz_t *z);
-/* Open a checkpoint for batches of up to maxn images: detect its architecture,
- * or check it against *arch when want_arch is set. */
-fe_model *fe_model_open(const char *ckpt, int want_arch, fe_arch arch, int maxn, fe_err *err);
+/* Open a checkpoint for batches of up to maxn images in the mode of opts (NULL:
+ * the default): detect its model, or check it is `want` when want is set. */
+fe_model *fe_model_open(const char *ckpt, const fe_arch *want, int maxn,
+                        const fe_model_opts *opts, fe_err *err);
+
+/* Normalise uint8 images idx[0..n) of data [N][28][28] into m->input. */
+void fe_model_set_input(fe_model *m, const uint8_t *images, const int64_t *idx, int n,
+                        float mean, float std);
 
 /* For the tools: load uint8 images [N,28,28] from path, or exit with
  * "prog: path: why" (the shape found is named). */
 void fe_load_images(const char *prog, const char *path, fe_tensor *t);
 /* The index of layer `name`, or exit with "prog: name: no such layer ...; layers: ...". */
 int fe_model_layer_or_die(const fe_model *m, const char *prog, const char *name);
-
-/* Normalise uint8 images idx[0..n) of data [N][28][28] into m->input. */
-void fe_model_set_input(fe_model *m, const uint8_t *images, const int64_t *idx, int n,
-                        float mean, float std);
 
 #endif

@@ -1,0 +1,170 @@
+/* ops.c - the rows of the convolution table and the BatchNorm wrapper (ops.h). */
+#include "ops.h"
+#include "gemm_bf16.h"
+
+/* ---- direct convolution (conv2d.c): im2col + GEMM, float32 ---- */
+
+static void direct_forward(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
+{
+    conv2d_forward(&c->g, n, x, c->w, c->b, c->y, ws->col, ws->col_cap);
+}
+
+static int direct_backward(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
+                           const float *dy, float *dw, float *dx, int accumulate_dx,
+                           const float *mask)
+{
+    (void)mask;
+    conv2d_backward(&c->g, n, x, c->w, dy, dw, dw ? c->db : NULL, dx, accumulate_dx, ws->col,
+                    ws->col_cap);
+    return 0;
+}
+
+static double direct_macs(const conv_geom *g)
+{
+    return (double)g->cout * g->cin * g->k * g->k * g->oh * g->ow;
+}
+
+const fe_conv_algo fe_conv_direct = {
+    .name = "direct", .precision = FE_PREC_FP32, .exact = 1,
+    .col_floats = conv_col_floats,
+    .forward = direct_forward, .backward = direct_backward, .macs = direct_macs,
+    .tolerance = 1e-5,
+};
+
+/* ---- Winograd F(4x4,3x3) (winograd.c): 3x3 stride 1 pad 1, no bias ---- */
+
+static int wino_fits(const conv_geom *g, int bias) { return !bias && wino_applies(g); }
+
+/* The filters are transformed by the forward (once while the weights are fixed)
+ * and kept for the backward; the weight gradient's transform needs du. */
+static void wino_fwd(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
+{
+    if (!c->state_kept) {
+        wino_filters(&c->g, c->w, c->state);
+        c->state_kept = ws->weights_fixed;
+    }
+    wino_forward(&c->g, n, x, c->state, c->y, ws->col, ws->col_cap);
+}
+
+static int wino_bwd(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
+                    const float *dy, float *dw, float *dx, int accumulate_dx, const float *mask)
+{
+    wino_backward(&c->g, n, x, c->state, dy, dw, dx, accumulate_dx, mask, ws->scratch, ws->col,
+                  ws->col_cap);
+    return mask != NULL;
+}
+
+static double wino_macs(const conv_geom *g)
+{
+    return 36.0 * ((g->oh + 3) / 4) * ((g->ow + 3) / 4) * (double)g->cin * g->cout;
+}
+
+const fe_conv_algo fe_conv_winograd = {
+    .name = "winograd", .precision = FE_PREC_FP32, .exact = 0,
+    .fits = wino_fits, .col_floats = wino_col_floats, .state_floats = wino_u_floats,
+    .scratch_floats = wino_u_floats,
+    .forward = wino_fwd, .backward = wino_bwd, .macs = wino_macs,
+    .tolerance = 1e-5,
+};
+
+/* ---- bf16 products, float32 sums (conv2d_bf16.c): no bias ---- */
+
+static int bf16_fits(const conv_geom *g, int bias) { (void)g; return !bias; }
+
+static void bf16_forward(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
+{
+    conv2d_forward_bf16(&c->g, n, x, c->w, c->y, ws->col, ws->col_cap, ws->scratch);
+}
+
+static int bf16_backward(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
+                         const float *dy, float *dw, float *dx, int accumulate_dx,
+                         const float *mask)
+{
+    (void)mask;
+    conv2d_backward_bf16(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, ws->col, ws->col_cap,
+                         ws->scratch);
+    return 0;
+}
+
+const fe_conv_algo fe_conv_bf16 = {
+    .name = "bf16", .precision = FE_PREC_BF16, .exact = 1,
+    .fits = bf16_fits, .available = fe_bf16_supported, .col_floats = conv_col_floats,
+    .scratch_floats = conv_bf16_scratch_floats,
+    .forward = bf16_forward, .backward = bf16_backward, .macs = direct_macs,
+    .tolerance = 1e-2,          /* operands rounded to 8 bits: ~2e-3 each, cin*k*k terms */
+};
+
+const fe_conv_algo *const fe_conv_algos[] = {&fe_conv_bf16, &fe_conv_winograd, &fe_conv_direct,
+                                             NULL};
+
+static int fits(const fe_conv_algo *a, const conv_geom *g, int bias)
+{
+    return !a->fits || a->fits(g, bias);
+}
+
+const fe_conv_algo *fe_conv_algo_select(const conv_geom *g, int bias, const fe_model_opts *o)
+{
+    for (int i = 0; fe_conv_algos[i]; i++) {
+        const fe_conv_algo *a = fe_conv_algos[i];
+        if (a->precision == o->precision && (a->exact || !o->exact_conv) && fits(a, g, bias) &&
+            (!a->available || a->available()))
+            return a;
+    }
+    return &fe_conv_direct;     /* fits every conv; e.g. one with a bias in bf16 */
+}
+
+size_t fe_conv_col_floats(const conv_geom *g, int bias)
+{
+    size_t need = 0;
+    for (int i = 0; fe_conv_algos[i]; i++)
+        if (fits(fe_conv_algos[i], g, bias) && fe_conv_algos[i]->col_floats(g, 1) > need)
+            need = fe_conv_algos[i]->col_floats(g, 1);
+    return need;
+}
+
+static fe_conv_ws workspace(const fe_model *m)
+{
+    return (fe_conv_ws){.col = m->col, .col_cap = m->col_cap, .scratch = m->conv_scratch,
+                        .weights_fixed = m->weights_fixed};
+}
+
+void fe_conv_forward(const fe_model *m, fe_conv *c, int n, const float *x)
+{
+    const fe_conv_ws ws = workspace(m);
+    c->algo->forward(&ws, c, n, x);
+}
+
+int fe_conv_backward(const fe_model *m, const fe_conv *c, int n, const float *x, const float *dy,
+                     int param_grads, float *dx, int accumulate_dx, const float *mask)
+{
+    const fe_conv_ws ws = workspace(m);
+    return c->algo->backward(&ws, c, n, x, dy, param_grads ? c->dw : NULL, dx, accumulate_dx,
+                             mask);
+}
+
+/* ---- BatchNorm ---- */
+
+void fe_bn_forward(const fe_model *m, fe_bn *bn, int64_t M, const float *x, float *y, int training)
+{
+    if (training && m->opts.comm)
+        bn_forward_train_dist(&bn->g, M, x, bn->gamma, bn->beta, y, bn->smean, bn->sinv,
+                              bn->rmean, bn->rvar, &bn->nbt, m->opts.comm, m->comm_buf);
+    else if (training)
+        bn_forward_train(&bn->g, M, x, bn->gamma, bn->beta, y, bn->smean, bn->sinv, bn->rmean,
+                         bn->rvar, &bn->nbt);
+    else
+        bn_forward_eval(&bn->g, M, x, bn->gamma, bn->beta, bn->rmean, bn->rvar, y);
+}
+
+void fe_bn_backward(const fe_model *m, const fe_bn *bn, int64_t M, const float *x, const float *dy,
+                    float *dx, int training, int param_grads)
+{
+    float *dgamma = param_grads ? bn->dgamma : NULL, *dbeta = param_grads ? bn->dbeta : NULL;
+    if (training && m->opts.comm)
+        bn_backward_train_dist(&bn->g, M, x, dy, bn->gamma, bn->smean, bn->sinv, dx, dgamma,
+                               dbeta, m->opts.comm, m->comm_buf);
+    else if (training)
+        bn_backward_train(&bn->g, M, x, dy, bn->gamma, bn->smean, bn->sinv, dx, dgamma, dbeta);
+    else
+        bn_backward_eval(&bn->g, M, x, dy, bn->gamma, bn->rmean, bn->rvar, dx, dgamma, dbeta);
+}
