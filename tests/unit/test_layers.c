@@ -15,6 +15,7 @@
 
 #include "gemm_bf16.h"
 #include "layers.h"
+#include "ops.h"
 #include "rng.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -556,6 +557,243 @@ static void test_winograd(void **state)
     assert_false(wino_applies(&g));
     conv_geom_init(&g, 16, 16, 3, 2, 1, 8, 8);
     assert_false(wino_applies(&g));
+}
+
+/* ------------------------------------------- every row of the algorithm table */
+
+/* Both gradients of any conv (bias sum too) in double, from the definition. */
+static void conv_grads_naive(const conv_geom *g, int n, const float *x, const float *w,
+                             const float *dy, double *dw, double *db, double *dx)
+{
+    const int k = g->k;
+    memset(dw, 0, sizeof(double) * g->cout * g->cin * k * k);
+    memset(db, 0, sizeof(double) * g->cout);
+    memset(dx, 0, sizeof(double) * g->cin * n * g->h * g->w);
+    for (int co = 0; co < g->cout; co++)
+        for (int img = 0; img < n; img++)
+            for (int oh = 0; oh < g->oh; oh++)
+                for (int ow = 0; ow < g->ow; ow++) {
+                    const double d = dy[(((size_t)co * n + img) * g->oh + oh) * g->ow + ow];
+                    db[co] += d;
+                    for (int ci = 0; ci < g->cin; ci++)
+                        for (int ki = 0; ki < k; ki++)
+                            for (int kj = 0; kj < k; kj++) {
+                                const int ih = oh * g->stride - g->pad + ki,
+                                          iw = ow * g->stride - g->pad + kj;
+                                if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
+                                    continue;
+                                const size_t xi = (((size_t)ci * n + img) * g->h + ih) * g->w + iw;
+                                const size_t wi = ((size_t)(co * g->cin + ci) * k + ki) * k + kj;
+                                dw[wi] += d * x[xi];
+                                dx[xi] += d * w[wi];
+                            }
+                }
+}
+
+typedef struct {
+    const fe_conv_algo *a;
+    fe_conv_ws ws;
+    fe_conv c;
+    int n;
+    const float *x;
+    const float *R;
+} algo_ctx;
+
+static double algo_loss(void *vc)          /* L = sum(y .* R) with the row's forward */
+{
+    algo_ctx *k = vc;
+    k->c.state_kept = 0;                    /* the weights may have moved */
+    k->a->forward(&k->ws, &k->c, k->n, k->x);
+    return dotd(k->c.y, k->R, (size_t)k->c.g.cout * k->n * k->c.g.oh * k->c.g.ow);
+}
+
+/* One row on one geometry, in chunks of two images: forward and both gradients
+ * against the float64 definition within the row's tolerance of the output's
+ * scale, against the direct row, directional derivatives of its own loss
+ * (linear in x and w: exact at any step, so a step of 1 keeps a bf16 row's
+ * rounding of the perturbed operands small beside it), accumulation into dx,
+ * the fused ReLU mask where the row has one, dw without dx, and the same bits
+ * from a forward that keeps its state (weights_fixed). */
+static void algo_case(const fe_conv_algo *a, int cin, int cout, int k, int stride, int pad, int h,
+                      int w, int n, int bias)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s: cin %d cout %d k %d stride %d pad %d %dx%d batch %d%s",
+             a->name, cin, cout, k, stride, pad, h, w, n, bias ? " bias" : "");
+    fe_rng r = rng_for(name);
+    algo_ctx t = {.a = a, .n = n};
+    fe_conv *c = &t.c;
+    conv_geom_init(&c->g, cin, cout, k, stride, pad, h, w);
+    if (a->fits && !a->fits(&c->g, bias))
+        fail_msg("%s: the row does not fit this geometry", name);
+    const size_t nx = (size_t)cin * n * h * w, nw = (size_t)cout * cin * k * k,
+                 ny = (size_t)cout * n * c->g.oh * c->g.ow;
+    float *x = fvec(nx), *R = fvec(ny);
+    c->w = fvec(nw);
+    c->b = bias ? fvec(cout) : NULL;
+    c->y = fvec(ny);
+    c->state = a->state_floats ? fvec(a->state_floats(&c->g)) : NULL;
+    c->algo = a;
+    t.x = x;
+    t.R = R;
+    fill_normal(&r, x, nx, 0, 1);
+    fill_normal(&r, c->w, nw, 0, 0.5);
+    if (bias)
+        fill_normal(&r, c->b, cout, 0, 0.5);
+    fill_normal(&r, R, ny, 0, 1);
+    /* exactly what the row asks for, so ASan sees a write past it */
+    t.ws.col_cap = a->col_floats(&c->g, 2);
+    t.ws.col = fvec(t.ws.col_cap);
+    t.ws.scratch = a->scratch_floats ? fvec(a->scratch_floats(&c->g)) : NULL;
+    const double tol = a->tolerance;
+
+    double *yref = malloc(sizeof(double) * ny), *dwref = malloc(sizeof(double) * nw),
+           *dbref = malloc(sizeof(double) * cout), *dxref = malloc(sizeof(double) * nx);
+    assert_true(yref && dwref && dbref && dxref);
+    conv_naive(&c->g, n, x, c->w, c->b, yref);
+    conv_grads_naive(&c->g, n, x, c->w, R, dwref, dbref, dxref);
+    char what[240];
+
+    a->forward(&t.ws, c, n, x);
+    snprintf(what, sizeof what, "%s: forward", name);
+    assert_close_scaled(what, c->y, yref, ny, tol);
+    float *y1 = fdup(c->y, ny);
+    t.ws.weights_fixed = 1;                 /* state made once, then reused: same bits */
+    c->state_kept = 0;
+    for (int i = 0; i < 2; i++) {
+        a->forward(&t.ws, c, n, x);
+        snprintf(what, sizeof what, "%s: forward %d with fixed weights", name, i);
+        if (memcmp(c->y, y1, sizeof(float) * ny))
+            fail_msg("%s: other bits", what);
+    }
+    t.ws.weights_fixed = 0;
+
+    float *dw = fvec(nw), *dx = fvec(nx);
+    c->dw = dw;
+    c->db = bias ? fvec(cout) : NULL;
+    fill_normal(&r, dw, nw, 0, 1);          /* garbage: must be overwritten */
+    fill_normal(&r, dx, nx, 0, 1);
+    assert_int_equal(a->backward(&t.ws, c, n, x, R, dw, dx, 0, NULL), 0);
+    snprintf(what, sizeof what, "%s: dw", name);
+    assert_close_scaled(what, dw, dwref, nw, tol);
+    snprintf(what, sizeof what, "%s: dx", name);
+    assert_close_scaled(what, dx, dxref, nx, tol);
+    if (bias) {
+        snprintf(what, sizeof what, "%s: db", name);
+        assert_close_scaled(what, c->db, dbref, cout, tol);
+    }
+
+    /* against the direct row, the reference every other row is measured by */
+    if (a != &fe_conv_direct) {
+        fe_conv d = *c;
+        d.algo = &fe_conv_direct;
+        d.y = fvec(ny);
+        float *ddw = fvec(nw), *ddx = fvec(nx);
+        d.db = bias ? fvec(cout) : NULL;
+        fe_conv_ws dws = {.col_cap = conv_col_floats(&c->g, 2)};
+        dws.col = fvec(dws.col_cap);
+        fe_conv_direct.forward(&dws, &d, n, x);
+        fe_conv_direct.backward(&dws, &d, n, x, R, ddw, ddx, 0, NULL);
+        double *dd = malloc(sizeof(double) * (nx > nw ? (nx > ny ? nx : ny) : (nw > ny ? nw : ny)));
+        assert_non_null(dd);
+        for (size_t i = 0; i < ny; i++)
+            dd[i] = d.y[i];
+        snprintf(what, sizeof what, "%s: forward against direct", name);
+        assert_close_scaled(what, y1, dd, ny, 2 * tol);
+        for (size_t i = 0; i < nw; i++)
+            dd[i] = ddw[i];
+        snprintf(what, sizeof what, "%s: dw against direct", name);
+        assert_close_scaled(what, dw, dd, nw, 2 * tol);
+        for (size_t i = 0; i < nx; i++)
+            dd[i] = ddx[i];
+        snprintf(what, sizeof what, "%s: dx against direct", name);
+        assert_close_scaled(what, dx, dd, nx, 2 * tol);
+        free(dd); free(d.y); free(d.db); free(ddw); free(ddx); free(dws.col);
+    }
+
+    /* finite differences of the row's own loss */
+    const double rtol = tol > 1e-3 ? 10 * tol : 1e-3;
+    snprintf(what, sizeof what, "%s: dx, directional", name);
+    dir_check(what, algo_loss, &t, x, nx, dx, 1.0, rtol);
+    snprintf(what, sizeof what, "%s: dw, directional", name);
+    dir_check(what, algo_loss, &t, c->w, nw, dw, 1.0, rtol);
+    a->forward(&t.ws, c, n, x);             /* the state of the unperturbed weights */
+
+    /* accumulate_dx: dx = D0 + gradient; with a mask, the fused ReLU backward */
+    float *acc = fvec(nx), *mask = fvec(nx);
+    double *want = malloc(sizeof(double) * nx);
+    assert_non_null(want);
+    for (int masked = 0; masked < 2; masked++) {
+        fill_normal(&r, acc, nx, 0, 1);
+        for (size_t i = 0; i < nx; i++) {
+            mask[i] = (float)(i % 3) - 1.0f + (i % 7 == 0 ? 0.5f : 0.0f);  /* -1, 0, 0.5 ... */
+            want[i] = (double)acc[i] + dx[i];
+        }
+        const int fused = a->backward(&t.ws, c, n, x, R, NULL, acc, 1, masked ? mask : NULL);
+        assert_true(fused == 0 || (masked && fused == 1));
+        if (masked && !fused)
+            relu_backward(nx, mask, acc, acc);
+        for (size_t i = 0; masked && i < nx; i++)
+            if (mask[i] <= 0.0f)
+                want[i] = 0.0;
+        snprintf(what, sizeof what, "%s: accumulated dx%s", name, masked ? " through a ReLU" : "");
+        assert_close_scaled(what, acc, want, nx, tol);
+        for (size_t i = 0; masked && i < nx; i++)
+            if (mask[i] <= 0.0f && acc[i] != 0.0f)
+                fail_msg("%s: [%zu] = %g where the ReLU was off", what, i, (double)acc[i]);
+    }
+
+    /* dw alone: the same bits as with dx */
+    float *dw2 = fvec(nw);
+    a->backward(&t.ws, c, n, x, R, dw2, NULL, 0, NULL);
+    snprintf(what, sizeof what, "%s: dw without dx", name);
+    if (memcmp(dw2, dw, sizeof(float) * nw))
+        fail_msg("%s: other bits", what);
+
+    free(dw2); free(acc); free(mask); free(want); free(y1);
+    free(dw); free(dx); free(c->db); free(yref); free(dwref); free(dbref); free(dxref);
+    free(x); free(R); free(c->w); free(c->b); free(c->y); free(c->state);
+    free(t.ws.col); free(t.ws.scratch);
+}
+
+/* Every row of fe_conv_algos on every geometry of this list it fits: a new row
+ * is tested by adding it to the table.  The geometries: Winograd's (map sizes
+ * and not multiples of 4, cin != cout), stride 2, a 1x1 shortcut, 5x5 with a
+ * bias, and ResNet-18's conv1 (one input channel). */
+static void test_conv_algos(void **state)
+{
+    static const struct { int cin, cout, k, stride, pad, h, w, n, bias; } geoms[] = {
+        {16, 8, 3, 1, 1, 6, 6, 3, 0},   {16, 20, 3, 1, 1, 7, 5, 3, 0}, {24, 16, 3, 1, 1, 4, 4, 5, 0},
+        {8, 16, 3, 2, 1, 9, 9, 3, 0},   {16, 12, 1, 2, 0, 7, 7, 3, 0}, {3, 5, 5, 1, 2, 8, 7, 3, 1},
+        {1, 8, 3, 1, 1, 6, 6, 5, 0},
+    };
+    int rows = 0, cases = 0;
+    for (int i = 0; fe_conv_algos[i]; i++) {
+        const fe_conv_algo *a = fe_conv_algos[i];
+        if (a->available && !a->available()) {
+            fprintf(stderr, "test_conv_algos: SKIPPED row %s: this CPU does not run it\n",
+                    a->name);
+            continue;
+        }
+        rows++;
+        int fitted = 0;
+        for (size_t j = 0; j < sizeof geoms / sizeof geoms[0]; j++) {
+            conv_geom g;
+            conv_geom_init(&g, geoms[j].cin, geoms[j].cout, geoms[j].k, geoms[j].stride,
+                           geoms[j].pad, geoms[j].h, geoms[j].w);
+            if (a->fits && !a->fits(&g, geoms[j].bias))
+                continue;
+            algo_case(a, geoms[j].cin, geoms[j].cout, geoms[j].k, geoms[j].stride, geoms[j].pad,
+                      geoms[j].h, geoms[j].w, geoms[j].n, geoms[j].bias);
+            fitted++;
+        }
+        if (!fitted)
+            fail_msg("row %s fits none of the test's geometries: add one it takes", a->name);
+        cases += fitted;
+    }
+    assert_true(rows >= 2);
+    if (getenv("FE_TEST_VERBOSE"))
+        fprintf(stderr, "test_conv_algos: %d rows, %d cases\n", rows, cases);
 }
 
 /* im2col of a chunk in the middle of a batch against the patches read directly. */
@@ -1288,6 +1526,7 @@ int main(void)
         cmocka_unit_test(test_im2col),
         cmocka_unit_test(test_winograd),
         cmocka_unit_test(test_conv_bf16),
+        cmocka_unit_test(test_conv_algos),
         cmocka_unit_test(test_bn_train_forward_and_stats),
         cmocka_unit_test(test_bn_train_gradients),
         cmocka_unit_test(test_bn_eval),

@@ -25,7 +25,9 @@
 
 #include <math.h>
 
+#include "builder.h"
 #include "cli.h"
+#include "comm.h"
 #include "lenet5.h"
 #include "model.h"
 #include "npy.h"
@@ -953,6 +955,223 @@ static void test_set_input(void **state)
     fe_model_free(m);
 }
 
+/* ------------------------------------------------------------------ a model of the test's own */
+
+/* The builder once kept 32 named layers (dropping the rest without a word) and
+ * BatchNorm's data-parallel buffer held 512 channels.  This model is past both
+ * (41 named convs, a BatchNorm of 1030 channels) and is built as a third model
+ * would be: its own state, build, forward and backward, and one fe_arch row. */
+enum { WIDE_CONVS = 40, WIDE_C = 1030 };
+typedef struct {
+    fe_conv c[WIDE_CONVS];  /* 1x1: 1 -> 4, then 4 -> 4, each with a ReLU, 28x28 */
+    fe_conv up;             /* 1x1 stride 4: 4 -> WIDE_C, 7x7 */
+    fe_bn bn;
+    float *a;               /* relu(bn(up)) */
+    float *pooled;
+    fe_fc fc;
+} wide_net;
+
+static void wide_build(fe_builder *b)
+{
+    wide_net *W = b->m->net;
+    char name[32];
+    for (int i = 0; i < WIDE_CONVS; i++) {
+        snprintf(name, sizeof name, "c%d", i);
+        fe_b_conv(b, &W->c[i], name, i ? 4 : 1, 4, 1, 1, 0, 28, 28, 1);
+        fe_b_layer(b, &W->c[i], NULL, W->c[i].y, 4, 28, 28);
+    }
+    fe_b_conv(b, &W->up, "up", 4, WIDE_C, 1, 4, 0, 28, 28, 0);
+    fe_b_bn(b, &W->bn, "bn", WIDE_C);
+    W->a = fe_b_act(b, (size_t)WIDE_C * b->m->maxn * 49);
+    fe_b_layer(b, &W->up, NULL, W->a, WIDE_C, 7, 7);
+    W->pooled = fe_b_act(b, (size_t)WIDE_C * b->m->maxn);
+    fe_b_fc(b, &W->fc, "fc", WIDE_C, 10);
+    fe_b_layer(b, NULL, &W->fc, W->fc.y, 10, 1, 1);
+}
+
+static void wide_forward(fe_model *m, int n, int tr)
+{
+    wide_net *W = m->net;
+    const float *x = m->input;
+    for (int i = 0; i < WIDE_CONVS; i++) {
+        fe_conv_forward(m, &W->c[i], n, x);
+        relu_forward((size_t)4 * n * 784, W->c[i].y);
+        x = W->c[i].y;
+    }
+    fe_conv_forward(m, &W->up, n, x);
+    fe_bn_forward(m, &W->bn, (int64_t)n * 49, W->up.y, W->a, tr);
+    relu_forward((size_t)WIDE_C * n * 49, W->a);
+    avgpool_forward(WIDE_C, n, 49, W->a, W->pooled);
+    linear_forward(WIDE_C, 10, n, W->pooled, W->fc.w, W->fc.b, W->fc.y);
+    memcpy(m->logits, W->fc.y, sizeof(float) * 10 * n);
+}
+
+static void wide_backward(fe_model *m, int pg, fe_hook *hook)
+{
+    (void)hook;
+    wide_net *W = m->net;
+    const int n = m->n;
+    float *gA = m->g[0], *gB = m->g[1];
+    linear_backward(WIDE_C, 10, n, W->pooled, W->fc.w, m->dlogits, pg ? W->fc.dw : NULL,
+                    pg ? W->fc.db : NULL, gA);
+    avgpool_backward(WIDE_C, n, 49, gA, gB);
+    relu_backward((size_t)WIDE_C * n * 49, W->a, gB, gB);
+    fe_bn_backward(m, &W->bn, (int64_t)n * 49, W->up.y, gB, gA, m->training, pg);
+    fe_conv_backward(m, &W->up, n, W->c[WIDE_CONVS - 1].y, gA, pg, gB, 0, NULL);
+    for (int i = WIDE_CONVS - 1; i >= 0; i--) {
+        relu_backward((size_t)4 * n * 784, W->c[i].y, gB, gB);
+        fe_conv_backward(m, &W->c[i], n, i ? W->c[i - 1].y : m->input, gB, pg, i ? gA : NULL, 0,
+                         NULL);
+        float *t = gA;
+        gA = gB;
+        gB = t;
+    }
+}
+
+static const fe_arch wide_arch = {
+    .name = "wide", .title = "a test model", .detect_keys = {"up.weight", "bn.running_var"},
+    .net_size = sizeof(wide_net), .build = wide_build, .forward = wide_forward,
+    .backward = wide_backward,
+};
+
+/* A comm of one process that records the largest sum it is handed, and reads
+ * and writes every element of it (so ASan sees a buffer shorter than it says). */
+typedef struct { size_t most; } fake_comm_state;
+static void fake_sum_f64(const fe_comm *c, double *buf, size_t n)
+{
+    fake_comm_state *s = c->impl;
+    if (n > s->most)
+        s->most = n;
+    for (size_t i = 0; i < n; i++)
+        buf[i] += 0.0;
+}
+static void fake_sum_f32(const fe_comm *c, float *buf, size_t n) { (void)c, (void)buf, (void)n; }
+
+static void test_past_old_limits(void **state)
+{
+    (void)state;
+    fe_err err;
+    const int n = 2;
+    fe_model *m = new_model(&wide_arch, n, 0, 61, 0);
+    assert_int_equal(m->nlayers, WIDE_CONVS + 2);
+    assert_int_equal(fe_model_find_layer(m, "c39"), 39);
+    assert_int_equal(fe_model_find_layer(m, "fc"), WIDE_CONVS + 1);
+    char list[1024];
+    fe_model_layer_list(m, list, sizeof list);
+    assert_non_null(strstr(list, "c38, c39, up, fc"));
+    assert_int_equal(m->np, 2 * WIDE_CONVS + 1 + 5 + 2);
+
+    /* the BatchNorm's sums over "the ranks": its 1030 channels in the buffer */
+    fake_comm_state cs = {0};
+    fe_comm comm = {.rank = 0, .size = 1, .sum_f64 = fake_sum_f64, .sum_f32 = fake_sum_f32,
+                    .impl = &cs};
+    const fe_model_opts dist = {.comm = &comm};
+    fe_model *md = new_model_in(&wide_arch, n, &dist, 61, 0);
+    fe_rng r;
+    fe_rng_seed(&r, 61, "input", 0);
+    uint8_t *img = random_images(&r, n);
+    int64_t labels[2] = {1, 7};
+    fe_model *ms[2] = {m, md};
+    for (int k = 0; k < 2; k++) {
+        fe_model_set_input(ms[k], img, NULL, n, 0.1307f, 0.3081f);
+        fe_model_forward(ms[k], n, 1);
+        softmax_xent(FE_CLASSES, n, ms[k]->logits, labels, ms[k]->dlogits, NULL, NULL);
+        fe_model_backward(ms[k], 1, NULL);
+    }
+    free(img);
+    /* the backward's two sums per channel, past the old 2 * 512 + 2 */
+    assert_true(cs.most > 2 * 512 + 2 && cs.most <= 2 * WIDE_C + 2);
+    double gmax = 0;
+    for (size_t i = 0; i < m->nparams; i++)
+        gmax = fmax(gmax, fabs(m->grads[i]));
+    assert_true(gmax > 0);
+    for (size_t i = 0; i < m->nparams; i++)     /* one process: the same step either way */
+        if (fabs(md->grads[i] - m->grads[i]) > 1e-5 * gmax)
+            fail_msg("gradient %zu: %.9g with the comm, %.9g without", i, (double)md->grads[i],
+                     (double)m->grads[i]);
+    fe_model_free(md);
+
+    /* its checkpoint round trip, and detection among the known models (it is none) */
+    char *dir = make_tmpdir(), path[4200];
+    snprintf(path, sizeof path, "%s/wide.npz", dir);
+    if (fe_model_save(m, path, &err))
+        fail_msg("fe_model_save: %s", err.msg);
+    fe_model *m2 = fe_model_new(&wide_arch, 1, NULL, &err);
+    assert_non_null(m2);
+    if (fe_model_load(m2, path, &err))
+        fail_msg("fe_model_load: %s", err.msg);
+    assert_memory_equal(m2->params, m->params, sizeof(float) * m->nparams);
+    assert_null(fe_model_open(path, NULL, 1, NULL, &err));
+    assert_non_null(strstr(err.msg, "lenet5, resnet18"));
+    fe_model_free(m2);
+    fe_model_free(m);
+    unlink(path);
+    remove_tmpdir(dir);
+}
+
+/* A name that would not fit is refused, not cut short: a layer's (47
+ * characters at most) and a state_dict key (63). */
+static void long_build(fe_builder *b)
+{
+    fe_bn *bn = b->m->net;
+    fe_b_bn(b, bn, b->m->maxn == 1 ? "a.batchnorm.whose.keys.are.longer.than.sixty.three" : "bn", 4);
+}
+
+static void long_build2(fe_builder *b)
+{
+    fe_conv *c = b->m->net;
+    fe_b_conv(b, c, "a.convolution.whose.name.is.longer.than.47.chars", 1, 2, 3, 1, 1, 28, 28, 0);
+}
+
+static void test_long_key(void **state)
+{
+    (void)state;
+    const fe_arch a = {.name = "long", .net_size = sizeof(fe_conv), .build = long_build},
+                  c = {.name = "long", .net_size = sizeof(fe_conv), .build = long_build2};
+    fe_err err;
+    assert_null(fe_model_new(&a, 1, NULL, &err));
+    assert_non_null(strstr(err.msg, "longer than 63 characters"));
+    fe_model *m = fe_model_new(&a, 2, NULL, &err);  /* the same with a short name */
+    assert_non_null(m);
+    fe_model_free(m);
+    assert_null(fe_model_new(&c, 1, NULL, &err));
+    assert_non_null(strstr(err.msg, "longer than 47 characters"));
+}
+
+/* What the table of models offers: lookup, the list, the modes. */
+static void test_arch_table(void **state)
+{
+    (void)state;
+    char buf[256];
+    assert_ptr_equal(fe_arch_find("lenet5"), &fe_lenet5);
+    assert_ptr_equal(fe_arch_find("resnet18"), &fe_resnet18);
+    assert_null(fe_arch_find("resnet"));
+    assert_string_equal(fe_arch_names(buf, sizeof buf, "|"), "lenet5|resnet18");
+    fe_err why;
+    const fe_model_opts bf16 = {.precision = FE_PREC_BF16};
+    assert_int_equal(fe_arch_supports(&fe_lenet5, NULL, &why), 0);
+    assert_int_not_equal(fe_arch_supports(&fe_lenet5, &bf16, &why), 0);
+    assert_non_null(strstr(why.msg, "resnet18"));
+    assert_null(fe_model_new(&fe_lenet5, 1, &bf16, &why));
+    /* the mode decides what is reserved: an exact ResNet-18 no Winograd filters */
+    fe_model *w = fe_model_new(&fe_resnet18, 1, NULL, &why);
+    const fe_model_opts exact = {.exact_conv = 1};
+    fe_model *e = fe_model_new(&fe_resnet18, 1, &exact, &why);
+    assert_true(w && e);
+    assert_non_null(w->conv_scratch);
+    assert_null(e->conv_scratch);
+    int wino = 0;
+    for (int i = 0; i < w->nlayers; i++)
+        if (w->layers[i].conv) {
+            wino += w->layers[i].conv->algo == &fe_conv_winograd;
+            assert_ptr_equal(e->layers[i].conv->algo, &fe_conv_direct);
+        }
+    /* every 3x3 stride-1 conv but conv1 (one channel): 4 in layer1, 3 in each other layer */
+    assert_int_equal(wino, 13);
+    fe_model_free(w);
+    fe_model_free(e);
+}
+
 int main(int argc, char **argv)
 {
     fe_blas_autoselect(argv);   /* as the tools do: the fast kernels when OpenBLAS misdetects */
@@ -974,6 +1193,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_init_lenet5),
         cmocka_unit_test(test_init_resnet18),
         cmocka_unit_test(test_set_input),
+        cmocka_unit_test(test_past_old_limits),
+        cmocka_unit_test(test_long_key),
+        cmocka_unit_test(test_arch_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

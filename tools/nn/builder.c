@@ -22,6 +22,18 @@ float *fe_b_act(fe_builder *b, size_t n)
     return take(b->m->acts, &b->nacts, n);
 }
 
+/* Copy name into dst of size len; one that does not fit is cut and noted (fe_build
+ * then refuses the model, naming it). */
+static void set_name(fe_builder *b, char *dst, size_t size, const char *name)
+{
+    const size_t len = strlen(name);
+    if (len >= size && !b->long_name[0])
+        snprintf(b->long_name, sizeof b->long_name, "%.40s...: longer than %zu characters", name,
+                 size - 1);
+    memcpy(dst, name, len < size ? len : size - 1);
+    dst[len < size ? len : size - 1] = 0;
+}
+
 /* A state_dict entry: counted in the first pass, filled in the second (the
  * first pass's count sized m->p).  The first pass's entry is a throwaway. */
 static fe_param *reg(fe_builder *b, const char *name, int ndim, const int64_t *shape)
@@ -29,10 +41,7 @@ static fe_param *reg(fe_builder *b, const char *name, int ndim, const int64_t *s
     fe_param *p = b->assign ? &b->m->p[b->np] : &b->counted;
     b->np++;
     memset(p, 0, sizeof *p);
-    const size_t len = strlen(name);
-    if (len >= sizeof p->name && !b->long_name[0])       /* fe_build refuses the model */
-        snprintf(b->long_name, sizeof b->long_name, "%.*s...", 40, name);
-    memcpy(p->name, name, len < sizeof p->name ? len : sizeof p->name - 1);
+    set_name(b, p->name, sizeof p->name, name);
     p->ndim = ndim;
     p->n = 1;
     for (int i = 0; i < ndim; i++) {
@@ -67,7 +76,7 @@ void fe_b_conv(fe_builder *b, fe_conv *c, const char *name, int cin, int cout, i
                int pad, int h, int w, int bias)
 {
     char key[96];
-    snprintf(c->name, sizeof c->name, "%s", name);
+    set_name(b, c->name, sizeof c->name, name);
     conv_geom_init(&c->g, cin, cout, k, stride, pad, h, w);
     int64_t shape[4] = {cout, cin, k, k};
     snprintf(key, sizeof key, "%s.weight", name);
@@ -115,7 +124,7 @@ void fe_b_bn(fe_builder *b, fe_bn *bn, const char *name, int c)
 void fe_b_fc(fe_builder *b, fe_fc *f, const char *name, int in, int out)
 {
     char key[96];
-    snprintf(f->name, sizeof f->name, "%s", name);
+    set_name(b, f->name, sizeof f->name, name);
     f->in = in;
     f->out = out;
     int64_t shape[2] = {out, in};
@@ -172,8 +181,7 @@ fe_model *fe_build(const fe_arch *arch, int maxn, const fe_model_opts *opts, fe_
     fe_builder b;
     pass(&b, m, 0);                                /* pass 1: count */
     if (b.long_name[0]) {
-        fe_fail(err, "%s: a state_dict key longer than %zu characters", b.long_name,
-                sizeof m->p->name - 1);
+        fe_fail(err, "a name in the %s: %s", arch->name, b.long_name);
         fe_model_free(m);
         return NULL;
     }

@@ -23,7 +23,7 @@ typedef struct fe_builder {
                            raise it: LeNet-5 keeps columns there) */
     size_t scratch_min; /* the largest scratch of the convs' algorithms */
     fe_param counted;   /* where the counting pass writes the entries it counts */
-    char long_name[48]; /* the first state_dict key too long for fe_param.name */
+    char long_name[96]; /* the first name too long for its field, and its limit */
 } fe_builder;
 
 /* The two passes and the arenas between them (fe_model_new checks arch, maxn and
