@@ -37,12 +37,13 @@ endif
 FIG  := $(RES)/figures
 TAB  := $(RES)/tables
 WORK := $(RUNS)/analysis
-# Keep intermediate files (per-epoch maps, NFMs; AGOPs: agop_rule) so reruns are incremental.
+# Keep intermediate files (per-epoch maps, NFMs; AGOPs: agop_rule, texts: txt_rule) so reruns
+# are incremental.
 # (Not a global .SECONDARY: that would make the runs' trained-N markers secondary
 # too, and make would then skip an interrupted training instead of resuming it.)
 # (.PRECIOUS takes the rules' target patterns themselves, not a wider pattern.)
 .PRECIOUS: $(addprefix $(WORK)/,maps/%.npy maps/%-stack.npy nfm/%.npy gram/%.npy \
-             cnfa/%.tsv txt/%.txt)
+             cnfa/%.tsv)
 RL   := $(RUNS)/lenet5
 RR   := $(RUNS)/resnet18
 # The Table 1 run: a directory per seed, named by its learning rate and optimiser
@@ -151,19 +152,23 @@ $(FIG)/fig2-lenet5-curves.png: $(RL)/trained-$(EPOCHS_LENET) pipeline/plot-curve
 	mv $(TMP) $@
 
 # ---- Figures 3-5: the sample image and LeNet-5's maps for it, epoch by epoch ----
-# Intermediate files are named by stems MODEL@LAYER@EPOCH (e.g. resnet18@conv1@003).
-at     = $(word $(2),$(subst @, ,$(1)))
-ckpt   = $(RUNS)/$(call at,$(1),1)/epoch-$(call at,$(1),3).npz
+# Intermediate files are named by stems MODEL@LAYER@EPOCH (e.g. resnet18@conv1@003;
+# MODEL: the run's name), and these name a stem's parts:
+stem_model = $(word 1,$(subst @, ,$(1)))
+stem_layer = $(word 2,$(subst @, ,$(1)))
+stem_epoch = $(word 3,$(subst @, ,$(1)))
+# the checkpoint a stem's files are made from
+stem_ckpt  = $(RUNS)/$(call stem_model,$(1))/epoch-$(call stem_epoch,$(1)).npz
 
 $(FIG)/fig3-sample.png: $(RL)/epoch-000.npz $(TEST_X) $(BIN)/snapshot $(BIN)/heatmap
 	@mkdir -p $(@D)
 	$(BIN)/snapshot --ckpt $< --images $(TEST_X) --index $(SAMPLE_INDEX) --layer input \
 	  | $(BIN)/heatmap --cmap grey -o $@
 
-$(WORK)/maps/%.npy: $$(call ckpt,$$*) $(TEST_X) $(BIN)/snapshot
+$(WORK)/maps/%.npy: $$(call stem_ckpt,$$*) $(TEST_X) $(BIN)/snapshot
 	@mkdir -p $(@D)
 	$(RUN) $(BIN)/snapshot --ckpt $< --images $(TEST_X) --index $(SAMPLE_INDEX) \
-	  --layer $(call at,$*,2) -o $@
+	  --layer $(call stem_layer,$*) -o $@
 
 $(WORK)/maps/%-stack.npy: $$(foreach e,$$(EPOCHS_L),$$(WORK)/maps/lenet5@$$*@$$(e).npy) $(BIN)/stack
 	$(BIN)/stack -o $@ $(filter %.npy,$^)
@@ -177,13 +182,13 @@ $(FIG)/fig5-lenet5-conv2-maps.png: $(WORK)/maps/conv2-stack.npy $(BIN)/heatmap
 	$(BIN)/heatmap --cmap grey --cols 16 --per-tile $< -o $@
 
 # ---- NFM, AGOP and their correlation per model, layer and epoch -----------
-$(WORK)/nfm/%.npy: $$(call ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
+$(WORK)/nfm/%.npy: $$(call stem_ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
 	@mkdir -p $(@D)
-	$(BIN)/snapshot --ckpt $< --tensor $(call at,$*,2).weight | $(BIN)/featmat -o $@
+	$(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat -o $@
 
-$(WORK)/gram/%.npy: $$(call ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
+$(WORK)/gram/%.npy: $$(call stem_ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
 	@mkdir -p $(@D)
-	$(BIN)/snapshot --ckpt $< --tensor $(call at,$*,2).weight | $(BIN)/featmat --gram -o $@
+	$(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat --gram -o $@
 
 # A run's AGOPs of one epoch, every layer of its list, come from one agop call:
 # the layers share its backward passes (agop(1)), so ResNet-18's five convs cost
@@ -203,12 +208,13 @@ $(eval $(call agop_rule,resnet18,$(CNFA_LAYERS_RESNET),$(AGOP_COUNT_RESNET)))
 $(eval $(call agop_rule,$(T1),$(CNFA_LAYERS_RESNET),$(AGOP_COUNT_RESNET)))
 
 # one row: model layer epoch corr(NFM, AGOP) corr(NFM, NFM at epoch 0)
-nfm0 = $(WORK)/nfm/$(call at,$(1),1)@$(call at,$(1),2)@000.npy
-$(WORK)/cnfa/%.tsv: $(WORK)/nfm/%.npy $(WORK)/agop/%.npy $$(call nfm0,$$*) $(BIN)/corr
+# (stem_nfm0: the NFM of the stem's run and layer at epoch 0)
+stem_nfm0 = $(WORK)/nfm/$(call stem_model,$(1))@$(call stem_layer,$(1))@000.npy
+$(WORK)/cnfa/%.tsv: $(WORK)/nfm/%.npy $(WORK)/agop/%.npy $$(call stem_nfm0,$$*) $(BIN)/corr
 	@mkdir -p $(@D)
-	printf '%s\t%s\t%d\t%s\t%s\n' $(call at,$*,1) $(call at,$*,2) $$((10#$(call at,$*,3))) \
+	printf '%s\t%s\t%d\t%s\t%s\n' $(call stem_model,$*) $(call stem_layer,$*) $$((10#$(call stem_epoch,$*))) \
 	  "$$($(BIN)/corr $(WORK)/nfm/$*.npy $(WORK)/agop/$*.npy)" \
-	  "$$($(BIN)/corr $(call nfm0,$*) $(WORK)/nfm/$*.npy)" > $(TMP) && mv $(TMP) $@
+	  "$$($(BIN)/corr $(call stem_nfm0,$*) $(WORK)/nfm/$*.npy)" > $(TMP) && mv $(TMP) $@
 
 # ResNet-18 rows from both runs: "resnet18" (lr LR_RESNET) and the Table 1 run $(T1)
 CNFA_ROWS := $(foreach l,$(CNFA_LAYERS_LENET),$(foreach e,$(EPOCHS_L),$(WORK)/cnfa/lenet5@$(l)@$(e).tsv)) \
@@ -220,10 +226,16 @@ $(TAB)/cnfa.tsv: $(CNFA_ROWS) $(T1_STAMP)
 	{ printf 'model\tlayer\tepoch\tcorr_nfm_agop\tcorr_nfm_init\n'; cat $(CNFA_ROWS); } > $(TMP) && mv $(TMP) $@
 
 # ---- Figures 6-8 (gnuplot) -------------------------------------------------
-# KIND@MODEL@LAYER@EPOCH.txt: a matrix as text for gnuplot
-$(WORK)/txt/%.txt: $$(WORK)/$$(call at,$$*,1)/$$(subst $$(call at,$$*,1)@,,$$*).npy $(BIN)/npy2txt
-	@mkdir -p $(@D)
-	$(BIN)/npy2txt $< > $(TMP) && mv $(TMP) $@
+# txt/KIND@MODEL@LAYER@EPOCH.txt: the matrix KIND/MODEL@LAYER@EPOCH.npy (KIND: nfm,
+# gram or agop) as text for gnuplot; a pattern rule per KIND, so that its stem is
+# the analysis stem and names the .npy as it stands
+define txt_rule
+$(WORK)/txt/$(1)@%.txt: $(WORK)/$(1)/%.npy $(BIN)/npy2txt
+	@mkdir -p $$(@D)
+	$(BIN)/npy2txt $$< > $$(TMP) && mv $$(TMP) $$@
+.PRECIOUS: $(WORK)/txt/$(1)@%.txt
+endef
+$(foreach k,nfm gram agop,$(eval $(call txt_rule,$(k))))
 
 # Figures 6, 6b and 7: conv1 of the Table 1 run (lr LR_T1), as in the report
 MATS = $(foreach e,$(FEAT_E),$(WORK)/txt/$(1)@$(T1)@conv1@$(e).txt)
@@ -287,13 +299,17 @@ $(TAB)/table1-seeds.md: $(TAB)/table1-seeds.tsv pipeline/table1-seeds.sh pipelin
 # at once.  sweep.tsv: per learning rate, init and epoch, the runs' mean and sample
 # standard deviation (pipeline/sweep.sh); fig-sweep.png: test accuracy, mean +- sd.
 SW       = $(RUNS)/sweep/$(1)@$(2)@$(3)
+# the parts of a sweep run's stem LR@INIT@SEED
+sweep_lr   = $(word 1,$(subst @, ,$(1)))
+sweep_init = $(word 2,$(subst @, ,$(1)))
+sweep_seed = $(word 3,$(subst @, ,$(1)))
 SW_RUNS := $(foreach l,$(LRS),$(foreach i,$(INITS),$(foreach s,$(SEEDS),$(call SW,$(l),$(i),$(s)))))
 SW_STAMP := $(RUNS)/sweep.txt
 .PHONY: sweep
 sweep: $(TAB)/sweep.tsv $(FIG)/fig-sweep.png
 $(RUNS)/sweep/%/trained-$(EPOCHS_T1): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
 	@mkdir -p $(@D)
-	$(call train_resnet,$(@D),$(EPOCHS_T1),$(call at,$*,1),$(call at,$*,3),--init normal:$(call at,$*,2) $(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
+	$(call train_resnet,$(@D),$(EPOCHS_T1),$(call sweep_lr,$*),$(call sweep_seed,$*),--init normal:$(call sweep_init,$*) $(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
 	touch $@
 $(SW_STAMP): FORCE
 	@mkdir -p $(@D)
