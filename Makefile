@@ -16,6 +16,9 @@ endif
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
+# The pipeline's settings, each with its source; make VAR=value overrides any of them.
+include pipeline/config.mk
+
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 # Flags the project needs whatever the user's CFLAGS say.
@@ -51,7 +54,7 @@ TOOLS   := $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITS   := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all tools tests-build test test-plain test-asan fuzz clean data help install uninstall
+.PHONY: tools tests-build test test-plain test-asan fuzz clean data help install uninstall
 .DEFAULT_GOAL := help
 
 # Every user-facing target, one line each, main jobs first (tests/sh/test_install.sh
@@ -174,6 +177,8 @@ tests-build: $(TOOLS) $(BIN)/featevo $(UNITS) $(O)/tests/bench_train
 clean:
 	rm -rf build bin
 
+# The rule files come last: their targets name $(BIN), $(O) and $(COMM), set above.
+# (`all` and the pipeline's other goals: pipeline/paper.mk.)
 include pipeline/data.mk
 include tests/tests.mk
 include pipeline/paper.mk

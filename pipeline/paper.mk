@@ -1,5 +1,6 @@
 # pipeline/paper.mk - the paper's figures and tables, plus AGOP and CNFA, from raw MNIST.
-# (Included by the Makefile; hyperparameters in pipeline/config.mk.)
+# (Included by the Makefile, after pipeline/config.mk (the hyperparameters) and
+# pipeline/data.mk (DATASET and the data files).)
 #
 #   make all           the paper's settings            -> results/figures, results/tables
 #   make paper-short   the same, ResNet-18 for 3 epochs -> results/figures, results/tables
@@ -20,7 +21,6 @@
 # Independent runs, seeds and epochs' AGOPs are separate targets, so -jN runs them
 # at once.
 
-include pipeline/config.mk
 .SECONDEXPANSION:
 
 ifeq ($(filter fp32 bf16,$(PRECISION)),)
