@@ -3,6 +3,9 @@
 # anything is made.
 
 SHELL := /bin/bash
+# A recipe line fails when any command in it fails (-e), a pipe's first stage
+# included (pipefail: snapshot | featmat), not only when its last command does.
+.SHELLFLAGS := -eo pipefail -c
 
 # The main jobs first check that the Debian packages they need are installed, and
 # install them where they may (pipeline/setup-debian.sh --auto); not for make -n.
