@@ -20,6 +20,12 @@
 # RUN_TRAIN='srun -n4 -c2' or 'mpirun -np 4' for data-parallel trainings.
 # Independent runs, seeds and epochs' AGOPs are separate targets, so -jN runs them
 # at once.
+#
+# Layout: each training run is one line, $(eval $(call run_rules,...)) under "the
+# runs", which makes its training, checkpoint and AGOP rules, its CNFA rows and its
+# metrics table; a third model's run is one more such line.  The figures' and
+# tables' rules are written out one by one, as make -n prints them.  Analysis files
+# are named by stems MODEL@LAYER@EPOCH, read with stem_model, stem_layer, stem_epoch.
 
 .SECONDEXPANSION:
 
