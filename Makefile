@@ -3,6 +3,9 @@
 # anything is made.
 
 SHELL := /bin/bash
+# A recipe line fails when any command in it fails (-e), a pipe's first stage
+# included (pipefail: snapshot | featmat), not only when its last command does.
+.SHELLFLAGS := -eo pipefail -c
 
 # The main jobs first check that the Debian packages they need are installed, and
 # install them where they may (pipeline/setup-debian.sh --auto); not for make -n.
@@ -15,6 +18,9 @@ endif
 endif
 .DELETE_ON_ERROR:
 .SUFFIXES:
+
+# The pipeline's settings, each with its source; make VAR=value overrides any of them.
+include pipeline/config.mk
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -51,7 +57,7 @@ TOOLS   := $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITS   := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all tools tests-build test test-plain test-asan fuzz clean data help install uninstall
+.PHONY: tools tests-build test test-plain test-asan fuzz clean data help install uninstall
 .DEFAULT_GOAL := help
 
 # Every user-facing target, one line each, main jobs first (tests/sh/test_install.sh
@@ -174,6 +180,8 @@ tests-build: $(TOOLS) $(BIN)/featevo $(UNITS) $(O)/tests/bench_train
 clean:
 	rm -rf build bin
 
+# The rule files come last: their targets name $(BIN), $(O) and $(COMM), set above.
+# (`all` and the pipeline's other goals: pipeline/paper.mk.)
 include pipeline/data.mk
 include tests/tests.mk
 include pipeline/paper.mk

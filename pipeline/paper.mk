@@ -1,5 +1,6 @@
 # pipeline/paper.mk - the paper's figures and tables, plus AGOP and CNFA, from raw MNIST.
-# (Included by the Makefile; hyperparameters in pipeline/config.mk.)
+# (Included by the Makefile, after pipeline/config.mk (the hyperparameters) and
+# pipeline/data.mk (DATASET and the data files).)
 #
 #   make all           the paper's settings            -> results/figures, results/tables
 #   make paper-short   the same, ResNet-18 for 3 epochs -> results/figures, results/tables
@@ -19,8 +20,13 @@
 # RUN_TRAIN='srun -n4 -c2' or 'mpirun -np 4' for data-parallel trainings.
 # Independent runs, seeds and epochs' AGOPs are separate targets, so -jN runs them
 # at once.
+#
+# Layout: each training run is one line, $(eval $(call run_rules,...)) under "the
+# runs", which makes its training, checkpoint and AGOP rules, its CNFA rows and its
+# metrics table; a third model's run is one more such line.  The figures' and
+# tables' rules are written out one by one, as make -n prints them.  Analysis files
+# are named by stems MODEL@LAYER@EPOCH, read with stem_model, stem_layer, stem_epoch.
 
-include pipeline/config.mk
 .SECONDEXPANSION:
 
 ifeq ($(filter fp32 bf16,$(PRECISION)),)
@@ -37,14 +43,13 @@ endif
 FIG  := $(RES)/figures
 TAB  := $(RES)/tables
 WORK := $(RUNS)/analysis
-# Keep intermediate files (per-epoch maps, NFMs; AGOPs: agop_rule) so reruns are incremental.
+# Keep intermediate files (per-epoch maps, NFMs; AGOPs: agop_rule, texts: txt_rule) so reruns
+# are incremental.
 # (Not a global .SECONDARY: that would make the runs' trained-N markers secondary
 # too, and make would then skip an interrupted training instead of resuming it.)
 # (.PRECIOUS takes the rules' target patterns themselves, not a wider pattern.)
 .PRECIOUS: $(addprefix $(WORK)/,maps/%.npy maps/%-stack.npy nfm/%.npy gram/%.npy \
-             cnfa/%.tsv txt/%.txt)
-RL   := $(RUNS)/lenet5
-RR   := $(RUNS)/resnet18
+             cnfa/%.tsv)
 # The Table 1 run: a directory per seed, named by its learning rate and optimiser
 # reset so that other settings never reuse it (make table1-seeds adds the other
 # seeds). T1, its name for SEED, is the model field of the analysis stems and of
@@ -52,8 +57,6 @@ RR   := $(RUNS)/resnet18
 T1_TAG = resnet18-table1-lr$(LR_T1)-$(if $(filter 1,$(FRESH_T1)),fresh,kept)
 RT     = $(RUNS)/$(T1_TAG)-seed$(1)
 T1     = $(T1_TAG)-seed$(SEED)
-# a run's completion marker: $(call done,RUN NAME)
-done   = $(RUNS)/$(1)/trained-$(if $(filter lenet5,$(1)),$(EPOCHS_LENET),$(if $(filter resnet18,$(1)),$(EPOCHS_RESNET),$(EPOCHS_T1)))
 # Which Table 1 run (and which SEEDS) the figures and tables use, as files that
 # change only when the choice does, so that choosing another rebuilds them.
 T1_STAMP    := $(RUNS)/table1-run.txt
@@ -64,20 +67,19 @@ TRAIN_Y := $(DATA_DIR)/train-labels.npy
 TEST_X  := $(DATA_DIR)/test-images.npy
 TEST_Y  := $(DATA_DIR)/test-labels.npy
 
+# Epochs as the checkpoints name them: $(call epochs,N) is 000 001 ... N
+epochs = $(shell seq -f '%03g' 0 $(1))
 ep = $(shell printf '%03d' $(1))
-EPOCHS_L := $(foreach e,$(shell seq 0 $(EPOCHS_LENET)),$(call ep,$(e)))
-EPOCHS_R := $(foreach e,$(shell seq 0 $(EPOCHS_RESNET)),$(call ep,$(e)))
-EPOCHS_T := $(foreach e,$(shell seq 0 $(EPOCHS_T1)),$(call ep,$(e)))
 FEAT_E   := $(foreach e,$(FEATURE_EPOCHS),$(call ep,$(e)))
-ifneq ($(words $(filter-out $(EPOCHS_T),$(FEAT_E))),0)
+ifneq ($(words $(filter-out $(call epochs,$(EPOCHS_T1)),$(FEAT_E))),0)
   $(error FEATURE_EPOCHS ($(FEATURE_EPOCHS)) go beyond EPOCHS_T1 ($(EPOCHS_T1)))
 endif
 
 FIGURES := $(addprefix $(FIG)/,fig1-resnet18-curves.png fig2-lenet5-curves.png fig3-sample.png \
              fig4-lenet5-conv1-maps.png fig5-lenet5-conv2-maps.png fig6-resnet18-nfm.png \
              fig6b-resnet18-gram.png fig7-resnet18-agop.png fig8-cnfa-correlation.png)
-TABLES  := $(addprefix $(TAB)/,table1.tsv table1.md cnfa.tsv lenet5-metrics.tsv resnet18-metrics.tsv \
-             resnet18-table1-metrics.tsv)
+# then each run's metrics table, RUN_TABLES (run_rules, below)
+TABLES  := $(addprefix $(TAB)/,table1.tsv table1.md cnfa.tsv)
 
 .PHONY: all paper-short quick figures tables results table1-seeds FORCE
 all:
@@ -88,102 +90,36 @@ quick:
 	@$(MAKE) --no-print-directory results PROFILE=quick
 results: figures tables
 figures: $(FIGURES)
-tables: $(TABLES)
+# ($$: RUN_TABLES is complete once the runs below have been read)
+tables: $(TABLES) $$(RUN_TABLES)
 
 # Every output is written under a temporary name and renamed when complete.
 TMP = $@.tmp
 
-# ---- training -------------------------------------------------------------
+# ---- the runs: training, checkpoints, AGOPs, CNFA rows, metrics tables -----
 COMMON_TRAIN = --images $(TRAIN_X) --labels $(TRAIN_Y) --test-images $(TEST_X) \
   --test-labels $(TEST_Y) --val-split $(VAL_SPLIT) --threads $(THREADS) \
   --mean $(MEAN) --std $(STD) $(if $(filter-out 0,$(LIMIT)),--limit $(LIMIT)) \
   $(if $(filter-out 0,$(TEST_LIMIT)),--test-limit $(TEST_LIMIT)) --resume
-
-$(RL)/trained-$(EPOCHS_LENET): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
-	@mkdir -p $(RUNS)
-	$(RUN_TRAIN) $(BIN)/train --model lenet5 --out $(RL) --epochs $(EPOCHS_LENET) --batch $(BATCH_LENET) \
-	  --optimizer $(OPT_LENET) --lr $(LR_LENET) --weight-decay $(WD_LENET) \
-	  --init $(INIT_LENET) --seed $(SEED) $(COMMON_TRAIN)
-	touch $@
-
-# $(call train_resnet,DIR,EPOCHS,LR,SEED,EXTRA OPTIONS)
-train_resnet = $(RUN_TRAIN) $(BIN)/train --model resnet18 --out $(1) --epochs $(2) --batch $(BATCH_RESNET) \
-  --optimizer $(OPT_RESNET) --lr $(3) --momentum $(MOM_RESNET) --weight-decay $(WD_RESNET) \
-  --init $(INIT_RESNET) --seed $(4) $(COMMON_TRAIN) $(5) \
+# Each model's training options, after --model, --out and --epochs.
+LENET5_OPTS = --batch $(BATCH_LENET) --optimizer $(OPT_LENET) --lr $(LR_LENET) --weight-decay $(WD_LENET) \
+  --init $(INIT_LENET) --seed $(SEED) $(COMMON_TRAIN)
+# $(call resnet18_opts,LR,SEED,EXTRA OPTIONS)
+resnet18_opts = --batch $(BATCH_RESNET) --optimizer $(OPT_RESNET) --lr $(1) --momentum $(MOM_RESNET) \
+  --weight-decay $(WD_RESNET) --init $(INIT_RESNET) --seed $(2) $(COMMON_TRAIN) $(3) \
   $(if $(filter bf16,$(PRECISION)),--precision bf16)
+# the Table 1 run's for seed $(1): lr LR_T1, a fresh optimiser each epoch when FRESH_T1 is 1
+t1_opts = $(call resnet18_opts,$(LR_T1),$(1),$(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
 
-# Figure 1's run: the config's learning rate, EPOCHS_RESNET epochs
-$(RR)/trained-$(EPOCHS_RESNET): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
-	@mkdir -p $(RUNS)
-	$(call train_resnet,$(RR),$(EPOCHS_RESNET),$(LR_RESNET),$(SEED))
-	touch $@
-
-# The Table 1 run (and its other seeds): lr LR_T1, EPOCHS_T1 epochs, a fresh
-# optimiser each epoch when FRESH_T1 is 1
-$(call RT,%)/trained-$(EPOCHS_T1): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
-	@mkdir -p $(RUNS)
-	$(call train_resnet,$(call RT,$*),$(EPOCHS_T1),$(LR_T1),$*,$(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
-	touch $@
-
-# Checkpoints come with the run.  (What reads a run's metrics.tsv depends on its
-# trained-N marker instead: metrics.tsv is rewritten after every epoch, so an
-# interrupted run's would look up to date.)
-$(addprefix $(RL)/epoch-,$(addsuffix .npz,$(EPOCHS_L))): $(RL)/trained-$(EPOCHS_LENET) ;
-$(addprefix $(RR)/epoch-,$(addsuffix .npz,$(EPOCHS_R))): $(RR)/trained-$(EPOCHS_RESNET) ;
-$(addprefix $(call RT,$(SEED))/epoch-,$(addsuffix .npz,$(EPOCHS_T))): $(call done,$(T1)) ;
-
-$(T1_STAMP): FORCE
-	@mkdir -p $(@D)
-	@[ "$$(cat $@ 2>/dev/null)" = "$(T1)" ] || echo "$(T1)" > $@
-$(SEEDS_STAMP): FORCE
-	@mkdir -p $(@D)
-	@[ "$$(cat $@ 2>/dev/null)" = "$(strip $(SEEDS)) $(T1_TAG)" ] || echo "$(strip $(SEEDS)) $(T1_TAG)" > $@
-
-# ---- Figures 1-2: learning curves (gnuplot) -------------------------------
-$(FIG)/fig1-resnet18-curves.png: $(RR)/trained-$(EPOCHS_RESNET) pipeline/plot-curves.gp
-	@mkdir -p $(@D)
-	gnuplot -e "metrics='$(<D)/metrics.tsv'; out='$(TMP)'; name='ResNet-18, SGD lr $(LR_RESNET), $(EPOCHS_RESNET) epochs$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) images))'" pipeline/plot-curves.gp
-	mv $(TMP) $@
-
-$(FIG)/fig2-lenet5-curves.png: $(RL)/trained-$(EPOCHS_LENET) pipeline/plot-curves.gp
-	@mkdir -p $(@D)
-	gnuplot -e "metrics='$(<D)/metrics.tsv'; out='$(TMP)'; name='LeNet-5, Adam lr $(LR_LENET), $(EPOCHS_LENET) epochs$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) images))'" pipeline/plot-curves.gp
-	mv $(TMP) $@
-
-# ---- Figures 3-5: the sample image and LeNet-5's maps for it, epoch by epoch ----
-# Intermediate files are named by stems MODEL@LAYER@EPOCH (e.g. resnet18@conv1@003).
-at     = $(word $(2),$(subst @, ,$(1)))
-ckpt   = $(RUNS)/$(call at,$(1),1)/epoch-$(call at,$(1),3).npz
-
-$(FIG)/fig3-sample.png: $(RL)/epoch-000.npz $(TEST_X) $(BIN)/snapshot $(BIN)/heatmap
-	@mkdir -p $(@D)
-	$(BIN)/snapshot --ckpt $< --images $(TEST_X) --index $(SAMPLE_INDEX) --layer input \
-	  | $(BIN)/heatmap --cmap grey -o $@
-
-$(WORK)/maps/%.npy: $$(call ckpt,$$*) $(TEST_X) $(BIN)/snapshot
-	@mkdir -p $(@D)
-	$(RUN) $(BIN)/snapshot --ckpt $< --images $(TEST_X) --index $(SAMPLE_INDEX) \
-	  --layer $(call at,$*,2) -o $@
-
-$(WORK)/maps/%-stack.npy: $$(foreach e,$$(EPOCHS_L),$$(WORK)/maps/lenet5@$$*@$$(e).npy) $(BIN)/stack
-	$(BIN)/stack -o $@ $(filter %.npy,$^)
-
-# one row per epoch 0..N (top to bottom), one tile per channel, each tile its own scale
-$(FIG)/fig4-lenet5-conv1-maps.png: $(WORK)/maps/conv1-stack.npy $(BIN)/heatmap
-	@mkdir -p $(@D)
-	$(BIN)/heatmap --cmap grey --cols 6 --per-tile $< -o $@
-$(FIG)/fig5-lenet5-conv2-maps.png: $(WORK)/maps/conv2-stack.npy $(BIN)/heatmap
-	@mkdir -p $(@D)
-	$(BIN)/heatmap --cmap grey --cols 16 --per-tile $< -o $@
-
-# ---- NFM, AGOP and their correlation per model, layer and epoch -----------
-$(WORK)/nfm/%.npy: $$(call ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
-	@mkdir -p $(@D)
-	$(BIN)/snapshot --ckpt $< --tensor $(call at,$*,2).weight | $(BIN)/featmat -o $@
-
-$(WORK)/gram/%.npy: $$(call ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
-	@mkdir -p $(@D)
-	$(BIN)/snapshot --ckpt $< --tensor $(call at,$*,2).weight | $(BIN)/featmat --gram -o $@
+# $(call train_rule,DIR,MODEL,EPOCHS,OPTIONS): DIR/trained-EPOCHS, the marker of a
+# finished training; until it exists, each make continues the run (--resume).
+# (A DIR with a % makes a pattern rule.)
+define train_rule
+$(1)/trained-$(3): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
+	@mkdir -p $$(RUNS)
+	$$(RUN_TRAIN) $$(BIN)/train --model $(2) --out $$(@D) --epochs $(3) $(4)
+	touch $$@
+endef
 
 # A run's AGOPs of one epoch, every layer of its list, come from one agop call:
 # the layers share its backward passes (agop(1)), so ResNet-18's five convs cost
@@ -198,32 +134,130 @@ $(call agop_out,$(1),$(2),%): $(RUNS)/$(1)/epoch-%.npz $(TRAIN_X) $(BIN)/agop
 	  $(foreach l,$(2),--layer $(l) -o $(WORK)/agop/$(1)@$(l)@$$*.npy)
 .PRECIOUS: $(call agop_out,$(1),$(2),%)
 endef
-$(eval $(call agop_rule,lenet5,$(CNFA_LAYERS_LENET),$(AGOP_COUNT_LENET)))
-$(eval $(call agop_rule,resnet18,$(CNFA_LAYERS_RESNET),$(AGOP_COUNT_RESNET)))
-$(eval $(call agop_rule,$(T1),$(CNFA_LAYERS_RESNET),$(AGOP_COUNT_RESNET)))
+
+# $(call run_rules,ID,NAME,MODEL,EPOCHS,TRAIN OPTIONS,CNFA LAYERS,AGOP COUNT,METRICS TABLE[,ITS OTHER PREREQUISITES])
+# One run, $(RUNS)/NAME, and all that is made from it alone:
+#   ID_dir, ID_done   its directory and its marker trained-EPOCHS (train_rule):
+#                     bin/train --model MODEL --out ID_dir --epochs EPOCHS TRAIN OPTIONS
+#   ID_epochs         000 ... EPOCHS; its checkpoints epoch-NNN.npz come with the
+#                     training.  (What reads a run's metrics.tsv depends on its
+#                     trained-N marker instead: metrics.tsv is rewritten after every
+#                     epoch, so an interrupted run's would look up to date.)
+#   its AGOPs         of each of CNFA LAYERS over AGOP COUNT images (agop_rule)
+#   CNFA_ROWS         += its rows of cnfa.tsv, one per layer of CNFA LAYERS and epoch
+#   RUN_TABLES        += $(TAB)/METRICS TABLE: its metrics.tsv without the timing
+#                     columns (seconds, images_per_s), which vary from machine to
+#                     machine; it also depends on ITS OTHER PREREQUISITES
+# NAME is the model field of the analysis stems (NAME@LAYER@EPOCH) and of cnfa.tsv.
+CNFA_ROWS  :=
+RUN_TABLES :=
+define run_rules
+$(1)_dir    := $(RUNS)/$(2)
+$(1)_done   := $(RUNS)/$(2)/trained-$(4)
+$(1)_epochs := $(call epochs,$(4))
+$(call train_rule,$(RUNS)/$(2),$(3),$(4),$(5))
+$(foreach e,$(call epochs,$(4)),$(RUNS)/$(2)/epoch-$(e).npz): $(RUNS)/$(2)/trained-$(4) ;
+$(call agop_rule,$(2),$(6),$(7))
+CNFA_ROWS  += $(foreach l,$(6),$(foreach e,$(call epochs,$(4)),$(WORK)/cnfa/$(2)@$(l)@$(e).tsv))
+RUN_TABLES += $(TAB)/$(8)
+$(TAB)/$(8): $(RUNS)/$(2)/trained-$(4) $(9)
+	@mkdir -p $$(@D)
+	cut -f1-7,10 $$(<D)/metrics.tsv > $$(TMP) && mv $$(TMP) $$@
+endef
+
+# LeNet-5 (Figures 2-5, 8)
+$(eval $(call run_rules,lenet5,lenet5,lenet5,$(EPOCHS_LENET),$(LENET5_OPTS),$(CNFA_LAYERS_LENET),$(AGOP_COUNT_LENET),lenet5-metrics.tsv))
+# ResNet-18, Figure 1's run: the config's learning rate, EPOCHS_RESNET epochs
+$(eval $(call run_rules,resnet18,resnet18,resnet18,$(EPOCHS_RESNET),$(call resnet18_opts,$(LR_RESNET),$(SEED)),$(CNFA_LAYERS_RESNET),$(AGOP_COUNT_RESNET),resnet18-metrics.tsv))
+# The Table 1 run (Table 1, Figures 6-8) for SEED: lr LR_T1, EPOCHS_T1 epochs
+$(eval $(call run_rules,T1,$(T1),resnet18,$(EPOCHS_T1),$(call t1_opts,$(SEED)),$(CNFA_LAYERS_RESNET),$(AGOP_COUNT_RESNET),resnet18-table1-metrics.tsv,$(T1_STAMP)))
+# and for any seed (make table1-seeds): its training alone, a pattern rule (stem: the seed)
+$(eval $(call train_rule,$(call RT,%),resnet18,$(EPOCHS_T1),$$(call t1_opts,$$*)))
+
+$(T1_STAMP): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(T1)" ] || echo "$(T1)" > $@
+$(SEEDS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(strip $(SEEDS)) $(T1_TAG)" ] || echo "$(strip $(SEEDS)) $(T1_TAG)" > $@
+
+# ---- Figures 1-2: learning curves (gnuplot) -------------------------------
+$(FIG)/fig1-resnet18-curves.png: $(resnet18_done) pipeline/plot-curves.gp
+	@mkdir -p $(@D)
+	gnuplot -e "metrics='$(<D)/metrics.tsv'; out='$(TMP)'; name='ResNet-18, SGD lr $(LR_RESNET), $(EPOCHS_RESNET) epochs$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) images))'" pipeline/plot-curves.gp
+	mv $(TMP) $@
+
+$(FIG)/fig2-lenet5-curves.png: $(lenet5_done) pipeline/plot-curves.gp
+	@mkdir -p $(@D)
+	gnuplot -e "metrics='$(<D)/metrics.tsv'; out='$(TMP)'; name='LeNet-5, Adam lr $(LR_LENET), $(EPOCHS_LENET) epochs$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) images))'" pipeline/plot-curves.gp
+	mv $(TMP) $@
+
+# ---- Figures 3-5: the sample image and LeNet-5's maps for it, epoch by epoch ----
+# Intermediate files are named by stems MODEL@LAYER@EPOCH (e.g. resnet18@conv1@003;
+# MODEL: the run's name), and these name a stem's parts:
+stem_model = $(word 1,$(subst @, ,$(1)))
+stem_layer = $(word 2,$(subst @, ,$(1)))
+stem_epoch = $(word 3,$(subst @, ,$(1)))
+# the checkpoint a stem's files are made from
+stem_ckpt  = $(RUNS)/$(call stem_model,$(1))/epoch-$(call stem_epoch,$(1)).npz
+
+$(FIG)/fig3-sample.png: $(lenet5_dir)/epoch-000.npz $(TEST_X) $(BIN)/snapshot $(BIN)/heatmap
+	@mkdir -p $(@D)
+	$(BIN)/snapshot --ckpt $< --images $(TEST_X) --index $(SAMPLE_INDEX) --layer input \
+	  | $(BIN)/heatmap --cmap grey -o $@
+
+$(WORK)/maps/%.npy: $$(call stem_ckpt,$$*) $(TEST_X) $(BIN)/snapshot
+	@mkdir -p $(@D)
+	$(RUN) $(BIN)/snapshot --ckpt $< --images $(TEST_X) --index $(SAMPLE_INDEX) \
+	  --layer $(call stem_layer,$*) -o $@
+
+$(WORK)/maps/%-stack.npy: $$(foreach e,$$(lenet5_epochs),$$(WORK)/maps/lenet5@$$*@$$(e).npy) $(BIN)/stack
+	$(BIN)/stack -o $@ $(filter %.npy,$^)
+
+# one row per epoch 0..N (top to bottom), one tile per channel, each tile its own scale
+$(FIG)/fig4-lenet5-conv1-maps.png: $(WORK)/maps/conv1-stack.npy $(BIN)/heatmap
+	@mkdir -p $(@D)
+	$(BIN)/heatmap --cmap grey --cols 6 --per-tile $< -o $@
+$(FIG)/fig5-lenet5-conv2-maps.png: $(WORK)/maps/conv2-stack.npy $(BIN)/heatmap
+	@mkdir -p $(@D)
+	$(BIN)/heatmap --cmap grey --cols 16 --per-tile $< -o $@
+
+# ---- NFM, AGOP and their correlation per model, layer and epoch -----------
+# (the AGOPs: agop_rule, made for each run by run_rules above)
+$(WORK)/nfm/%.npy: $$(call stem_ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
+	@mkdir -p $(@D)
+	$(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat -o $@
+
+$(WORK)/gram/%.npy: $$(call stem_ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
+	@mkdir -p $(@D)
+	$(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat --gram -o $@
 
 # one row: model layer epoch corr(NFM, AGOP) corr(NFM, NFM at epoch 0)
-nfm0 = $(WORK)/nfm/$(call at,$(1),1)@$(call at,$(1),2)@000.npy
-$(WORK)/cnfa/%.tsv: $(WORK)/nfm/%.npy $(WORK)/agop/%.npy $$(call nfm0,$$*) $(BIN)/corr
+# (stem_nfm0: the NFM of the stem's run and layer at epoch 0)
+stem_nfm0 = $(WORK)/nfm/$(call stem_model,$(1))@$(call stem_layer,$(1))@000.npy
+$(WORK)/cnfa/%.tsv: $(WORK)/nfm/%.npy $(WORK)/agop/%.npy $$(call stem_nfm0,$$*) $(BIN)/corr
 	@mkdir -p $(@D)
-	printf '%s\t%s\t%d\t%s\t%s\n' $(call at,$*,1) $(call at,$*,2) $$((10#$(call at,$*,3))) \
+	printf '%s\t%s\t%d\t%s\t%s\n' $(call stem_model,$*) $(call stem_layer,$*) $$((10#$(call stem_epoch,$*))) \
 	  "$$($(BIN)/corr $(WORK)/nfm/$*.npy $(WORK)/agop/$*.npy)" \
-	  "$$($(BIN)/corr $(call nfm0,$*) $(WORK)/nfm/$*.npy)" > $(TMP) && mv $(TMP) $@
+	  "$$($(BIN)/corr $(call stem_nfm0,$*) $(WORK)/nfm/$*.npy)" > $(TMP) && mv $(TMP) $@
 
-# ResNet-18 rows from both runs: "resnet18" (lr LR_RESNET) and the Table 1 run $(T1)
-CNFA_ROWS := $(foreach l,$(CNFA_LAYERS_LENET),$(foreach e,$(EPOCHS_L),$(WORK)/cnfa/lenet5@$(l)@$(e).tsv)) \
-             $(foreach l,$(CNFA_LAYERS_RESNET),$(foreach e,$(EPOCHS_R),$(WORK)/cnfa/resnet18@$(l)@$(e).tsv)) \
-             $(foreach l,$(CNFA_LAYERS_RESNET),$(foreach e,$(EPOCHS_T),$(WORK)/cnfa/$(T1)@$(l)@$(e).tsv))
-
+# CNFA_ROWS: every run's rows (run_rules), in the runs' order: LeNet-5, then
+# ResNet-18's two runs, "resnet18" (lr LR_RESNET) and the Table 1 run $(T1)
 $(TAB)/cnfa.tsv: $(CNFA_ROWS) $(T1_STAMP)
 	@mkdir -p $(@D)
 	{ printf 'model\tlayer\tepoch\tcorr_nfm_agop\tcorr_nfm_init\n'; cat $(CNFA_ROWS); } > $(TMP) && mv $(TMP) $@
 
 # ---- Figures 6-8 (gnuplot) -------------------------------------------------
-# KIND@MODEL@LAYER@EPOCH.txt: a matrix as text for gnuplot
-$(WORK)/txt/%.txt: $$(WORK)/$$(call at,$$*,1)/$$(subst $$(call at,$$*,1)@,,$$*).npy $(BIN)/npy2txt
-	@mkdir -p $(@D)
-	$(BIN)/npy2txt $< > $(TMP) && mv $(TMP) $@
+# txt/KIND@MODEL@LAYER@EPOCH.txt: the matrix KIND/MODEL@LAYER@EPOCH.npy (KIND: nfm,
+# gram or agop) as text for gnuplot; a pattern rule per KIND, so that its stem is
+# the analysis stem and names the .npy as it stands
+define txt_rule
+$(WORK)/txt/$(1)@%.txt: $(WORK)/$(1)/%.npy $(BIN)/npy2txt
+	@mkdir -p $$(@D)
+	$(BIN)/npy2txt $$< > $$(TMP) && mv $$(TMP) $$@
+.PRECIOUS: $(WORK)/txt/$(1)@%.txt
+endef
+$(foreach k,nfm gram agop,$(eval $(call txt_rule,$(k))))
 
 # Figures 6, 6b and 7: conv1 of the Table 1 run (lr LR_T1), as in the report
 MATS = $(foreach e,$(FEAT_E),$(WORK)/txt/$(1)@$(T1)@conv1@$(e).txt)
@@ -254,22 +288,13 @@ $(FIG)/fig8-cnfa-correlation.png: $(TAB)/cnfa.tsv pipeline/plot-cnfa.gp
 # ---- Table 1: the Table 1 run, epochs 0-EPOCHS_T1 --------------------------
 # train_acc is train_acc_batchmean (column 10): the mean of the per-batch
 # accuracies, what the report's progress bar printed.
-$(TAB)/table1.tsv: $(call done,$(T1)) $(T1_STAMP)
+$(TAB)/table1.tsv: $(T1_done) $(T1_STAMP)
 	@mkdir -p $(@D)
 	awk -F'\t' 'BEGIN { OFS = "\t"; print "epoch", "train_acc", "val_acc", "test_acc" } \
 	  NR > 1 { print $$1, $$10, $$5, $$7 }' $(<D)/metrics.tsv > $(TMP) && mv $(TMP) $@
 
 $(TAB)/table1.md: $(TAB)/table1.tsv pipeline/table1-md.sh pipeline/report-table1.tsv
 	pipeline/table1-md.sh $< > $(TMP) && mv $(TMP) $@
-
-# ---- the numbers behind Figures 1-2 and Table 1: each run's metrics.tsv without
-# its timing columns (seconds, images_per_s), which vary from machine to machine
-$(TAB)/lenet5-metrics.tsv: $(call done,lenet5)
-$(TAB)/resnet18-metrics.tsv: $(call done,resnet18)
-$(TAB)/resnet18-table1-metrics.tsv: $(call done,$(T1)) $(T1_STAMP)
-$(addprefix $(TAB)/,lenet5-metrics.tsv resnet18-metrics.tsv resnet18-table1-metrics.tsv):
-	@mkdir -p $(@D)
-	cut -f1-7,10 $(<D)/metrics.tsv > $(TMP) && mv $(TMP) $@
 
 # ---- make table1-seeds: the Table 1 run for every seed of SEEDS ---------------
 # (each seed its own run directory, so `make -j` trains them side by side)
@@ -287,13 +312,17 @@ $(TAB)/table1-seeds.md: $(TAB)/table1-seeds.tsv pipeline/table1-seeds.sh pipelin
 # at once.  sweep.tsv: per learning rate, init and epoch, the runs' mean and sample
 # standard deviation (pipeline/sweep.sh); fig-sweep.png: test accuracy, mean +- sd.
 SW       = $(RUNS)/sweep/$(1)@$(2)@$(3)
+# the parts of a sweep run's stem LR@INIT@SEED
+sweep_lr   = $(word 1,$(subst @, ,$(1)))
+sweep_init = $(word 2,$(subst @, ,$(1)))
+sweep_seed = $(word 3,$(subst @, ,$(1)))
 SW_RUNS := $(foreach l,$(LRS),$(foreach i,$(INITS),$(foreach s,$(SEEDS),$(call SW,$(l),$(i),$(s)))))
 SW_STAMP := $(RUNS)/sweep.txt
 .PHONY: sweep
 sweep: $(TAB)/sweep.tsv $(FIG)/fig-sweep.png
 $(RUNS)/sweep/%/trained-$(EPOCHS_T1): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
 	@mkdir -p $(@D)
-	$(call train_resnet,$(@D),$(EPOCHS_T1),$(call at,$*,1),$(call at,$*,3),--init normal:$(call at,$*,2) $(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
+	$(RUN_TRAIN) $(BIN)/train --model resnet18 --out $(@D) --epochs $(EPOCHS_T1) $(call resnet18_opts,$(call sweep_lr,$*),$(call sweep_seed,$*),--init normal:$(call sweep_init,$*) $(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
 	touch $@
 $(SW_STAMP): FORCE
 	@mkdir -p $(@D)
