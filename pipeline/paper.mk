@@ -226,20 +226,24 @@ $(FIG)/fig5-lenet5-conv2-maps.png: $(WORK)/maps/conv2-stack.npy $(BIN)/heatmap
 # (the AGOPs: agop_rule, made for each run by run_rules above)
 $(WORK)/nfm/%.npy: $$(call stem_ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
 	@mkdir -p $(@D)
-	$(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat -o $@
+	$(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat -o $(TMP)
+	mv $(TMP) $@
 
 $(WORK)/gram/%.npy: $$(call stem_ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
 	@mkdir -p $(@D)
-	$(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat --gram -o $@
+	$(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat --gram -o $(TMP)
+	mv $(TMP) $@
 
 # one row: model layer epoch corr(NFM, AGOP) corr(NFM, NFM at epoch 0)
-# (stem_nfm0: the NFM of the stem's run and layer at epoch 0)
+# (stem_nfm0: the NFM of the stem's run and layer at epoch 0; each corr is kept in
+# a variable first, so that one that fails fails the row under -e)
 stem_nfm0 = $(WORK)/nfm/$(call stem_model,$(1))@$(call stem_layer,$(1))@000.npy
 $(WORK)/cnfa/%.tsv: $(WORK)/nfm/%.npy $(WORK)/agop/%.npy $$(call stem_nfm0,$$*) $(BIN)/corr
 	@mkdir -p $(@D)
-	printf '%s\t%s\t%d\t%s\t%s\n' $(call stem_model,$*) $(call stem_layer,$*) $$((10#$(call stem_epoch,$*))) \
-	  "$$($(BIN)/corr $(WORK)/nfm/$*.npy $(WORK)/agop/$*.npy)" \
-	  "$$($(BIN)/corr $(call stem_nfm0,$*) $(WORK)/nfm/$*.npy)" > $(TMP) && mv $(TMP) $@
+	agop=$$($(BIN)/corr $(WORK)/nfm/$*.npy $(WORK)/agop/$*.npy); \
+	  init=$$($(BIN)/corr $(call stem_nfm0,$*) $(WORK)/nfm/$*.npy); \
+	  printf '%s\t%s\t%d\t%s\t%s\n' $(call stem_model,$*) $(call stem_layer,$*) \
+	    $$((10#$(call stem_epoch,$*))) "$$agop" "$$init" > $(TMP) && mv $(TMP) $@
 
 # CNFA_ROWS: every run's rows (run_rules), in the runs' order: LeNet-5, then
 # ResNet-18's two runs, "resnet18" (lr LR_RESNET) and the Table 1 run $(T1)
