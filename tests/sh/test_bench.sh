@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # test_bench.sh - bench_train (make bench's measuring program): its usage, and the
 # arithmetic it counts, against numbers worked out by hand from the architectures.
-# Which convs run by Winograd is decided in one place, fe_conv_winograd(), which
-# both the model and this count call; a change to it, to wino_applies() or to
-# the layers' shapes that the count does not follow fails here (the ceiling make
-# bench prints would be wrong).
+# Which convs run by Winograd is decided in one place, fe_conv_algo_select() (ops.c),
+# and the count asks each conv's row for its multiply-adds; a change to the
+# table, to wino_applies() or to the layers' shapes that the count does not
+# follow fails here (the ceiling make bench prints would be wrong).
 #   ResNet-18 on 28x28 MNIST, forward multiply-adds (MACs):
 #     direct convolution: 455,800,832 -> 0.912 GFLOP forward; training is 3
 #       times that less conv1's input gradient (0.235 MFLOP): 2.734 GFLOP

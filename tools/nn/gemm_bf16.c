@@ -160,6 +160,9 @@ int fe_bf16_supported(void) { return 0; }
 void fe_gemm_bf16(int m, int n, int k, const float *a, int lda, int trans_a, const float *b,
                   int ldb, float *c, int ldc, float *scratch)
 {
-    abort();                            /* callers check fe_bf16_supported() */
+    /* An assertion, not an error path: no caller gets here, because a model is
+     * built in bf16 only where fe_bf16_supported() (fe_arch_supports, and the
+     * bf16 row of the conv table is not "available" otherwise). */
+    abort();
 }
 #endif
