@@ -43,7 +43,9 @@ else
   SANFLAGS :=
 endif
 
-LIB_SRC := $(sort $(filter-out tools/lib/comm_%.c,$(wildcard tools/lib/*.c)) $(wildcard tools/nn/*.c))
+# comm_mpi.c and comm_single.c are train's alternatives (below), not library members.
+COMM_SRC := tools/lib/comm_mpi.c tools/lib/comm_single.c
+LIB_SRC := $(sort $(filter-out $(COMM_SRC),$(wildcard tools/lib/*.c)) $(wildcard tools/nn/*.c))
 LIB_OBJ := $(patsubst tools/%.c,$(O)/%.o,$(LIB_SRC))
 HDRS    := $(wildcard tools/lib/*.h tools/nn/*.h)
 TOOL_SRC := $(sort $(wildcard tools/*.c))

@@ -433,7 +433,7 @@ int main(int argc, char **argv)
 
     /* Under mpirun: one rank of a data-parallel run (comm.h); else one process. */
     fe_comm comm;
-    fe_comm_open(&argc, &argv, &comm);
+    fe_comm_open(prog, &argc, &argv, &comm);
     const int R = comm.size, me = comm.rank;
     if (me != 0)
         quiet = 1;              /* rank 0 speaks and writes for the run */
