@@ -20,7 +20,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 # Flags the project needs whatever the user's CFLAGS say.
 FE_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L \
-             -fopenmp -Itools/lib -Itools/nn $(shell pkg-config --cflags libpng 2>/dev/null)
+             -fopenmp -Itools/cli -Itools/lib -Itools/nn $(shell pkg-config --cflags libpng 2>/dev/null)
 # The layers' own loops run on OpenMP threads; OpenBLAS's OpenMP build shares that
 # thread pool, where the default pthread build would spin its own threads against
 # ours. Debian installs it beside the default (libopenblas-openmp-dev).
@@ -43,11 +43,15 @@ else
   SANFLAGS :=
 endif
 
+# The library, in layers that include one way, tools/*.c -> cli -> nn -> lib:
+#   tools/cli  what the programs share: options, BLAS threads, messages that exit
+#   tools/nn   layers and models          tools/lib  errors, tensors, files
 # comm_mpi.c and comm_single.c are train's alternatives (below), not library members.
 COMM_SRC := tools/lib/comm_mpi.c tools/lib/comm_single.c
-LIB_SRC := $(sort $(filter-out $(COMM_SRC),$(wildcard tools/lib/*.c)) $(wildcard tools/nn/*.c))
+LIB_SRC := $(sort $(filter-out $(COMM_SRC),$(wildcard tools/lib/*.c)) $(wildcard tools/nn/*.c) \
+             $(wildcard tools/cli/*.c))
 LIB_OBJ := $(patsubst tools/%.c,$(O)/%.o,$(LIB_SRC))
-HDRS    := $(wildcard tools/lib/*.h tools/nn/*.h)
+HDRS    := $(wildcard tools/lib/*.h tools/nn/*.h tools/cli/*.h)
 TOOL_SRC := $(sort $(wildcard tools/*.c))
 TOOLS   := $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cblas.h>
 #include "cli.h"
-#include "model.h"
+#include "model_args.h"
 #include "npy.h"
 
 static const char *prog = "agop";

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "model.h"
+#include "model_args.h"
 #include "npy.h"
 
 static const char *prog = "snapshot";

@@ -16,7 +16,7 @@
 #include "comm.h"
 #include "gemm_bf16.h"
 #include "io.h"
-#include "model.h"
+#include "model_args.h"
 #include "npy.h"
 #include "optim.h"
 #include "runlock.h"

@@ -16,9 +16,9 @@
  *   the abort() at the end of tools/nn/gemm_bf16.c's fe_gemm_bf16: an assertion,
  *                        reached only when a caller skipped fe_bf16_supported().
  * Not yet so: tools/nn/model.c's builder exits on out of memory while counting
- * (it is to return through fe_fail), and model.c's fe_load_images and
- * fe_model_layer_or_die and cli.c's fe_stdout_flush_or_die call fe_die for the
- * tools (they are to move out of the library). */
+ * (it is to return through fe_fail).  The helpers that exit on a tool's behalf
+ * (fe_stdout_flush_or_die, fe_load_images, fe_model_layer_or_die, ...) are in
+ * tools/cli, the layer between the programs and this library. */
 #ifndef FE_H
 #define FE_H
 
