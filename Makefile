@@ -18,6 +18,8 @@ endif
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
+# featevo's version: `featevo --version`, every tool's --version (tools/cli/cli.c).
+VERSION := 0.5
 # Flags the project needs whatever the user's CFLAGS say.
 FE_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L \
              -fopenmp -Itools/cli -Itools/lib -Itools/nn $(shell pkg-config --cflags libpng 2>/dev/null)
@@ -88,7 +90,6 @@ help:
 
 tools: $(TOOLS) $(BIN)/featevo
 
-VERSION := 0.5
 # The front end `featevo TOOL` (tools/featevo.in): the exec path baked in is
 # where `make install` puts the tools; it looks beside itself first.
 $(BIN)/featevo: tools/featevo.in Makefile
@@ -137,6 +138,9 @@ uninstall:
 $(O)/%.o: tools/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+# The tools' --version is the Makefile's VERSION (rebuilt when the Makefile changes).
+$(O)/cli/cli.o: FE_CFLAGS += -DFE_VERSION='"$(VERSION)"'
+$(O)/cli/cli.o: Makefile
 
 # The layers' loops over rows and tiles have trip counts known only at run time,
 # which GCC's default -O2 cost model ("very cheap") never vectorises; this is the
