@@ -1,7 +1,37 @@
 /* model_args.c - see model_args.h. */
 #include <stdio.h>
+#include <string.h>
+#include "gemm_bf16.h"
 #include "model_args.h"
 #include "npy.h"
+
+void fe_model_args_init(fe_model_args *a, char **argv, int64_t batch)
+{
+    *a = (fe_model_args){.mean = FE_MEAN, .std = FE_STD, .batch = batch, .argv = argv};
+}
+
+int fe_model_args_opt(fe_model_args *a, const fe_cli *cl, int code, const char *arg)
+{
+    int bad = 0;
+    switch (code) {
+    case FE_OPT_CKPT: a->ckpt = arg; break;
+    case FE_OPT_IMAGES: a->images = arg; break;
+    case FE_OPT_MODEL: a->model = arg; break;
+    case FE_OPT_MEAN: bad = fe_parse_double(arg, &a->mean); break;
+    case FE_OPT_STD: bad = fe_parse_double(arg, &a->std) || a->std <= 0; break;
+    case FE_OPT_THREADS: bad = fe_parse_i64(arg, &a->threads) || a->threads < 0 || a->threads > 1024; break;
+    case FE_OPT_BATCH: bad = fe_parse_i64(arg, &a->batch) || a->batch < 1 || a->batch > 65536; break;
+    case FE_OPT_PRECISION:
+        bad = strcmp(arg, "fp32") && strcmp(arg, "bf16");
+        a->bf16 = !strcmp(arg, "bf16");
+        break;
+    default:
+        return 0;
+    }
+    if (bad)
+        fe_cli_bad_value(cl, code, arg);
+    return 1;
+}
 
 void fe_load_images(const char *prog, const char *path, fe_tensor *t)
 {
@@ -15,6 +45,59 @@ void fe_load_images(const char *prog, const char *path, fe_tensor *t)
         fe_die(prog, path, "expected uint8 images of shape [N,28,28], got %s [%s]",
                fe_dtype_name(t->dtype), shape);
     }
+}
+
+/* ---- The model construction API: everything below is what to adapt when it
+ * changes (fe_model_new taking the precision, exact convolution and comm). ---- */
+
+void fe_model_args_check(const fe_model_args *a, const char *prog)
+{
+    fe_arch arch = FE_LENET5;
+    if (a->model && fe_arch_parse(a->model, &arch))
+        fe_usage_error(prog, "unknown model '%s': lenet5 or resnet18", a->model);
+    if (a->bf16 && arch != FE_RESNET18)
+        fe_usage_error(prog, "--precision bf16 is for resnet18; LeNet-5 trains in fp32");
+    if (a->bf16 && !fe_bf16_supported())
+        fe_usage_error(prog, "--precision bf16: this CPU has no AVX512_BF16 (bfloat16 dot "
+                       "products); use --precision fp32");
+}
+
+fe_model *fe_model_args_open(fe_model_args *a, const char *prog, int maxn, fe_tensor *images)
+{
+    fe_model_args_check(a, prog);
+    fe_blas_autoselect(a->argv);
+    fe_blas_threads((int)a->threads);
+    if (images) {
+        fe_load_images(prog, a->images, images);
+        if (maxn > images->shape[0] && images->shape[0] > 0)
+            maxn = (int)images->shape[0];
+    }
+    fe_arch arch = FE_LENET5;
+    if (a->model)
+        fe_arch_parse(a->model, &arch);
+    fe_err err;
+    fe_model *m = fe_model_open(a->ckpt, a->model != NULL, arch, maxn, &err);
+    if (!m)
+        fe_die(prog, a->ckpt, "%s", err.msg);
+    m->exact_conv = 1;          /* reported numbers: direct convolution, not Winograd */
+    a->name = fe_arch_name(m->arch);
+    return m;
+}
+
+fe_model *fe_model_args_new(fe_model_args *a, const char *prog, int maxn,
+                            const struct fe_comm *comm)
+{
+    fe_arch arch;
+    if (!a->model || fe_arch_parse(a->model, &arch))
+        fe_usage_error(prog, "unknown model '%s': lenet5 or resnet18", a->model ? a->model : "");
+    fe_err err;
+    fe_model *m = fe_model_new(arch, maxn, 0, &err);
+    if (!m)
+        fe_die(prog, a->model, "%s", err.msg);
+    m->bf16 = a->bf16;
+    m->comm = comm;
+    a->name = fe_arch_name(arch);
+    return m;
 }
 
 int fe_model_layer_or_die(const fe_model *m, const char *prog, const char *name)
