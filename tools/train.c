@@ -2,13 +2,15 @@
  *
  * DIR/epoch-000.npz is the initial model, DIR/epoch-00E.npz the model after
  * epoch E (PyTorch state_dict keys), DIR/metrics.tsv a row per epoch,
- * DIR/state.npz the optimiser state and epoch reached (for --resume).  Every file is written to a temporary name and renamed into place.
+ * DIR/state.npz the optimiser state, epoch reached and the run's settings (for
+ * --resume).  Every file is written to a temporary name and renamed into place.
  *
  * main reads as the run goes: parse_train_args, run_open (data, run directory,
  * model, optimiser, what --resume finds), record_epoch for the initial model,
  * then train_epoch and record_epoch for every epoch, run_close. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,30 +329,224 @@ static void metrics_add(metrics *mt, const struct metrics_row *r)
     mt->rows[mt->n++] = strdup(row);
 }
 
-/* state.npz: the epoch reached, the optimiser state and the run's identity. */
-static void state_save(const char *dir, int epoch, const fe_optim *o, const int64_t *ident, int nident)
+/* ---- the run's identity: the settings --resume must find unchanged ---------- */
+
+/* Kept in state.npz as entries run.KEY: text as uint8 bytes (run.model holds
+ * "resnet18"), whole numbers as int64, real numbers as float64. */
+struct run_ident {
+    char model[16], optimizer[8], precision[8];
+    int64_t seed, batch, val_images, images, test_limit, shuffle, fresh_optimizer;
+    double lr, weight_decay, momentum, init_std, mean, std;
+};
+
+enum { ID_TEXT, ID_I64, ID_F64 };
+/* The first 14 in the order of the int64 array `run` that earlier trains wrote. */
+static const struct ident_field {
+    const char *key;            /* state.npz entry run.KEY */
+    int type;
+    size_t off, size;           /* where in struct run_ident */
+    const char *say, *say0;     /* how a command line says it (%s: the value); say0 for 0 */
+} IDENT[] = {
+#define F(key, type, say, say0) \
+    {#key, type, offsetof(struct run_ident, key), sizeof(((struct run_ident *)0)->key), say, say0}
+    F(model, ID_TEXT, "--model %s", NULL),
+    F(optimizer, ID_TEXT, "--optimizer %s", NULL),
+    F(seed, ID_I64, "--seed %s", NULL),
+    F(batch, ID_I64, "--batch %s", NULL),
+    F(val_images, ID_I64, "%s validation images (--val-split)", NULL),
+    F(images, ID_I64, "%s images (--images, --limit)", NULL),
+    F(test_limit, ID_I64, "--test-limit %s", "no --test-limit"),
+    F(lr, ID_F64, "--lr %s", NULL),
+    F(weight_decay, ID_F64, "--weight-decay %s", NULL),
+    F(momentum, ID_F64, "--momentum %s", NULL),
+    F(shuffle, ID_I64, "shuffling", "--no-shuffle"),
+    F(init_std, ID_F64, "--init normal:%s", "--init default"),
+    F(mean, ID_F64, "--mean %s", NULL),
+    F(std, ID_F64, "--std %s", NULL),
+    F(fresh_optimizer, ID_I64, "--fresh-optimizer", "no --fresh-optimizer"),
+    F(precision, ID_TEXT, "--precision %s", NULL),
+#undef F
+};
+enum { NIDENT = sizeof IDENT / sizeof IDENT[0], NLEGACY = 14 };
+
+static struct run_ident ident_of(const struct train_opts *o, int64_t images, int64_t val_images)
 {
-    char path[4096];
+    struct run_ident id = {.seed = o->seed, .batch = o->m.batch, .val_images = val_images,
+                           .images = images, .test_limit = o->test_limit, .shuffle = o->shuffle,
+                           .fresh_optimizer = o->fresh_opt, .lr = o->lr, .weight_decay = o->wd,
+                           .momentum = o->momentum, .init_std = o->conv_std, .mean = o->m.mean,
+                           .std = o->m.std};
+    snprintf(id.model, sizeof id.model, "%s", o->m.model);
+    snprintf(id.optimizer, sizeof id.optimizer, "%s", o->optim_s);
+    snprintf(id.precision, sizeof id.precision, "%s", o->m.bf16 ? "bf16" : "fp32");
+    return id;
+}
+
+static int ident_same(const struct ident_field *f, const struct run_ident *a, const struct run_ident *b)
+{
+    const char *x = (const char *)a + f->off, *y = (const char *)b + f->off;
+    return f->type == ID_TEXT ? !strcmp(x, y)
+         : f->type == ID_I64 ? *(const int64_t *)x == *(const int64_t *)y
+                             : *(const double *)x == *(const double *)y;
+}
+
+/* The setting as a command line says it, with `digits` significant digits for reals. */
+static void ident_say(const struct ident_field *f, const struct run_ident *id, int digits,
+                      char *buf, size_t len)
+{
+    const char *p = (const char *)id + f->off;
+    char v[64];
+    int zero = 0;
+    if (f->type == ID_TEXT)
+        snprintf(v, sizeof v, "%s", p);
+    else if (f->type == ID_I64)
+        zero = snprintf(v, sizeof v, "%lld", (long long)*(const int64_t *)p) && !*(const int64_t *)p;
+    else
+        zero = snprintf(v, sizeof v, "%.*g", digits, *(const double *)p) && !*(const double *)p;
+    snprintf(buf, len, zero && f->say0 ? f->say0 : f->say, v);
+}
+
+static _Noreturn void ident_differs(const char *path, const struct ident_field *f,
+                                    const struct run_ident *was, const struct run_ident *now)
+{
+    char a[128], b[128];
+    for (int digits = 6; digits <= 17; digits += 11) {     /* 17 where 6 look the same */
+        ident_say(f, was, digits, a, sizeof a);
+        ident_say(f, now, digits, b, sizeof b);
+        if (strcmp(a, b))
+            break;
+    }
+    fe_die(PROG, path, "this run was started with other settings: %s, not %s; resume it with "
+           "those, or choose another --out DIR", a, b);
+}
+
+/* Earlier trains wrote the identity as one int64 array `run`: model and optimiser
+ * by their enum values (lenet5 0, resnet18 1; sgd 0, adam 1), real numbers times
+ * 1e12 and truncated, then 1 for --fresh-optimizer and 16 for bf16 when set.
+ * Returns the array's length for `id`, or fills `id` from such an array
+ * (its reals as near as the encoding allows) and returns 0, or -1 if it is not one. */
+static const char *const LEGACY_MODEL[] = {"lenet5", "resnet18"}, *const LEGACY_OPTIM[] = {"sgd", "adam"};
+
+static int legacy_encode(const struct run_ident *id, int64_t *v)
+{
+    int64_t model = -1, optim = -1;
+    for (int64_t k = 0; k < 2; k++) {
+        if (!strcmp(id->model, LEGACY_MODEL[k]))
+            model = k;
+        if (!strcmp(id->optimizer, LEGACY_OPTIM[k]))
+            optim = k;
+    }
+    const int64_t head[NLEGACY] = {model, optim, id->seed, id->batch, id->val_images, id->images,
+        id->test_limit, (int64_t)(id->lr * 1e12), (int64_t)(id->weight_decay * 1e12),
+        (int64_t)(id->momentum * 1e12), id->shuffle, (int64_t)(id->init_std * 1e12),
+        (int64_t)(id->mean * 1e12), (int64_t)(id->std * 1e12)};
+    memcpy(v, head, sizeof head);
+    int n = NLEGACY;
+    if (id->fresh_optimizer)
+        v[n++] = 1;
+    if (!strcmp(id->precision, "bf16"))
+        v[n++] = 16;
+    return n;
+}
+
+static int legacy_decode(const int64_t *v, int n, struct run_ident *id)
+{
+    if (n < NLEGACY || n > NLEGACY + 2 || v[0] < 0 || v[0] > 1 || v[1] < 0 || v[1] > 1)
+        return -1;
+    *id = (struct run_ident){.seed = v[2], .batch = v[3], .val_images = v[4], .images = v[5],
+                             .test_limit = v[6], .lr = v[7] / 1e12, .weight_decay = v[8] / 1e12,
+                             .momentum = v[9] / 1e12, .shuffle = v[10], .init_std = v[11] / 1e12,
+                             .mean = v[12] / 1e12, .std = v[13] / 1e12};
+    snprintf(id->model, sizeof id->model, "%s", LEGACY_MODEL[v[0]]);
+    snprintf(id->optimizer, sizeof id->optimizer, "%s", LEGACY_OPTIM[v[1]]);
+    snprintf(id->precision, sizeof id->precision, "fp32");
+    for (int k = NLEGACY; k < n; k++) {
+        if (v[k] == 1 && k == NLEGACY)
+            id->fresh_optimizer = 1;
+        else if (v[k] == 16 && k == n - 1)
+            snprintf(id->precision, sizeof id->precision, "bf16");
+        else
+            return -1;
+    }
+    return 0;
+}
+
+/* Refuse (exit 1) a state whose run is not `now`, naming the first setting that
+ * differs: from its run.KEY entries, or from the int64 array of earlier trains. */
+static void ident_check(const char *path, const npz_t *z, const struct run_ident *now)
+{
+    struct run_ident was;
+    const fe_tensor *legacy = npz_get(z, "run");
+    if (legacy) {
+        int64_t want[NLEGACY + 2];
+        const int n = legacy->dtype == FE_I64 && legacy->ndim == 1 ? (int)legacy->shape[0] : -1;
+        if (n < 0 || n > NLEGACY + 2 || legacy_decode(legacy->data, n, &was))
+            fe_die(PROG, path, "not a featevo training state (its run entry)");
+        legacy_encode(now, want);
+        for (int i = 0; i < NIDENT; i++)     /* reals compared as the array holds them */
+            if (i < NLEGACY ? ((const int64_t *)legacy->data)[i] != want[i]
+                            : !ident_same(&IDENT[i], &was, now))
+                ident_differs(path, &IDENT[i], &was, now);
+        return;
+    }
+    for (int i = 0; i < z->n; i++) {        /* a setting this train does not know */
+        int known = strncmp(z->e[i].name, "run.", 4) != 0;
+        for (int k = 0; k < NIDENT && !known; k++)
+            known = !strcmp(z->e[i].name + 4, IDENT[k].key);
+        if (!known)
+            fe_die(PROG, path, "a run setting this train does not know (%s): made by a newer "
+                   "train?", z->e[i].name);
+    }
+    for (int k = 0; k < NIDENT; k++) {
+        const struct ident_field *f = &IDENT[k];
+        char key[40];
+        snprintf(key, sizeof key, "run.%s", f->key);
+        const fe_tensor *t = npz_get(z, key);
+        char *dst = (char *)&was + f->off;
+        if (!t || (f->type == ID_TEXT ? t->dtype != FE_U8 || t->ndim != 1 ||
+                   (size_t)t->shape[0] >= f->size || memchr(t->data, 0, (size_t)t->shape[0])
+                 : t->ndim != 0 || t->dtype != (f->type == ID_I64 ? FE_I64 : FE_F64)))
+            fe_die(PROG, path, "not a featevo training state (%s missing or malformed)", key);
+        memcpy(dst, t->data, f->type == ID_TEXT ? (size_t)t->shape[0] : f->size);
+        if (f->type == ID_TEXT)
+            dst[t->shape[0]] = 0;
+    }
+    for (int k = 0; k < NIDENT; k++)
+        if (!ident_same(&IDENT[k], &was, now))
+            ident_differs(path, &IDENT[k], &was, now);
+}
+
+/* state.npz: the epoch reached, the optimiser state and the run's identity. */
+static void state_save(const char *dir, int epoch, const fe_optim *o, struct run_ident *id)
+{
+    char path[4096], keys[NIDENT][40];
     fe_err err;
-    int64_t e64 = epoch, step = o->step, nid = nident, n = (int64_t)o->n;
-    npz_entry e[4];
+    int64_t e64 = epoch, step = o->step, n = (int64_t)o->n;
+    npz_entry e[2 + NIDENT + 2];
     memset(e, 0, sizeof e);
-    e[0] = (npz_entry){.name = "epoch", .t = {.dtype = FE_I64, .ndim = 0, .data = &e64}};
-    e[1] = (npz_entry){.name = "step", .t = {.dtype = FE_I64, .ndim = 0, .data = &step}};
-    e[2] = (npz_entry){.name = "run", .t = {.dtype = FE_I64, .ndim = 1, .shape = {nid}, .data = (void *)ident}};
-    e[3] = (npz_entry){.name = "optim.buf", .t = {.dtype = FE_F32, .ndim = 1, .shape = {n}, .data = o->buf}};
-    npz_entry all[5];
-    memcpy(all, e, sizeof e);
-    int cnt = 4;
+    int cnt = 0;
+    e[cnt++] = (npz_entry){.name = "epoch", .t = {.dtype = FE_I64, .ndim = 0, .data = &e64}};
+    e[cnt++] = (npz_entry){.name = "step", .t = {.dtype = FE_I64, .ndim = 0, .data = &step}};
+    for (int k = 0; k < NIDENT; k++) {
+        const struct ident_field *f = &IDENT[k];
+        void *v = (char *)id + f->off;
+        snprintf(keys[k], sizeof keys[k], "run.%s", f->key);
+        e[cnt++] = (npz_entry){.name = keys[k], .t = {.dtype = FE_I64, .ndim = 0, .data = v}};
+        if (f->type == ID_TEXT)         /* the bytes of the text, without its 0 */
+            e[cnt - 1].t = (fe_tensor){.dtype = FE_U8, .ndim = 1, .shape = {(int64_t)strlen(v)}, .data = v};
+        else if (f->type == ID_F64)
+            e[cnt - 1].t.dtype = FE_F64;
+    }
+    e[cnt++] = (npz_entry){.name = "optim.buf", .t = {.dtype = FE_F32, .ndim = 1, .shape = {n}, .data = o->buf}};
     if (o->sq)
-        all[cnt++] = (npz_entry){.name = "optim.sq", .t = {.dtype = FE_F32, .ndim = 1, .shape = {n}, .data = o->sq}};
+        e[cnt++] = (npz_entry){.name = "optim.sq", .t = {.dtype = FE_F32, .ndim = 1, .shape = {n}, .data = o->sq}};
     path_in(path, sizeof path, dir, "state.npz");
-    if (npz_save(path, all, cnt, &err))
+    if (npz_save(path, e, cnt, &err))
         fe_die(PROG, path, "%s", err.msg);
 }
 
 /* Returns the epoch reached, or -1 when there is no state file. */
-static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int nident)
+static int state_load(const char *dir, fe_optim *o, const struct run_ident *id)
 {
     char path[4096];
     fe_err err;
@@ -360,15 +556,12 @@ static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int ni
         return -1;
     if (npz_load(path, &z, &err))
         fe_die(PROG, path, "%s", err.msg);
-    const fe_tensor *ep = npz_get(&z, "epoch"), *st = npz_get(&z, "step"), *run = npz_get(&z, "run"),
+    const fe_tensor *ep = npz_get(&z, "epoch"), *st = npz_get(&z, "step"),
                     *buf = npz_get(&z, "optim.buf"), *sq = npz_get(&z, "optim.sq");
-    if (!ep || !st || !run || !buf || ep->dtype != FE_I64 || st->dtype != FE_I64 ||
-        run->dtype != FE_I64 || buf->dtype != FE_F32 || (o->sq && (!sq || sq->dtype != FE_F32)))
+    if (!ep || !st || !buf || ep->dtype != FE_I64 || st->dtype != FE_I64 || buf->dtype != FE_F32 ||
+        (o->sq && (!sq || sq->dtype != FE_F32)))
         fe_die(PROG, path, "not a featevo training state");
-    if (run->ndim != 1 || run->shape[0] != nident || memcmp(run->data, ident, sizeof(int64_t) * nident))
-        fe_die(PROG, path, "this run was started with other settings (model, optimiser, "
-               "--fresh-optimizer, precision, seed, batch, split, normalisation or data size); use another "
-               "--out DIR");
+    ident_check(path, &z, id);
     if (fe_numel(ep) != 1 || fe_numel(st) != 1)
         fe_die(PROG, path, "epoch and step must be single numbers");
     if (buf->ndim != 1 || buf->shape[0] != (int64_t)o->n ||
@@ -393,6 +586,7 @@ static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int ni
     return epoch;
 }
 
+
 static void progress(int live, int epoch, int epochs, int b, int nb, double loss, double acc,
                      double ips, double eta)
 {
@@ -414,8 +608,7 @@ struct run {
     int64_t n_val, n_tr;        /* validation and training images of train */
     fe_model *m;
     fe_optim opt;
-    int64_t ident[16];          /* the run's settings, checked on --resume */
-    int nident;
+    struct run_ident id;
     metrics mt;
     int start;                  /* the last complete epoch, -1 for a new run */
     int nthreads, live;         /* live: progress redrawn on a terminal */
@@ -497,23 +690,12 @@ static void run_open(struct run *r, struct train_opts *o, int *argc, char ***arg
     r->opt.lr = o->lr;
     r->opt.momentum = o->momentum;
     r->opt.weight_decay = o->wd;
-    /* The run's identity, checked on --resume. */
-    /* (--fresh-optimizer and bf16 add elements, so runs made before them still resume) */
-    const int64_t ident[14] = {strcmp(o->m.model, "lenet5") != 0 /* fe_arch's value */, o->okind,
-        o->seed, batch, r->n_val, N, o->test_limit, (int64_t)(o->lr * 1e12), (int64_t)(o->wd * 1e12),
-        (int64_t)(o->momentum * 1e12), o->shuffle, (int64_t)(o->conv_std * 1e12),
-        (int64_t)(o->m.mean * 1e12), (int64_t)(o->m.std * 1e12)};
-    memcpy(r->ident, ident, sizeof ident);
-    r->nident = 14;
-    if (o->fresh_opt)
-        r->ident[r->nident++] = 1;
-    if (o->m.bf16)
-        r->ident[r->nident++] = 16;
+    r->id = ident_of(o, N, r->n_val);
 
     char path[4096];
     r->start = -1;
     if (o->resume)
-        r->start = state_load(o->out, &r->opt, r->ident, r->nident);
+        r->start = state_load(o->out, &r->opt, &r->id);
     else {
         path_in(path, sizeof path, o->out, "state.npz");
         if (!access(path, F_OK))
@@ -689,7 +871,7 @@ static struct metrics_row record_epoch(struct run *r, int epoch, const struct ep
         if (fe_model_save(r->m, path, &err))
             fe_die(PROG, path, "%s", err.msg);
         metrics_write(&r->mt, o->out);
-        state_save(o->out, epoch, &r->opt, r->ident, r->nident);
+        state_save(o->out, epoch, &r->opt, &r->id);
     }
     return row;
 }
