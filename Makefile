@@ -91,10 +91,14 @@ help:
 tools: $(TOOLS) $(BIN)/featevo
 
 # The front end `featevo TOOL` (tools/featevo.in): the exec path baked in is
-# where `make install` puts the tools; it looks beside itself first.
-$(BIN)/featevo: tools/featevo.in Makefile
+# where `make install` puts the tools (it looks beside itself first); the list of
+# tools and their summaries is made from each tools/NAME.c's first line,
+# "/* NAME - summary." (tools/featevo.awk).
+FRONTEND = awk -f tools/featevo.awk -v version='$(VERSION)' -v libexecdir='$(libexecdir)/featevo' \
+             $(TOOL_SRC) tools/featevo.in
+$(BIN)/featevo: tools/featevo.in tools/featevo.awk $(TOOL_SRC) Makefile
 	@mkdir -p $(@D)
-	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBEXECDIR@|$(libexecdir)/featevo|' $< > $@.tmp
+	$(FRONTEND) > $@.tmp
 	chmod 755 $@.tmp
 	mv $@.tmp $@
 
@@ -118,12 +122,11 @@ TOOL_NAMES := $(patsubst tools/%.c,%,$(TOOL_SRC))
 MAN1 := $(sort $(wildcard tools/man/*.1))
 MAN7 := $(sort $(wildcard tools/man/*.7))
 
-install: $(TOOLS) tools/featevo.in $(MAN1) $(MAN7)
+install: $(TOOLS) tools/featevo.in tools/featevo.awk $(MAN1) $(MAN7)
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/featevo $(DESTDIR)$(man1dir) \
 	  $(DESTDIR)$(man7dir)
 	$(INSTALL_PROGRAM) $(TOOLS) $(DESTDIR)$(libexecdir)/featevo/
-	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBEXECDIR@|$(libexecdir)/featevo|' tools/featevo.in \
-	  > $(DESTDIR)$(bindir)/featevo.tmp
+	$(FRONTEND) > $(DESTDIR)$(bindir)/featevo.tmp
 	chmod 755 $(DESTDIR)$(bindir)/featevo.tmp
 	mv $(DESTDIR)$(bindir)/featevo.tmp $(DESTDIR)$(bindir)/featevo
 	$(INSTALL_DATA) $(MAN1) $(DESTDIR)$(man1dir)/

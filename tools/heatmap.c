@@ -1,4 +1,4 @@
-/* heatmap - a matrix as a PNG image, or a stack [N,H,W] of them as a grid of tiles.
+/* heatmap - a matrix, or a stack [N,H,W] of them as a grid, as a PNG image.
  *
  *   heatmap [OPTIONS] [M.npy] [-o OUT.png]
  *

@@ -1,4 +1,4 @@
-/* idx2bin - convert an IDX file (MNIST's format, gzip-compressed or not) to .npy.
+/* idx2bin - convert MNIST's IDX files (gzip-compressed or not) to .npy.
  *
  *   idx2bin [-o OUT.npy] [FILE]
  *

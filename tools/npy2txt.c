@@ -1,5 +1,5 @@
-/* npy2txt - a 1-D or 2-D .npy as whitespace-separated text, one row per line:
- * the "matrix" format gnuplot plots with `matrix with image`. */
+/* npy2txt - a 1-D or 2-D .npy as text, one row per line, for gnuplot.
+ * Whitespace-separated: the "matrix" format gnuplot plots with `matrix with image`. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

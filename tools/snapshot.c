@@ -1,5 +1,4 @@
-/* snapshot - what a checkpoint holds: one layer's activations for one image, or
- * one stored tensor.
+/* snapshot - a layer's activations for one image, or one tensor of a checkpoint.
  *
  * The activation is the layer's output after its nonlinearity, what the paper drew
  * (LeNet conv1: relu(conv1(x)), [6,28,28]), computed in eval mode. */

@@ -1,5 +1,6 @@
-/* stack - concatenate .npy arrays of the same trailing shape along the first axis.
- * A 3-D [C,H,W] per epoch becomes one [E*C,H,W] stack for heatmap to tile. */
+/* stack - concatenate .npy arrays along their first axis.
+ * They share dtype and trailing shape: a 3-D [C,H,W] per epoch becomes one
+ * [E*C,H,W] stack for heatmap to tile. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
