@@ -24,9 +24,11 @@ include pipeline/config.mk
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
+# featevo's version: `featevo --version`, every tool's --version (tools/cli/cli.c).
+VERSION := 0.5
 # Flags the project needs whatever the user's CFLAGS say.
 FE_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L \
-             -fopenmp -Itools/lib -Itools/nn $(shell pkg-config --cflags libpng 2>/dev/null)
+             -fopenmp -Itools/cli -Itools/lib -Itools/nn $(shell pkg-config --cflags libpng 2>/dev/null)
 # The layers' own loops run on OpenMP threads; OpenBLAS's OpenMP build shares that
 # thread pool, where the default pthread build would spin its own threads against
 # ours. Debian installs it beside the default (libopenblas-openmp-dev).
@@ -49,9 +51,15 @@ else
   SANFLAGS :=
 endif
 
-LIB_SRC := $(sort $(filter-out tools/lib/comm_%.c,$(wildcard tools/lib/*.c)) $(wildcard tools/nn/*.c))
+# The library, in layers that include one way, tools/*.c -> cli -> nn -> lib:
+#   tools/cli  what the programs share: options, BLAS threads, messages that exit
+#   tools/nn   layers and models          tools/lib  errors, tensors, files
+# comm_mpi.c and comm_single.c are train's alternatives (below), not library members.
+COMM_SRC := tools/lib/comm_mpi.c tools/lib/comm_single.c
+LIB_SRC := $(sort $(filter-out $(COMM_SRC),$(wildcard tools/lib/*.c)) $(wildcard tools/nn/*.c) \
+             $(wildcard tools/cli/*.c))
 LIB_OBJ := $(patsubst tools/%.c,$(O)/%.o,$(LIB_SRC))
-HDRS    := $(wildcard tools/lib/*.h tools/nn/*.h)
+HDRS    := $(wildcard tools/lib/*.h tools/nn/*.h tools/cli/*.h)
 TOOL_SRC := $(sort $(wildcard tools/*.c))
 TOOLS   := $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -88,12 +96,15 @@ help:
 
 tools: $(TOOLS) $(BIN)/featevo
 
-VERSION := 0.5
 # The front end `featevo TOOL` (tools/featevo.in): the exec path baked in is
-# where `make install` puts the tools; it looks beside itself first.
-$(BIN)/featevo: tools/featevo.in Makefile
+# where `make install` puts the tools (it looks beside itself first); the list of
+# tools and their summaries is made from each tools/NAME.c's first line,
+# "/* NAME - summary." (tools/featevo.awk).
+FRONTEND = awk -f tools/featevo.awk -v version='$(VERSION)' -v libexecdir='$(libexecdir)/featevo' \
+             $(TOOL_SRC) tools/featevo.in
+$(BIN)/featevo: tools/featevo.in tools/featevo.awk $(TOOL_SRC) Makefile
 	@mkdir -p $(@D)
-	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBEXECDIR@|$(libexecdir)/featevo|' $< > $@.tmp
+	$(FRONTEND) > $@.tmp
 	chmod 755 $@.tmp
 	mv $@.tmp $@
 
@@ -117,12 +128,11 @@ TOOL_NAMES := $(patsubst tools/%.c,%,$(TOOL_SRC))
 MAN1 := $(sort $(wildcard tools/man/*.1))
 MAN7 := $(sort $(wildcard tools/man/*.7))
 
-install: $(TOOLS) tools/featevo.in $(MAN1) $(MAN7)
+install: $(TOOLS) tools/featevo.in tools/featevo.awk $(MAN1) $(MAN7)
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/featevo $(DESTDIR)$(man1dir) \
 	  $(DESTDIR)$(man7dir)
 	$(INSTALL_PROGRAM) $(TOOLS) $(DESTDIR)$(libexecdir)/featevo/
-	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBEXECDIR@|$(libexecdir)/featevo|' tools/featevo.in \
-	  > $(DESTDIR)$(bindir)/featevo.tmp
+	$(FRONTEND) > $(DESTDIR)$(bindir)/featevo.tmp
 	chmod 755 $(DESTDIR)$(bindir)/featevo.tmp
 	mv $(DESTDIR)$(bindir)/featevo.tmp $(DESTDIR)$(bindir)/featevo
 	$(INSTALL_DATA) $(MAN1) $(DESTDIR)$(man1dir)/
@@ -137,6 +147,9 @@ uninstall:
 $(O)/%.o: tools/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+# The tools' --version is the Makefile's VERSION (rebuilt when the Makefile changes).
+$(O)/cli/cli.o: FE_CFLAGS += -DFE_VERSION='"$(VERSION)"'
+$(O)/cli/cli.o: Makefile
 
 # The layers' loops over rows and tiles have trip counts known only at run time,
 # which GCC's default -O2 cost model ("very cheap") never vectorises; this is the

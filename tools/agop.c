@@ -10,23 +10,24 @@
  * at the layer and skip parameter gradients.  Several layers share the passes:
  * each pass hands every one of them its gradients (the same bits as a pass for
  * it alone) and stops at the deepest. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
-#include "cli.h"
-#include "model.h"
+#include "io.h"
+#include "model_args.h"
 #include "npy.h"
 
-static const char *prog = "agop";
+#define PROG "agop"
 
 static void usage(FILE *f)
 {
+    char models[256];
     fprintf(f,
 "usage: agop --ckpt C.npz --images X.npy --layer NAME [-o OUT.npy]\n"
 "            [--layer NAME2 -o OUT2.npy ...] [--count N] [--batch B]\n"
-"            [--model lenet5|resnet18] [--threads T] [--quiet]\n"
+"            [--model %s] [--threads T] [--quiet] [--mean M] [--std S]\n"
+"       agop --help | --version\n"
 "\n"
 "The patch AGOP of a conv or linear layer: the mean over the first N images of\n"
 "X.npy (default all) of the sum over the 10 classes and every output position of\n"
@@ -36,12 +37,13 @@ static void usage(FILE *f)
 "share the backward passes: about the time of the deepest one alone.\n"
 "\n"
 "  --batch B     images per backward pass (default 128)\n"
-"  --mean M --std S   input normalisation (0.1307, 0.3081)\n"
+"  --mean M --std S   input normalisation (" FE_STR(FE_MEAN) ", " FE_STR(FE_STD) ")\n"
 "\n"
 "  agop --ckpt runs/resnet18/epoch-003.npz --images data/mnist/test-images.npy \\\n"
 "       --layer conv1 --count 1000 > agop.npy && corr nfm.npy agop.npy\n"
 "  agop --ckpt runs/resnet18/epoch-003.npz --images data/mnist/train-images.npy \\\n"
-"       --count 500 --layer conv1 -o a1.npy --layer layer2.0.conv1 -o a2.npy\n");
+"       --count 500 --layer conv1 -o a1.npy --layer layer2.0.conv1 -o a2.npy\n",
+            fe_arch_names(models, sizeof models, "|"));
 }
 
 typedef struct {
@@ -81,128 +83,97 @@ static int finish(const fe_layer *l, agop_acc *c, int64_t count, const char *out
     fe_tensor res;
     int64_t shape[2] = {d, d};
     if (fe_tensor_alloc(&res, FE_F32, 2, shape))
-        fe_die(prog, "agop", "out of memory");
+        fe_die(PROG, fe_name_out(out), "out of memory");
     for (size_t i = 0; i < (size_t)d * d; i++)
         ((float *)res.data)[i] = (float)A[i];
     free(A); free(T); free(Wd);
     fe_err err;
     if (npy_save(out, &res, &err))
-        fe_die(prog, out && strcmp(out, "-") ? out : "<stdout>", "%s", err.msg);
+        fe_die(PROG, fe_name_out(out), "%s", err.msg);
     fe_tensor_free(&res);
     return d;
 }
 
-int main(int argc, char **argv)
+enum { MAXL = 64 };             /* more --layer than either model has */
+
+typedef struct {
+    fe_model_args m;            /* --ckpt --images --model --mean --std --threads --batch */
+    const char *layer[MAXL], *out[MAXL];
+    int nl, no;
+    int64_t count;              /* -1: every image */
+    int quiet;
+} agop_opts;
+
+static void parse_args(agop_opts *o, int argc, char **argv)
 {
-    const char *ckpt = NULL, *images = NULL, *model_s = NULL;
-    enum { MAXL = 64 };         /* more than either model has */
-    const char *layer[MAXL], *out[MAXL] = {0};
-    int nl = 0, no = 0;
-    int64_t count = -1, batch = 128, threads = 0;
-    double mean = 0.1307, std = 0.3081;
-    int quiet = 0, c;
-    enum { O_CKPT = 256, O_IMAGES, O_LAYER, O_COUNT, O_BATCH, O_MODEL, O_THREADS, O_QUIET,
-           O_MEAN, O_STD };
+    enum { O_LAYER = 256, O_COUNT, O_QUIET };
     static const struct option opts[] = {
-        {"ckpt", 1, 0, O_CKPT}, {"images", 1, 0, O_IMAGES}, {"layer", 1, 0, O_LAYER},
-        {"count", 1, 0, O_COUNT}, {"batch", 1, 0, O_BATCH}, {"model", 1, 0, O_MODEL},
-        {"threads", 1, 0, O_THREADS}, {"quiet", 0, 0, O_QUIET}, {"mean", 1, 0, O_MEAN},
-        {"std", 1, 0, O_STD}, {"output", 1, 0, 'o'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    fe_blas_autoselect(argv);
-    opterr = 0;
-    int oi;
-    while ((oi = -1, c = getopt_long(argc, argv, "o:h", opts, &oi)) != -1) {
-        int bad = 0;
+        FE_OPTION_CKPT, FE_OPTION_IMAGES, FE_OPTION_MODEL, FE_OPTION_MEAN, FE_OPTION_STD,
+        FE_OPTION_THREADS, FE_OPTION_BATCH, {"layer", 1, 0, O_LAYER}, {"count", 1, 0, O_COUNT},
+        {"quiet", 0, 0, O_QUIET}, {"output", 1, 0, 'o'}, FE_STD_OPTIONS, {0, 0, 0, 0}};
+    const fe_cli cl = {PROG, "o:h", opts, usage};
+    *o = (agop_opts){.count = -1};
+    fe_model_args_init(&o->m, argv, 128);
+    int c;
+    while ((c = fe_cli_next(&cl, argc, argv)) != -1) {
+        if (fe_model_args_opt(&o->m, &cl, c, optarg))
+            continue;
         switch (c) {
-        case 'h': usage(stdout); return 0;
         case 'o':
         case O_LAYER:
-            if ((c == 'o' ? no : nl) == MAXL) {
-                fprintf(stderr, "agop: more than %d %s\n", MAXL, c == 'o' ? "-o" : "--layer");
-                return 2;
-            }
+            if ((c == 'o' ? o->no : o->nl) == MAXL)
+                fe_usage_error(PROG, "more than %d %s", MAXL, c == 'o' ? "-o" : "--layer");
             if (c == 'o')
-                out[no++] = optarg;
+                o->out[o->no++] = optarg;
             else
-                layer[nl++] = optarg;
+                o->layer[o->nl++] = optarg;
             break;
-        case O_CKPT: ckpt = optarg; break;
-        case O_IMAGES: images = optarg; break;
-        case O_COUNT: bad = fe_parse_i64(optarg, &count) || count < 1; break;
-        case O_BATCH: bad = fe_parse_i64(optarg, &batch) || batch < 1 || batch > 65536; break;
-        case O_MODEL: model_s = optarg; break;
-        case O_THREADS: bad = fe_parse_i64(optarg, &threads) || threads < 0 || threads > 1024; break;
-        case O_QUIET: quiet = 1; break;
-        case O_MEAN: bad = fe_parse_double(optarg, &mean); break;
-        case O_STD: bad = fe_parse_double(optarg, &std) || std <= 0; break;
-        default:
-            fprintf(stderr, "agop: unknown or incomplete option '%s' (see agop --help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
-        if (bad) {
-            fprintf(stderr, "agop: invalid value '%s' for --%s\n", optarg,
-                    oi >= 0 ? opts[oi].name : "?");
-            return 2;
+        case O_COUNT:
+            if (fe_parse_i64(optarg, &o->count) || o->count < 1)
+                fe_cli_bad_value(&cl, c, optarg);
+            break;
+        case O_QUIET: o->quiet = 1; break;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "agop: unexpected argument '%s' (see agop --help)\n", argv[optind]);
-        return 2;
-    }
-    if (!ckpt || !images || !nl) {
-        fprintf(stderr, "agop: --ckpt, --images and --layer are required (see agop --help)\n");
-        return 2;
-    }
-    if (nl > 1 && no != nl) {
-        fprintf(stderr, "agop: %d --layer but %d -o: several layers need one -o each, in the same "
-                "order (see agop --help)\n", nl, no);
-        return 2;
-    }
-    if (nl == 1 && no > 1) {
-        fprintf(stderr, "agop: one --layer but %d -o (see agop --help)\n", no);
-        return 2;
-    }
-    for (int i = 0; i < nl; i++)
+    fe_cli_no_operands(&cl, argc, argv);
+    if (!o->m.ckpt || !o->m.images || !o->nl)
+        fe_usage_error(PROG, "--ckpt, --images and --layer are required");
+    if (o->nl > 1 && o->no != o->nl)
+        fe_usage_error(PROG, "%d --layer but %d -o: several layers need one -o each, in the same "
+                       "order", o->nl, o->no);
+    if (o->nl == 1 && o->no > 1)
+        fe_usage_error(PROG, "one --layer but %d -o", o->no);
+    for (int i = 0; i < o->nl; i++)
         for (int j = 0; j < i; j++) {
-            if (!strcmp(layer[i], layer[j])) {
-                fprintf(stderr, "agop: --layer %s given twice\n", layer[i]);
-                return 2;
-            }
-            if (nl > 1 && !strcmp(out[i], out[j])) {
-                fprintf(stderr, "agop: -o %s given for two layers\n", out[i]);
-                return 2;
-            }
+            if (!strcmp(o->layer[i], o->layer[j]))
+                fe_usage_error(PROG, "--layer %s given twice", o->layer[i]);
+            if (o->nl > 1 && !strcmp(o->out[i], o->out[j]))
+                fe_usage_error(PROG, "-o %s given for two layers", o->out[i]);
         }
-    char names[256];
-    const fe_arch *arch = model_s ? fe_arch_find(model_s) : NULL;
-    if (model_s && !arch) {
-        fprintf(stderr, "agop: unknown model '%s' (%s)\n", model_s,
-                fe_arch_names(names, sizeof names, ", "));
-        return 2;
-    }
-    fe_err err;
+}
+
+int main(int argc, char **argv)
+{
+    agop_opts o;
+    parse_args(&o, argc, argv);
+    const int nl = o.nl;
+    int64_t count = o.count, batch = o.m.batch;
     fe_tensor img;
-    fe_load_images(prog, images, &img);
+    fe_model *m = fe_model_args_open(&o.m, PROG, (int)(count > 0 && count < batch ? count : batch),
+                                     &img);
     if (count < 0)
         count = img.shape[0];
     if (count > img.shape[0])
-        fe_die(prog, images, "--count %lld but the file holds %lld images", (long long)count,
+        fe_die(PROG, o.m.images, "--count %lld but the file holds %lld images", (long long)count,
                (long long)img.shape[0]);
     if (count == 0)
-        fe_die(prog, images, "no images");
+        fe_die(PROG, o.m.images, "no images");
     if (batch > count)
         batch = count;
-    fe_blas_threads((int)threads);
-    /* reported numbers: direct convolution, not Winograd */
-    const fe_model_opts exact = {.exact_conv = 1};
-    fe_model *m = fe_model_open(ckpt, arch, (int)batch, &exact, &err);
-    if (!m)
-        fe_die(prog, ckpt, "%s", err.msg);
     int *li = fe_xmalloc(sizeof(int) * nl);
     agop_acc *acc = fe_xcalloc((size_t)nl, sizeof *acc);
     for (int i = 0; i < nl; i++) {
-        li[i] = fe_model_layer_or_die(m, prog, layer[i]);
+        li[i] = fe_model_layer_or_die(m, PROG, o.layer[i]);
         const fe_layer *l = &m->layers[li[i]];
         const int rows = l->conv ? l->conv->g.cout : l->fc->out;
         acc[i] = (agop_acc){.g = fe_xmalloc(sizeof(float) * rows * rows),
@@ -215,7 +186,7 @@ int main(int argc, char **argv)
         int64_t *idx = fe_xmalloc(sizeof(int64_t) * nb);
         for (int j = 0; j < nb; j++)
             idx[j] = s + j;
-        fe_model_set_input(m, img.data, idx, nb, (float)mean, (float)std);
+        fe_model_set_input(m, img.data, idx, nb, (float)o.m.mean, (float)o.m.std);
         free(idx);
         fe_model_forward(m, nb, 0);
         for (int cls = 0; cls < FE_CLASSES; cls++) {
@@ -225,18 +196,18 @@ int main(int argc, char **argv)
             fe_model_backward(m, 0, &h);
         }
         double now = fe_now();
-        if (!quiet && now - last > 5.0) {
-            fprintf(stderr, "agop: %s %s%s: %lld/%lld images, %.0f img/s\n",
-                    m->arch->name, layer[0], nl > 1 ? " and more" : "",
-                    (long long)(s + nb), (long long)count, (s + nb) / (now - t0));
+        if (!o.quiet && now - last > 5.0) {
+            fprintf(stderr, PROG ": %s %s%s: %lld/%lld images, %.0f img/s\n", o.m.name,
+                    o.layer[0], nl > 1 ? " and more" : "", (long long)(s + nb), (long long)count,
+                    (s + nb) / (now - t0));
             last = now;
         }
     }
     for (int i = 0; i < nl; i++) {
-        const int d = finish(&m->layers[li[i]], &acc[i], count, out[i]);
-        if (!quiet)
-            fprintf(stderr, "agop: %s %s over %lld images: %d x %d in %.1fs\n",
-                    m->arch->name, layer[i], (long long)count, d, d, fe_now() - t0);
+        const int d = finish(&m->layers[li[i]], &acc[i], count, o.out[i]);
+        if (!o.quiet)
+            fprintf(stderr, PROG ": %s %s over %lld images: %d x %d in %.1fs\n", o.m.name,
+                    o.layer[i], (long long)count, d, d, fe_now() - t0);
         free(acc[i].g);
         free(acc[i].acc);
     }

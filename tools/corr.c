@@ -1,12 +1,14 @@
 /* corr - the Pearson correlation of two matrices' entries: the CNFA statistic.
  * Each matrix minus its mean entry, then the cosine of the two; printed as one number. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "fe.h"
 #include "cli.h"
+#include "fe.h"
+#include "io.h"
 #include "npy.h"
+
+#define PROG "corr"
 
 static void usage(FILE *f)
 {
@@ -18,6 +20,8 @@ static void usage(FILE *f)
 "Convolutional Neural Feature Ansatz, e.g. corr(NFM, AGOP). One of the two may\n"
 "be - for stdin.\n"
 "\n"
+"  -h, --help    show this help and exit; --version: the version\n"
+"\n"
 "  corr nfm.npy agop.npy\n");
 }
 
@@ -25,32 +29,25 @@ static void load(const char *path, fe_tensor *t)
 {
     fe_err err;
     fe_tensor raw;
-    const char *name = strcmp(path, "-") ? path : "<stdin>";
+    const char *name = fe_name_in(path);
     if (npy_load(path, &raw, &err))
-        fe_die("corr", name, "%s", err.msg);
+        fe_die(PROG, name, "%s", err.msg);
     if (fe_tensor_to_f32(&raw, t))
-        fe_die("corr", name, "cannot convert %s to float32", fe_dtype_name(raw.dtype));
+        fe_die(PROG, name, "cannot convert %s to float32", fe_dtype_name(raw.dtype));
     fe_tensor_free(&raw);
     const float *x = t->data;
     for (int64_t i = 0; i < fe_numel(t); i++)
         if (!isfinite(x[i]))
-            fe_die("corr", name, "entry %lld is not finite", (long long)i);
+            fe_die(PROG, name, "entry %lld is not finite", (long long)i);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc != 3 || (argv[1][0] == '-' && argv[1][1]) || (argv[2][0] == '-' && argv[2][1])) {
-        fprintf(stderr, "corr: need exactly two arrays (see corr --help)\n");
-        return 2;
-    }
-    if (!strcmp(argv[1], "-") && !strcmp(argv[2], "-")) {
-        fprintf(stderr, "corr: only one input can be stdin\n");
-        return 2;
-    }
+    fe_help_or_version(argc, argv, PROG, usage);
+    if (argc != 3 || (argv[1][0] == '-' && argv[1][1]) || (argv[2][0] == '-' && argv[2][1]))
+        fe_usage_error(PROG, "need exactly two arrays");
+    if (!strcmp(argv[1], "-") && !strcmp(argv[2], "-"))
+        fe_usage_error(PROG, "only one input can be stdin");
     fe_tensor a, b;
     load(argv[1], &a);
     load(argv[2], &b);
@@ -58,10 +55,10 @@ int main(int argc, char **argv)
     for (int i = 0; same && i < a.ndim; i++)
         same = a.shape[i] == b.shape[i];
     if (!same)
-        fe_die("corr", argv[2], "shape differs from %s's", argv[1]);
+        fe_die(PROG, argv[2], "shape differs from %s's", argv[1]);
     const int64_t n = fe_numel(&a);
     if (n < 2)
-        fe_die("corr", argv[1], "need at least two entries");
+        fe_die(PROG, argv[1], "need at least two entries");
     const float *x = a.data, *y = b.data;
     double mx = 0, my = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -78,9 +75,9 @@ int main(int argc, char **argv)
         syy += dy * dy;
     }
     if (sxx == 0 || syy == 0)
-        fe_die("corr", sxx == 0 ? argv[1] : argv[2], "all entries are equal: correlation undefined");
+        fe_die(PROG, sxx == 0 ? argv[1] : argv[2], "all entries are equal: correlation undefined");
     printf("%.6f\n", sxy / sqrt(sxx * syy));
-    fe_stdout_flush_or_die("corr");
+    fe_stdout_flush_or_die(PROG);
     fe_tensor_free(&a);
     fe_tensor_free(&b);
     return 0;

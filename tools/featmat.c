@@ -2,12 +2,15 @@
  *
  * W is reshaped to [out, rest]: a conv weight [o,i,k,k] becomes [o, i*k*k] with
  * the patch index (ci, kh, kw), a linear weight [o,i] stays.  Sums run in double. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
 #include "fe.h"
+#include "io.h"
 #include "npy.h"
+
+#define PROG "featmat"
 
 static void usage(FILE *f)
 {
@@ -19,6 +22,8 @@ static void usage(FILE *f)
 "or W W^T ([out, out]) with --gram. Reads stdin when no file is named; writes\n"
 "float32 .npy to -o or stdout (never to a terminal).\n"
 "\n"
+"  -h, --help    show this help and exit; --version: the version\n"
+"\n"
 "  snapshot --ckpt runs/resnet18/epoch-003.npz --tensor conv1.weight | featmat > nfm.npy\n");
 }
 
@@ -27,44 +32,38 @@ int main(int argc, char **argv)
     const char *out = NULL, *in = NULL;
     int gram = 0, c;
     static const struct option opts[] = {{"gram", 0, 0, 'g'}, {"output", 1, 0, 'o'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "go:h", opts, NULL)) != -1) {
-        if (c == 'g') gram = 1;
-        else if (c == 'o') out = optarg;
-        else if (c == 'h') { usage(stdout); return 0; }
-        else {
-            fprintf(stderr, "featmat: unknown or incomplete option '%s' (see featmat --help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
+                                         FE_STD_OPTIONS, {0, 0, 0, 0}};
+    const fe_cli cl = {PROG, "go:h", opts, usage};
+    while ((c = fe_cli_next(&cl, argc, argv)) != -1) {
+        if (c == 'g')
+            gram = 1;
+        else if (c == 'o')
+            out = optarg;
     }
-    if (argc - optind > 1) {
-        fprintf(stderr, "featmat: one input at most (see featmat --help)\n");
-        return 2;
-    }
+    if (argc - optind > 1)
+        fe_usage_error(PROG, "one input at most");
     if (optind < argc)
         in = argv[optind];
-    const char *name = in && strcmp(in, "-") ? in : "<stdin>";
+    const char *name = fe_name_in(in);
     fe_err err;
     fe_tensor w, w32;
     if (npy_load(in, &w, &err))
-        fe_die("featmat", name, "%s", err.msg);
+        fe_die(PROG, name, "%s", err.msg);
     if (w.ndim < 2)
-        fe_die("featmat", name, "need a weight of at least 2 dimensions, got %d", w.ndim);
+        fe_die(PROG, name, "need a weight of at least 2 dimensions, got %d", w.ndim);
     if (fe_tensor_to_f32(&w, &w32))
-        fe_die("featmat", name, "cannot convert %s to float32", fe_dtype_name(w.dtype));
+        fe_die(PROG, name, "cannot convert %s to float32", fe_dtype_name(w.dtype));
     const int64_t rows = w.shape[0], cols = fe_numel(&w) / (rows ? rows : 1);
     if (rows < 1 || cols < 1)
-        fe_die("featmat", name, "empty weight");
+        fe_die(PROG, name, "empty weight");
     const int64_t d = gram ? rows : cols;
     if (d > 46340)
-        fe_die("featmat", name, "the result would be %lld x %lld: too large", (long long)d, (long long)d);
+        fe_die(PROG, name, "the result would be %lld x %lld: too large", (long long)d, (long long)d);
     const float *W = w32.data;
     fe_tensor r;
     int64_t shape[2] = {d, d};
     if (fe_tensor_alloc(&r, FE_F32, 2, shape))
-        fe_die("featmat", name, "out of memory");
+        fe_die(PROG, name, "out of memory");
     float *R = r.data;
     for (int64_t a = 0; a < d; a++)
         for (int64_t b = a; b < d; b++) {
@@ -78,7 +77,7 @@ int main(int argc, char **argv)
             R[a * d + b] = R[b * d + a] = (float)s;
         }
     if (npy_save(out, &r, &err))
-        fe_die("featmat", out && strcmp(out, "-") ? out : "<stdout>", "%s", err.msg);
+        fe_die(PROG, fe_name_out(out), "%s", err.msg);
     fe_tensor_free(&w);
     fe_tensor_free(&w32);
     fe_tensor_free(&r);

@@ -1,11 +1,10 @@
-/* heatmap - a matrix as a PNG image, or a stack [N,H,W] of them as a grid of tiles.
+/* heatmap - a matrix, or a stack [N,H,W] of them as a grid, as a PNG image.
  *
  *   heatmap [OPTIONS] [M.npy] [-o OUT.png]
  *
  * Reads M.npy (or stdin), writes an 8-bit RGB PNG to OUT (or stdout, never a
  * terminal), atomically: on any error no output file is left.  The colour
  * mapping, tiling and PNG writing are in tools/lib/heatmap_render.c. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,12 +16,11 @@
 #include "tensor.h"
 
 #define PROG "heatmap"
-#define VERSION "0.1"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-"Usage: " PROG " [OPTIONS] [M.npy] [-o OUT.png]\n"
+"usage: " PROG " [OPTIONS] [M.npy] [-o OUT.png]\n"
 "Draw a 2-D matrix [H,W] as an image (row 0 at the top), or a 3-D stack [N,H,W]\n"
 "as a grid of N tiles (row-major). Any numeric dtype. Writes an 8-bit RGB PNG.\n"
 "\n"
@@ -62,16 +60,7 @@ static void usage(FILE *f)
             HM_AUTO_SHORT, HM_AUTO_LONG, HM_MAX_SIDE, (int)(HM_MAX_BYTES >> 20));
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, PROG ": ");
-    fprintf(stderr, fmt, arg ? arg : "");
-    fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
-    return 2;
-}
-
-enum { OPT_CMAP = 256, OPT_VMIN, OPT_VMAX, OPT_SCALE, OPT_COLS, OPT_GAP, OPT_PER_TILE,
-       OPT_VERSION };
+enum { OPT_CMAP = 256, OPT_VMIN, OPT_VMAX, OPT_SCALE, OPT_COLS, OPT_GAP, OPT_PER_TILE };
 
 int main(int argc, char **argv)
 {
@@ -80,41 +69,34 @@ int main(int argc, char **argv)
         {"vmin", required_argument, 0, OPT_VMIN}, {"vmax", required_argument, 0, OPT_VMAX},
         {"scale", required_argument, 0, OPT_SCALE}, {"cols", required_argument, 0, OPT_COLS},
         {"gap", required_argument, 0, OPT_GAP},   {"per-tile", no_argument, 0, OPT_PER_TILE},
-        {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, OPT_VERSION},
-        {0, 0, 0, 0}};
+        FE_STD_OPTIONS, {0, 0, 0, 0}};
+    const fe_cli cl = {PROG, "o:h", longopts, usage};
     hm_opts opt;
     hm_opts_init(&opt);
     const char *out = NULL, *in = NULL;
     int have_out = 0, c;
     int64_t v;
-    opterr = 0;
-    /* Options and operands may mix; ":" first reports a missing argument as ':'. */
-    while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+    /* Options and operands may mix. */
+    while ((c = fe_cli_next(&cl, argc, argv)) != -1) {
         switch (c) {
         case 'o':
             if (have_out)
-                return usage_error("option -o given twice%s", NULL);
+                fe_usage_error(PROG, "option -o given twice");
             if (!*optarg)
-                return usage_error("empty output name%s", NULL);
+                fe_usage_error(PROG, "empty output name");
             out = optarg;
             have_out = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case OPT_VERSION:
-            printf(PROG " (featevo) " VERSION "\n");
-            return 0;
         case OPT_CMAP:
             if (hm_cmap_parse(optarg, &opt.cmap))
-                return usage_error("unknown --cmap '%s' (grey, viridis or diverging)", optarg);
+                fe_usage_error(PROG, "unknown --cmap '%s': grey, viridis or diverging", optarg);
             break;
         case OPT_VMIN:
         case OPT_VMAX: {
             double d;
             if (fe_parse_double(optarg, &d))
-                return usage_error(c == OPT_VMIN ? "--vmin needs a finite number, not '%s'"
-                                                 : "--vmax needs a finite number, not '%s'", optarg);
+                fe_usage_error(PROG, "--%s needs a finite number, not '%s'",
+                               c == OPT_VMIN ? "vmin" : "vmax", optarg);
             if (c == OPT_VMIN) {
                 opt.vmin = d;
                 opt.has_vmin = 1;
@@ -126,40 +108,33 @@ int main(int argc, char **argv)
         }
         case OPT_SCALE:
             if (fe_parse_i64(optarg, &v) || v < 1)
-                return usage_error("--scale needs a positive integer, not '%s'", optarg);
+                fe_usage_error(PROG, "--scale needs a positive integer, not '%s'", optarg);
             opt.scale = v;
             break;
         case OPT_COLS:
             if (fe_parse_i64(optarg, &v) || v < 1)
-                return usage_error("--cols needs a positive integer, not '%s'", optarg);
+                fe_usage_error(PROG, "--cols needs a positive integer, not '%s'", optarg);
             opt.cols = v;
             break;
         case OPT_GAP:
             if (fe_parse_i64(optarg, &v) || v < 0)
-                return usage_error("--gap needs an integer >= 0, not '%s'", optarg);
+                fe_usage_error(PROG, "--gap needs an integer >= 0, not '%s'", optarg);
             opt.gap = v;
             break;
         case OPT_PER_TILE:
             opt.per_tile = 1;
             break;
-        case ':':
-            return usage_error("option '%s' needs an argument", argv[optind - 1]);
-        default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (argc - optind > 1)
-        return usage_error("more than one input file: '%s'", argv[optind + 1]);
+        fe_usage_error(PROG, "more than one input file: '%s'", argv[optind + 1]);
     if (optind < argc) {
         in = argv[optind];
         if (!*in)
-            return usage_error("empty input name%s", NULL);
+            fe_usage_error(PROG, "empty input name");
     }
-    if (opt.has_vmin && opt.has_vmax && !(opt.vmin < opt.vmax)) {
-        char buf[128];
-        snprintf(buf, sizeof buf, "--vmin %g must be below --vmax %g", opt.vmin, opt.vmax);
-        return usage_error("%s", buf);
-    }
+    if (opt.has_vmin && opt.has_vmax && !(opt.vmin < opt.vmax))
+        fe_usage_error(PROG, "--vmin %g must be below --vmax %g", opt.vmin, opt.vmax);
 
     fe_err err;
     fe_out o;

@@ -1,4 +1,4 @@
-/* idx2bin - convert an IDX file (MNIST's format, gzip-compressed or not) to .npy.
+/* idx2bin - convert MNIST's IDX files (gzip-compressed or not) to .npy.
  *
  *   idx2bin [-o OUT.npy] [FILE]
  *
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "fe.h"
 #include "idx.h"
 #include "io.h"
@@ -14,12 +15,11 @@
 #include "tensor.h"
 
 #define PROG "idx2bin"
-#define VERSION "0.1"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-        "Usage: " PROG " [-o OUT.npy] [FILE]\n"
+        "usage: " PROG " [-o OUT.npy] [FILE]\n"
         "Convert an IDX file (the format of the MNIST data, gzip-compressed or not)\n"
         "into a NumPy .npy file with the same shape and element type\n"
         "(unsigned byte -> uint8; signed byte, short, int -> int32; float -> float32;\n"
@@ -38,13 +38,6 @@ static void usage(FILE *f)
         "Exit status: 0 on success, 1 on a bad input or output, 2 on bad usage.\n");
 }
 
-static int usage_error(const char *msg, const char *arg)
-{
-    fprintf(stderr, PROG ": %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
-    fprintf(stderr, "Try '" PROG " --help' for more information.\n");
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL;
@@ -55,37 +48,35 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        if (!opts_done && strcmp(a, "--version") == 0) {
-            printf(PROG " (featevo) " VERSION "\n");
-            return 0;
-        }
+        if (!opts_done && strcmp(a, "--version") == 0)
+            return fe_version(PROG);
         if (!opts_done && strcmp(a, "--") == 0) {
             opts_done = 1;
             continue;
         }
         if (!opts_done && strncmp(a, "-o", 2) == 0) {
             if (out)
-                return usage_error("option -o given twice", NULL);
+                fe_usage_error(PROG, "option -o given twice");
             if (a[2]) {
                 out = a + 2;
             } else if (i + 1 < argc) {
                 out = argv[++i];
             } else {
-                return usage_error("option -o needs an argument", NULL);
+                fe_usage_error(PROG, "option '-o' needs an argument");
             }
             if (!*out)
-                return usage_error("empty output name", NULL);
+                fe_usage_error(PROG, "empty output name");
             continue;
         }
         if (!opts_done && a[0] == '-' && a[1] != '\0')
-            return usage_error("unknown option", a);
+            fe_usage_error(PROG, "unknown option '%s'", a);
         if (have_in)
-            return usage_error("more than one input file:", a);
+            fe_usage_error(PROG, "more than one input file: '%s'", a);
         in = a;
         have_in = 1;
     }
     if (have_in && !*in)
-        return usage_error("empty input name", NULL);
+        fe_usage_error(PROG, "empty input name");
 
     fe_err err;
     fe_out o;

@@ -1,35 +1,43 @@
-/* npy2txt - a 1-D or 2-D .npy as whitespace-separated text, one row per line:
- * the "matrix" format gnuplot plots with `matrix with image`. */
+/* npy2txt - a 1-D or 2-D .npy as text, one row per line, for gnuplot.
+ * Whitespace-separated: the "matrix" format gnuplot plots with `matrix with image`. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "fe.h"
 #include "cli.h"
+#include "fe.h"
+#include "io.h"
 #include "npy.h"
+
+#define PROG "npy2txt"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: npy2txt [M.npy]\n"
+"\n"
+"Prints a 1-D or 2-D array as text, one row per line (%%.9g), for gnuplot's\n"
+"`matrix with image`. Reads stdin when no file is named.\n"
+"\n"
+"  -h, --help    show this help and exit; --version: the version\n"
+"\n"
+"  featmat w.npy | npy2txt > nfm.txt\n");
+}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        printf("usage: npy2txt [M.npy]\n\n"
-               "Prints a 1-D or 2-D array as text, one row per line (%%.9g), for gnuplot's\n"
-               "`matrix with image`. Reads stdin when no file is named.\n\n"
-               "  featmat w.npy | npy2txt > nfm.txt\n");
-        return 0;
-    }
-    if (argc > 2 || (argc == 2 && argv[1][0] == '-' && argv[1][1])) {
-        fprintf(stderr, "npy2txt: one input at most (see npy2txt --help)\n");
-        return 2;
-    }
+    fe_help_or_version(argc, argv, PROG, usage);
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-' && argv[1][1]))
+        fe_usage_error(PROG, "one input at most");
     const char *in = argc == 2 ? argv[1] : NULL;
-    const char *name = in && strcmp(in, "-") ? in : "<stdin>";
+    const char *name = fe_name_in(in);
     fe_err err;
     fe_tensor raw, t;
     if (npy_load(in, &raw, &err))
-        fe_die("npy2txt", name, "%s", err.msg);
+        fe_die(PROG, name, "%s", err.msg);
     if (raw.ndim != 1 && raw.ndim != 2)
-        fe_die("npy2txt", name, "need a 1-D or 2-D array, got %d dimensions", raw.ndim);
+        fe_die(PROG, name, "need a 1-D or 2-D array, got %d dimensions", raw.ndim);
     if (fe_tensor_to_f32(&raw, &t))
-        fe_die("npy2txt", name, "cannot convert %s", fe_dtype_name(raw.dtype));
+        fe_die(PROG, name, "cannot convert %s", fe_dtype_name(raw.dtype));
     const int64_t rows = raw.ndim == 2 ? raw.shape[0] : 1, cols = raw.shape[raw.ndim - 1];
     const float *x = t.data;
     for (int64_t i = 0; i < rows; i++) {
@@ -37,7 +45,7 @@ int main(int argc, char **argv)
             printf(j ? " %.9g" : "%.9g", x[i * cols + j]);
         putchar('\n');
     }
-    fe_stdout_flush_or_die("npy2txt");
+    fe_stdout_flush_or_die(PROG);
     fe_tensor_free(&raw);
     fe_tensor_free(&t);
     return 0;

@@ -1,12 +1,16 @@
-/* train - train LeNet-5 or ResNet-18 on MNIST .npy files, one checkpoint per epoch.
+/* train - train LeNet-5 or ResNet-18 on MNIST, a checkpoint (.npz) per epoch.
  *
  * DIR/epoch-000.npz is the initial model, DIR/epoch-00E.npz the model after
  * epoch E (PyTorch state_dict keys), DIR/metrics.tsv a row per epoch,
- * DIR/state.npz the optimiser state and epoch reached (for --resume).
- * Every file is written to a temporary name and renamed into place. */
+ * DIR/state.npz the optimiser state, epoch reached and the run's settings (for
+ * --resume).  Every file is written to a temporary name and renamed into place.
+ *
+ * main reads as the run goes: parse_train_args, run_open (data, run directory,
+ * model, optimiser, what --resume finds), record_epoch for the initial model,
+ * then train_epoch and record_epoch for every epoch, run_close. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,26 +19,28 @@
 #include "cli.h"
 #include "comm.h"
 #include "io.h"
-#include "model.h"
+#include "model_args.h"
 #include "npy.h"
 #include "optim.h"
 #include "runlock.h"
 
-static const char *prog = "train";
+#define PROG "train"
 
 static void usage(FILE *f)
 {
+    char models[256];
     fprintf(f,
-"usage: train --model lenet5|resnet18 --images X.npy --labels Y.npy --out DIR\n"
+"usage: train --model %s --images X.npy --labels Y.npy --out DIR\n"
 "             --epochs N --batch B --optimizer sgd|adam --lr LR --seed S\n"
 "             [--test-images T.npy --test-labels TL.npy] [--val-split F]\n"
 "             [--momentum M] [--weight-decay WD] [--init default|normal:STD]\n"
 "             [--threads T] [--resume] [--quiet] [--no-shuffle] [--mean M] [--std S]\n"
 "             [--limit N] [--test-limit N] [--fresh-optimizer] [--precision fp32|bf16]\n"
+"       train --help | --version\n"
 "\n"
 "Train one of the paper's models on uint8 images [N,28,28] and integer labels [N]\n"
 "(as idx2bin writes them). Pixels are scaled to [0,1] and normalised with\n"
-"--mean (0.1307) and --std (0.3081).\n"
+"--mean (" FE_STR(FE_MEAN) ") and --std (" FE_STR(FE_STD) ").\n"
 "\n"
 "  --val-split F    hold out this fraction of the images for validation, chosen\n"
 "                   with the seed (0 = none); the rest is reshuffled every epoch\n"
@@ -43,10 +49,10 @@ static void usage(FILE *f)
 "  --momentum M     SGD momentum (0.9); --weight-decay WD coupled L2 (0)\n"
 "  --threads T      OpenBLAS threads (default: all cores); same seed and threads\n"
 "                   give bit-identical checkpoints\n"
-"  --resume         continue the run in DIR from its last complete epoch\n"
-"                   (one train at a time in DIR: a second one is refused, naming\n"
-"                   the first one's pid)\n"
-"                   (starts afresh when DIR holds no run)\n"
+"  --resume         continue the run in DIR from its last complete epoch, if\n"
+"                   it was started with the same settings (starts afresh when DIR\n"
+"                   holds no run; one train at a time in DIR: a second one is\n"
+"                   refused, naming the first one's pid)\n"
 "  --no-shuffle     keep the file order every epoch (for tests)\n"
 "  --limit N        use only the first N images of --images (quick runs);\n"
 "  --test-limit N   likewise for --test-images\n"
@@ -76,8 +82,90 @@ static void usage(FILE *f)
 "        --labels data/mnist/train-labels.npy --test-images data/mnist/test-images.npy \\\n"
 "        --test-labels data/mnist/test-labels.npy --val-split 0.2 --out runs/lenet5 \\\n"
 "        --epochs 10 --batch 512 --optimizer adam --lr 1e-4 --init default --seed 0\n",
-            fe_comm_is_mpi() ? "built with Open MPI"
+            fe_arch_names(models, sizeof models, "|"), fe_comm_is_mpi() ? "built with Open MPI"
                              : "built without MPI: install libopenmpi-dev and rebuild");
+}
+
+/* ---- the command line ------------------------------------------------------ */
+
+struct train_opts {
+    fe_model_args m;            /* --model --images --batch --threads --mean --std --precision */
+    const char *labels, *timages, *tlabels, *out, *optim_s, *init_s;
+    int64_t epochs, seed, limit, test_limit;    /* limit, test_limit: 0 = all */
+    double lr, momentum, wd, val_split;
+    fe_optim_kind okind;
+    double conv_std;            /* --init normal:STD; 0: --init default */
+    int resume, quiet, shuffle, fresh_opt;
+};
+
+/* Every check of the command line alone; a usage error exits 2. */
+static void parse_train_args(struct train_opts *o, int argc, char **argv)
+{
+    enum { O_LABELS = 256, O_TIMAGES, O_TLABELS, O_OUT, O_EPOCHS, O_OPT, O_LR, O_MOM, O_WD,
+           O_INIT, O_SEED, O_VAL, O_RESUME, O_QUIET, O_NOSHUF, O_LIMIT, O_TLIMIT, O_FRESH };
+    static const struct option opts[] = {
+        FE_OPTION_MODEL, FE_OPTION_IMAGES, {"labels", 1, 0, O_LABELS},
+        {"test-images", 1, 0, O_TIMAGES}, {"test-labels", 1, 0, O_TLABELS}, {"out", 1, 0, O_OUT},
+        {"epochs", 1, 0, O_EPOCHS}, FE_OPTION_BATCH, {"optimizer", 1, 0, O_OPT},
+        {"lr", 1, 0, O_LR}, {"momentum", 1, 0, O_MOM}, {"weight-decay", 1, 0, O_WD},
+        {"init", 1, 0, O_INIT}, {"seed", 1, 0, O_SEED}, {"val-split", 1, 0, O_VAL},
+        FE_OPTION_THREADS, {"resume", 0, 0, O_RESUME}, {"quiet", 0, 0, O_QUIET},
+        {"no-shuffle", 0, 0, O_NOSHUF}, FE_OPTION_MEAN, FE_OPTION_STD,
+        {"limit", 1, 0, O_LIMIT}, {"test-limit", 1, 0, O_TLIMIT},
+        {"fresh-optimizer", 0, 0, O_FRESH}, FE_OPTION_PRECISION, FE_STD_OPTIONS, {0, 0, 0, 0}};
+    const fe_cli cl = {PROG, "h", opts, usage};
+    *o = (struct train_opts){.init_s = "default", .epochs = -1, .seed = -1, .lr = NAN,
+                             .momentum = 0.9, .shuffle = 1};
+    fe_model_args_init(&o->m, argv, -1);
+    int c;
+    while ((c = fe_cli_next(&cl, argc, argv)) != -1) {
+        if (fe_model_args_opt(&o->m, &cl, c, optarg))
+            continue;
+        int bad = 0;
+        switch (c) {
+        case O_LABELS: o->labels = optarg; break;
+        case O_TIMAGES: o->timages = optarg; break;
+        case O_TLABELS: o->tlabels = optarg; break;
+        case O_OUT: o->out = optarg; break;
+        case O_EPOCHS: bad = fe_parse_i64(optarg, &o->epochs) || o->epochs < 0 || o->epochs > 100000; break;
+        case O_OPT: o->optim_s = optarg; break;
+        case O_LR: bad = fe_parse_double(optarg, &o->lr) || o->lr <= 0; break;
+        case O_MOM: bad = fe_parse_double(optarg, &o->momentum) || o->momentum < 0; break;
+        case O_WD: bad = fe_parse_double(optarg, &o->wd) || o->wd < 0; break;
+        case O_INIT: o->init_s = optarg; break;
+        case O_SEED: bad = fe_parse_i64(optarg, &o->seed) || o->seed < 0; break;
+        case O_VAL: bad = fe_parse_double(optarg, &o->val_split) || o->val_split < 0 || o->val_split >= 1; break;
+        case O_RESUME: o->resume = 1; break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_NOSHUF: o->shuffle = 0; break;
+        case O_FRESH: o->fresh_opt = 1; break;
+        case O_LIMIT: bad = fe_parse_i64(optarg, &o->limit) || o->limit < 1; break;
+        case O_TLIMIT: bad = fe_parse_i64(optarg, &o->test_limit) || o->test_limit < 1; break;
+        }
+        if (bad)
+            fe_cli_bad_value(&cl, c, optarg);
+    }
+    fe_cli_no_operands(&cl, argc, argv);
+    const char *missing = !o->m.model ? "--model" : !o->m.images ? "--images" : !o->labels ? "--labels"
+                        : !o->out ? "--out" : o->epochs < 0 ? "--epochs" : o->m.batch < 0 ? "--batch"
+                        : !o->optim_s ? "--optimizer" : isnan(o->lr) ? "--lr" : o->seed < 0 ? "--seed" : NULL;
+    if (missing)
+        fe_usage_error(PROG, "%s is required", missing);
+    fe_model_args_check(&o->m, PROG);       /* --model, and --precision for it */
+    if (!strcmp(o->optim_s, "sgd"))
+        o->okind = FE_SGD;
+    else if (!strcmp(o->optim_s, "adam"))
+        o->okind = FE_ADAM;
+    else
+        fe_usage_error(PROG, "unknown optimizer '%s': sgd or adam", o->optim_s);
+    if (!strncmp(o->init_s, "normal:", 7)) {
+        if (fe_parse_double(o->init_s + 7, &o->conv_std) || o->conv_std <= 0)
+            fe_usage_error(PROG, "invalid --init '%s': normal:STD with STD > 0", o->init_s);
+    } else if (strcmp(o->init_s, "default")) {
+        fe_usage_error(PROG, "unknown --init '%s': default or normal:STD", o->init_s);
+    }
+    if (!o->timages != !o->tlabels)
+        fe_usage_error(PROG, "--test-images and --test-labels go together");
 }
 
 typedef struct {
@@ -91,33 +179,33 @@ static void load_set(dataset *d, const char *ipath, const char *lpath, int64_t l
     fe_err err;
     fe_tensor raw;
     d->img_path = ipath;
-    fe_load_images(prog, ipath, &d->img);
+    fe_load_images(PROG, ipath, &d->img);
     if (npy_load(lpath, &raw, &err))
-        fe_die(prog, lpath, "%s", err.msg);
+        fe_die(PROG, lpath, "%s", err.msg);
     if (raw.ndim != 1 || (raw.dtype != FE_U8 && raw.dtype != FE_I32 && raw.dtype != FE_I64))
-        fe_die(prog, lpath, "expected integer labels of shape [N]");
+        fe_die(PROG, lpath, "expected integer labels of shape [N]");
     if (raw.shape[0] != d->img.shape[0])
-        fe_die(prog, lpath, "%lld labels for %lld images in %s", (long long)raw.shape[0],
+        fe_die(PROG, lpath, "%lld labels for %lld images in %s", (long long)raw.shape[0],
                (long long)d->img.shape[0], ipath);
     int64_t n = raw.shape[0];
     if (limit > n)
-        fe_die(prog, ipath, "%s %lld but the file holds %lld images", limit_opt,
+        fe_die(PROG, ipath, "%s %lld but the file holds %lld images", limit_opt,
                (long long)limit, (long long)n);
     if (limit > 0)                          /* keep the first `limit` images */
         d->img.shape[0] = n = limit;
     if (fe_tensor_alloc(&d->lab, FE_I64, 1, &n))
-        fe_die(prog, lpath, "out of memory");
+        fe_die(PROG, lpath, "out of memory");
     int64_t *l = d->lab.data;
     for (int64_t i = 0; i < n; i++) {
         int64_t v = raw.dtype == FE_U8 ? ((uint8_t *)raw.data)[i]
                   : raw.dtype == FE_I32 ? ((int32_t *)raw.data)[i] : ((int64_t *)raw.data)[i];
         if (v < 0 || v >= FE_CLASSES)
-            fe_die(prog, lpath, "label %lld at index %lld is outside 0..9", (long long)v, (long long)i);
+            fe_die(PROG, lpath, "label %lld at index %lld is outside 0..9", (long long)v, (long long)i);
         l[i] = v;
     }
     fe_tensor_free(&raw);
     if (n == 0)
-        fe_die(prog, ipath, "no images");
+        fe_die(PROG, ipath, "no images");
 }
 
 /* Mean loss and accuracy (percent) over idx[0..count) in eval mode; under MPI
@@ -152,7 +240,7 @@ static void evaluate(fe_model *m, const dataset *d, const int64_t *idx, int64_t 
 static void path_in(char *buf, size_t len, const char *dir, const char *name)
 {
     if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
-        fe_die(prog, dir, "path too long");
+        fe_die(PROG, dir, "path too long");
 }
 
 /* Metrics rows kept in memory and rewritten atomically after every epoch. */
@@ -175,12 +263,12 @@ static void metrics_write(const metrics *mt, const char *dir)
     fe_out o;
     path_in(path, sizeof path, dir, "metrics.tsv");
     if (fe_out_open(&o, path, 1, &err))
-        fe_die(prog, path, "%s", err.msg);
+        fe_die(PROG, path, "%s", err.msg);
     fputs(METRICS_HEADER, o.f);
     for (int i = 0; i < mt->n; i++)
         fputs(mt->rows[i], o.f);
     if (fe_out_commit(&o, &err))
-        fe_die(prog, path, "%s", err.msg);
+        fe_die(PROG, path, "%s", err.msg);
 }
 
 /* Keep rows of epochs <= upto from an existing metrics.tsv. */
@@ -190,10 +278,10 @@ static void metrics_read(metrics *mt, const char *dir, int upto)
     path_in(path, sizeof path, dir, "metrics.tsv");
     FILE *f = fopen(path, "r");
     if (!f)
-        fe_die(prog, path, "cannot resume: %s", strerror(errno));
+        fe_die(PROG, path, "cannot resume: %s", strerror(errno));
     int v1 = 0;
     if (!fgets(line, sizeof line, f) || (strcmp(line, METRICS_HEADER) && !(v1 = !strcmp(line, METRICS_HEADER_V1))))
-        fe_die(prog, path, "cannot resume: not a featevo metrics file");
+        fe_die(PROG, path, "cannot resume: not a featevo metrics file");
     while (fgets(line, sizeof line, f)) {
         int e = atoi(line);
         if (e > upto)
@@ -206,59 +294,260 @@ static void metrics_read(metrics *mt, const char *dir, int upto)
     }
     fclose(f);
     if (mt->n != upto + 1)
-        fe_die(prog, path, "cannot resume: %d rows for %d epochs", mt->n, upto + 1);
+        fe_die(PROG, path, "cannot resume: %d rows for %d epochs", mt->n, upto + 1);
 }
 
-static void metrics_add(metrics *mt, int epoch, int have_train, double tl, double ta, int have_val,
-                        double vl, double va, int have_test, double sl, double sa, double secs,
-                        double ips, double tab)
+/* One row of metrics.tsv; the have_ flags leave fields empty (epoch 0 has no
+ * training, a run without --val-split or --test-images no such columns). */
+struct metrics_row {
+    int epoch;
+    int have_train, have_val, have_test;
+    double train_loss, train_acc, val_loss, val_acc, test_loss, test_acc;
+    double seconds, images_per_s, train_acc_batchmean;
+};
+
+static void metrics_add(metrics *mt, const struct metrics_row *r)
 {
     char row[512], a[64], b[64], c[64], d[64], e[64], f[64], g[64], h[64];
     a[0] = b[0] = c[0] = d[0] = e[0] = f[0] = g[0] = h[0] = 0;
-    if (have_train) {
-        snprintf(a, sizeof a, "%.6f", tl);
-        snprintf(b, sizeof b, "%.3f", ta);
-        snprintf(g, sizeof g, "%.1f", ips);
-        snprintf(h, sizeof h, "%.3f", tab);
+    if (r->have_train) {
+        snprintf(a, sizeof a, "%.6f", r->train_loss);
+        snprintf(b, sizeof b, "%.3f", r->train_acc);
+        snprintf(g, sizeof g, "%.1f", r->images_per_s);
+        snprintf(h, sizeof h, "%.3f", r->train_acc_batchmean);
     }
-    if (have_val) {
-        snprintf(c, sizeof c, "%.6f", vl);
-        snprintf(d, sizeof d, "%.3f", va);
+    if (r->have_val) {
+        snprintf(c, sizeof c, "%.6f", r->val_loss);
+        snprintf(d, sizeof d, "%.3f", r->val_acc);
     }
-    if (have_test) {
-        snprintf(e, sizeof e, "%.6f", sl);
-        snprintf(f, sizeof f, "%.3f", sa);
+    if (r->have_test) {
+        snprintf(e, sizeof e, "%.6f", r->test_loss);
+        snprintf(f, sizeof f, "%.3f", r->test_acc);
     }
-    snprintf(row, sizeof row, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\n", epoch, a, b, c, d, e, f,
-             secs, g, h);
+    snprintf(row, sizeof row, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\n", r->epoch, a, b, c, d,
+             e, f, r->seconds, g, h);
     mt->rows = realloc(mt->rows, sizeof(char *) * (mt->n + 1));
     mt->rows[mt->n++] = strdup(row);
 }
 
-/* state.npz: the epoch reached, the optimiser state and the run's identity. */
-static void state_save(const char *dir, int epoch, const fe_optim *o, const int64_t *ident, int nident)
+/* ---- the run's identity: the settings --resume must find unchanged ---------- */
+
+/* Kept in state.npz as entries run.KEY: text as uint8 bytes (run.model holds
+ * "resnet18"), whole numbers as int64, real numbers as float64. */
+struct run_ident {
+    char model[16], optimizer[8], precision[8];
+    int64_t seed, batch, val_images, images, test_limit, shuffle, fresh_optimizer;
+    double lr, weight_decay, momentum, init_std, mean, std;
+};
+
+enum { ID_TEXT, ID_I64, ID_F64 };
+/* The first 14 in the order of the int64 array `run` that earlier trains wrote. */
+static const struct ident_field {
+    const char *key;            /* state.npz entry run.KEY */
+    int type;
+    size_t off, size;           /* where in struct run_ident */
+    const char *say, *say0;     /* how a command line says it (%s: the value); say0 for 0 */
+} IDENT[] = {
+#define F(key, type, say, say0) \
+    {#key, type, offsetof(struct run_ident, key), sizeof(((struct run_ident *)0)->key), say, say0}
+    F(model, ID_TEXT, "--model %s", NULL),
+    F(optimizer, ID_TEXT, "--optimizer %s", NULL),
+    F(seed, ID_I64, "--seed %s", NULL),
+    F(batch, ID_I64, "--batch %s", NULL),
+    F(val_images, ID_I64, "%s validation images (--val-split)", NULL),
+    F(images, ID_I64, "%s images (--images, --limit)", NULL),
+    F(test_limit, ID_I64, "--test-limit %s", "no --test-limit"),
+    F(lr, ID_F64, "--lr %s", NULL),
+    F(weight_decay, ID_F64, "--weight-decay %s", NULL),
+    F(momentum, ID_F64, "--momentum %s", NULL),
+    F(shuffle, ID_I64, "shuffling", "--no-shuffle"),
+    F(init_std, ID_F64, "--init normal:%s", "--init default"),
+    F(mean, ID_F64, "--mean %s", NULL),
+    F(std, ID_F64, "--std %s", NULL),
+    F(fresh_optimizer, ID_I64, "--fresh-optimizer", "no --fresh-optimizer"),
+    F(precision, ID_TEXT, "--precision %s", NULL),
+#undef F
+};
+enum { NIDENT = sizeof IDENT / sizeof IDENT[0], NLEGACY = 14 };
+
+static struct run_ident ident_of(const struct train_opts *o, int64_t images, int64_t val_images)
 {
-    char path[4096];
+    struct run_ident id = {.seed = o->seed, .batch = o->m.batch, .val_images = val_images,
+                           .images = images, .test_limit = o->test_limit, .shuffle = o->shuffle,
+                           .fresh_optimizer = o->fresh_opt, .lr = o->lr, .weight_decay = o->wd,
+                           .momentum = o->momentum, .init_std = o->conv_std, .mean = o->m.mean,
+                           .std = o->m.std};
+    snprintf(id.model, sizeof id.model, "%s", o->m.model);
+    snprintf(id.optimizer, sizeof id.optimizer, "%s", o->optim_s);
+    snprintf(id.precision, sizeof id.precision, "%s", o->m.bf16 ? "bf16" : "fp32");
+    return id;
+}
+
+static int ident_same(const struct ident_field *f, const struct run_ident *a, const struct run_ident *b)
+{
+    const char *x = (const char *)a + f->off, *y = (const char *)b + f->off;
+    return f->type == ID_TEXT ? !strcmp(x, y)
+         : f->type == ID_I64 ? *(const int64_t *)x == *(const int64_t *)y
+                             : *(const double *)x == *(const double *)y;
+}
+
+/* The setting as a command line says it, with `digits` significant digits for reals. */
+static void ident_say(const struct ident_field *f, const struct run_ident *id, int digits,
+                      char *buf, size_t len)
+{
+    const char *p = (const char *)id + f->off;
+    char v[64];
+    int zero = 0;
+    if (f->type == ID_TEXT)
+        snprintf(v, sizeof v, "%s", p);
+    else if (f->type == ID_I64)
+        zero = snprintf(v, sizeof v, "%lld", (long long)*(const int64_t *)p) && !*(const int64_t *)p;
+    else
+        zero = snprintf(v, sizeof v, "%.*g", digits, *(const double *)p) && !*(const double *)p;
+    snprintf(buf, len, zero && f->say0 ? f->say0 : f->say, v);
+}
+
+static _Noreturn void ident_differs(const char *path, const struct ident_field *f,
+                                    const struct run_ident *was, const struct run_ident *now)
+{
+    char a[128], b[128];
+    for (int digits = 6; digits <= 17; digits += 11) {     /* 17 where 6 look the same */
+        ident_say(f, was, digits, a, sizeof a);
+        ident_say(f, now, digits, b, sizeof b);
+        if (strcmp(a, b))
+            break;
+    }
+    fe_die(PROG, path, "this run was started with other settings: %s, not %s; resume it with "
+           "those, or choose another --out DIR", a, b);
+}
+
+/* Earlier trains wrote the identity as one int64 array `run`: model and optimiser
+ * by their enum values (lenet5 0, resnet18 1; sgd 0, adam 1), real numbers times
+ * 1e12 and truncated, then 1 for --fresh-optimizer and 16 for bf16 when set.
+ * Returns the array's length for `id`, or fills `id` from such an array
+ * (its reals as near as the encoding allows) and returns 0, or -1 if it is not one. */
+static const char *const LEGACY_MODEL[] = {"lenet5", "resnet18"}, *const LEGACY_OPTIM[] = {"sgd", "adam"};
+
+static int legacy_encode(const struct run_ident *id, int64_t *v)
+{
+    int64_t model = -1, optim = -1;
+    for (int64_t k = 0; k < 2; k++) {
+        if (!strcmp(id->model, LEGACY_MODEL[k]))
+            model = k;
+        if (!strcmp(id->optimizer, LEGACY_OPTIM[k]))
+            optim = k;
+    }
+    const int64_t head[NLEGACY] = {model, optim, id->seed, id->batch, id->val_images, id->images,
+        id->test_limit, (int64_t)(id->lr * 1e12), (int64_t)(id->weight_decay * 1e12),
+        (int64_t)(id->momentum * 1e12), id->shuffle, (int64_t)(id->init_std * 1e12),
+        (int64_t)(id->mean * 1e12), (int64_t)(id->std * 1e12)};
+    memcpy(v, head, sizeof head);
+    int n = NLEGACY;
+    if (id->fresh_optimizer)
+        v[n++] = 1;
+    if (!strcmp(id->precision, "bf16"))
+        v[n++] = 16;
+    return n;
+}
+
+static int legacy_decode(const int64_t *v, int n, struct run_ident *id)
+{
+    if (n < NLEGACY || n > NLEGACY + 2 || v[0] < 0 || v[0] > 1 || v[1] < 0 || v[1] > 1)
+        return -1;
+    *id = (struct run_ident){.seed = v[2], .batch = v[3], .val_images = v[4], .images = v[5],
+                             .test_limit = v[6], .lr = v[7] / 1e12, .weight_decay = v[8] / 1e12,
+                             .momentum = v[9] / 1e12, .shuffle = v[10], .init_std = v[11] / 1e12,
+                             .mean = v[12] / 1e12, .std = v[13] / 1e12};
+    snprintf(id->model, sizeof id->model, "%s", LEGACY_MODEL[v[0]]);
+    snprintf(id->optimizer, sizeof id->optimizer, "%s", LEGACY_OPTIM[v[1]]);
+    snprintf(id->precision, sizeof id->precision, "fp32");
+    for (int k = NLEGACY; k < n; k++) {
+        if (v[k] == 1 && k == NLEGACY)
+            id->fresh_optimizer = 1;
+        else if (v[k] == 16 && k == n - 1)
+            snprintf(id->precision, sizeof id->precision, "bf16");
+        else
+            return -1;
+    }
+    return 0;
+}
+
+/* Refuse (exit 1) a state whose run is not `now`, naming the first setting that
+ * differs: from its run.KEY entries, or from the int64 array of earlier trains. */
+static void ident_check(const char *path, const npz_t *z, const struct run_ident *now)
+{
+    struct run_ident was;
+    const fe_tensor *legacy = npz_get(z, "run");
+    if (legacy) {
+        int64_t want[NLEGACY + 2];
+        const int n = legacy->dtype == FE_I64 && legacy->ndim == 1 ? (int)legacy->shape[0] : -1;
+        if (n < 0 || n > NLEGACY + 2 || legacy_decode(legacy->data, n, &was))
+            fe_die(PROG, path, "not a featevo training state (its run entry)");
+        legacy_encode(now, want);
+        for (int i = 0; i < NIDENT; i++)     /* reals compared as the array holds them */
+            if (i < NLEGACY ? ((const int64_t *)legacy->data)[i] != want[i]
+                            : !ident_same(&IDENT[i], &was, now))
+                ident_differs(path, &IDENT[i], &was, now);
+        return;
+    }
+    for (int i = 0; i < z->n; i++) {        /* a setting this train does not know */
+        int known = strncmp(z->e[i].name, "run.", 4) != 0;
+        for (int k = 0; k < NIDENT && !known; k++)
+            known = !strcmp(z->e[i].name + 4, IDENT[k].key);
+        if (!known)
+            fe_die(PROG, path, "a run setting this train does not know (%s): made by a newer "
+                   "train?", z->e[i].name);
+    }
+    for (int k = 0; k < NIDENT; k++) {
+        const struct ident_field *f = &IDENT[k];
+        char key[40];
+        snprintf(key, sizeof key, "run.%s", f->key);
+        const fe_tensor *t = npz_get(z, key);
+        char *dst = (char *)&was + f->off;
+        if (!t || (f->type == ID_TEXT ? t->dtype != FE_U8 || t->ndim != 1 ||
+                   (size_t)t->shape[0] >= f->size || memchr(t->data, 0, (size_t)t->shape[0])
+                 : t->ndim != 0 || t->dtype != (f->type == ID_I64 ? FE_I64 : FE_F64)))
+            fe_die(PROG, path, "not a featevo training state (%s missing or malformed)", key);
+        memcpy(dst, t->data, f->type == ID_TEXT ? (size_t)t->shape[0] : f->size);
+        if (f->type == ID_TEXT)
+            dst[t->shape[0]] = 0;
+    }
+    for (int k = 0; k < NIDENT; k++)
+        if (!ident_same(&IDENT[k], &was, now))
+            ident_differs(path, &IDENT[k], &was, now);
+}
+
+/* state.npz: the epoch reached, the optimiser state and the run's identity. */
+static void state_save(const char *dir, int epoch, const fe_optim *o, struct run_ident *id)
+{
+    char path[4096], keys[NIDENT][40];
     fe_err err;
-    int64_t e64 = epoch, step = o->step, nid = nident, n = (int64_t)o->n;
-    npz_entry e[4];
+    int64_t e64 = epoch, step = o->step, n = (int64_t)o->n;
+    npz_entry e[2 + NIDENT + 2];
     memset(e, 0, sizeof e);
-    e[0] = (npz_entry){.name = "epoch", .t = {.dtype = FE_I64, .ndim = 0, .data = &e64}};
-    e[1] = (npz_entry){.name = "step", .t = {.dtype = FE_I64, .ndim = 0, .data = &step}};
-    e[2] = (npz_entry){.name = "run", .t = {.dtype = FE_I64, .ndim = 1, .shape = {nid}, .data = (void *)ident}};
-    e[3] = (npz_entry){.name = "optim.buf", .t = {.dtype = FE_F32, .ndim = 1, .shape = {n}, .data = o->buf}};
-    npz_entry all[5];
-    memcpy(all, e, sizeof e);
-    int cnt = 4;
+    int cnt = 0;
+    e[cnt++] = (npz_entry){.name = "epoch", .t = {.dtype = FE_I64, .ndim = 0, .data = &e64}};
+    e[cnt++] = (npz_entry){.name = "step", .t = {.dtype = FE_I64, .ndim = 0, .data = &step}};
+    for (int k = 0; k < NIDENT; k++) {
+        const struct ident_field *f = &IDENT[k];
+        void *v = (char *)id + f->off;
+        snprintf(keys[k], sizeof keys[k], "run.%s", f->key);
+        e[cnt++] = (npz_entry){.name = keys[k], .t = {.dtype = FE_I64, .ndim = 0, .data = v}};
+        if (f->type == ID_TEXT)         /* the bytes of the text, without its 0 */
+            e[cnt - 1].t = (fe_tensor){.dtype = FE_U8, .ndim = 1, .shape = {(int64_t)strlen(v)}, .data = v};
+        else if (f->type == ID_F64)
+            e[cnt - 1].t.dtype = FE_F64;
+    }
+    e[cnt++] = (npz_entry){.name = "optim.buf", .t = {.dtype = FE_F32, .ndim = 1, .shape = {n}, .data = o->buf}};
     if (o->sq)
-        all[cnt++] = (npz_entry){.name = "optim.sq", .t = {.dtype = FE_F32, .ndim = 1, .shape = {n}, .data = o->sq}};
+        e[cnt++] = (npz_entry){.name = "optim.sq", .t = {.dtype = FE_F32, .ndim = 1, .shape = {n}, .data = o->sq}};
     path_in(path, sizeof path, dir, "state.npz");
-    if (npz_save(path, all, cnt, &err))
-        fe_die(prog, path, "%s", err.msg);
+    if (npz_save(path, e, cnt, &err))
+        fe_die(PROG, path, "%s", err.msg);
 }
 
 /* Returns the epoch reached, or -1 when there is no state file. */
-static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int nident)
+static int state_load(const char *dir, fe_optim *o, const struct run_ident *id)
 {
     char path[4096];
     fe_err err;
@@ -267,29 +556,26 @@ static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int ni
     if (access(path, F_OK))
         return -1;
     if (npz_load(path, &z, &err))
-        fe_die(prog, path, "%s", err.msg);
-    const fe_tensor *ep = npz_get(&z, "epoch"), *st = npz_get(&z, "step"), *run = npz_get(&z, "run"),
+        fe_die(PROG, path, "%s", err.msg);
+    const fe_tensor *ep = npz_get(&z, "epoch"), *st = npz_get(&z, "step"),
                     *buf = npz_get(&z, "optim.buf"), *sq = npz_get(&z, "optim.sq");
-    if (!ep || !st || !run || !buf || ep->dtype != FE_I64 || st->dtype != FE_I64 ||
-        run->dtype != FE_I64 || buf->dtype != FE_F32 || (o->sq && (!sq || sq->dtype != FE_F32)))
-        fe_die(prog, path, "not a featevo training state");
-    if (run->ndim != 1 || run->shape[0] != nident || memcmp(run->data, ident, sizeof(int64_t) * nident))
-        fe_die(prog, path, "this run was started with other settings (model, optimiser, "
-               "--fresh-optimizer, precision, seed, batch, split, normalisation or data size); use another "
-               "--out DIR");
+    if (!ep || !st || !buf || ep->dtype != FE_I64 || st->dtype != FE_I64 || buf->dtype != FE_F32 ||
+        (o->sq && (!sq || sq->dtype != FE_F32)))
+        fe_die(PROG, path, "not a featevo training state");
+    ident_check(path, &z, id);
     if (fe_numel(ep) != 1 || fe_numel(st) != 1)
-        fe_die(prog, path, "epoch and step must be single numbers");
+        fe_die(PROG, path, "epoch and step must be single numbers");
     if (buf->ndim != 1 || buf->shape[0] != (int64_t)o->n ||
         (o->sq && (sq->ndim != 1 || sq->shape[0] != (int64_t)o->n)))
-        fe_die(prog, path, "optimiser state has the wrong shape (expected [%zu])", o->n);
+        fe_die(PROG, path, "optimiser state has the wrong shape (expected [%zu])", o->n);
     const int64_t epoch64 = *(int64_t *)ep->data, step = *(int64_t *)st->data;
     if (epoch64 < 0 || epoch64 > 100000 || step < 0)
-        fe_die(prog, path, "epoch %lld, step %lld: out of range", (long long)epoch64, (long long)step);
+        fe_die(PROG, path, "epoch %lld, step %lld: out of range", (long long)epoch64, (long long)step);
     for (int k = 0; k < (o->sq ? 2 : 1); k++) {
         const float *v = (const float *)(k ? sq : buf)->data;
         for (size_t i = 0; i < o->n; i++)
             if (!isfinite(v[i]))
-                fe_die(prog, path, "optim.%s element %zu is not finite (%g)", k ? "sq" : "buf", i,
+                fe_die(PROG, path, "optim.%s element %zu is not finite (%g)", k ? "sq" : "buf", i,
                        (double)v[i]);
     }
     memcpy(o->buf, buf->data, sizeof(float) * o->n);
@@ -301,6 +587,7 @@ static int state_load(const char *dir, fe_optim *o, const int64_t *ident, int ni
     return epoch;
 }
 
+
 static void progress(int live, int epoch, int epochs, int b, int nb, double loss, double acc,
                      double ips, double eta)
 {
@@ -308,377 +595,338 @@ static void progress(int live, int epoch, int epochs, int b, int nb, double loss
         fprintf(stderr, "\repoch %d/%d  batch %d/%d  loss %.4f  acc %.2f%%  %.0f img/s  ETA %.0fs   ",
                 epoch, epochs, b, nb, loss, acc, ips, eta);
     else
-        fprintf(stderr, "train: epoch %d/%d batch %d/%d loss %.4f acc %.2f%% %.0f img/s ETA %.0fs\n",
+        fprintf(stderr, PROG ": epoch %d/%d batch %d/%d loss %.4f acc %.2f%% %.0f img/s ETA %.0fs\n",
                 epoch, epochs, b, nb, loss, acc, ips, eta);
 }
 
-int main(int argc, char **argv)
-{
-    const char *model_s = NULL, *images = NULL, *labels = NULL, *timages = NULL, *tlabels = NULL;
-    const char *out = NULL, *optim_s = NULL, *init_s = "default";
-    int64_t epochs = -1, batch = -1, seed = -1, threads = 0;
-    double lr = NAN, momentum = 0.9, wd = 0.0, val_split = 0.0, mean = 0.1307, std = 0.3081;
-    int64_t limit = 0, test_limit = 0;
-    int resume = 0, quiet = 0, shuffle = 1, fresh_opt = 0, bf16 = 0;
-    enum { O_MODEL = 256, O_IMAGES, O_LABELS, O_TIMAGES, O_TLABELS, O_OUT, O_EPOCHS, O_BATCH,
-           O_OPT, O_LR, O_MOM, O_WD, O_INIT, O_SEED, O_VAL, O_THREADS, O_RESUME, O_QUIET,
-           O_NOSHUF, O_MEAN, O_STD, O_LIMIT, O_TLIMIT, O_FRESH, O_PREC };
-    static const struct option opts[] = {
-        {"model", 1, 0, O_MODEL}, {"images", 1, 0, O_IMAGES}, {"labels", 1, 0, O_LABELS},
-        {"test-images", 1, 0, O_TIMAGES}, {"test-labels", 1, 0, O_TLABELS}, {"out", 1, 0, O_OUT},
-        {"epochs", 1, 0, O_EPOCHS}, {"batch", 1, 0, O_BATCH}, {"optimizer", 1, 0, O_OPT},
-        {"lr", 1, 0, O_LR}, {"momentum", 1, 0, O_MOM}, {"weight-decay", 1, 0, O_WD},
-        {"init", 1, 0, O_INIT}, {"seed", 1, 0, O_SEED}, {"val-split", 1, 0, O_VAL},
-        {"threads", 1, 0, O_THREADS}, {"resume", 0, 0, O_RESUME}, {"quiet", 0, 0, O_QUIET},
-        {"no-shuffle", 0, 0, O_NOSHUF}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD},
-        {"limit", 1, 0, O_LIMIT}, {"test-limit", 1, 0, O_TLIMIT},
-        {"fresh-optimizer", 0, 0, O_FRESH}, {"precision", 1, 0, O_PREC}, {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
-    int c;
-    fe_blas_autoselect(argv);
-    opterr = 0;
-    int oi;
-    while ((oi = -1, c = getopt_long(argc, argv, "h", opts, &oi)) != -1) {
-        int bad = 0;
-        switch (c) {
-        case 'h': usage(stdout); return 0;
-        case O_MODEL: model_s = optarg; break;
-        case O_IMAGES: images = optarg; break;
-        case O_LABELS: labels = optarg; break;
-        case O_TIMAGES: timages = optarg; break;
-        case O_TLABELS: tlabels = optarg; break;
-        case O_OUT: out = optarg; break;
-        case O_EPOCHS: bad = fe_parse_i64(optarg, &epochs) || epochs < 0 || epochs > 100000; break;
-        case O_BATCH: bad = fe_parse_i64(optarg, &batch) || batch < 1 || batch > 65536; break;
-        case O_OPT: optim_s = optarg; break;
-        case O_LR: bad = fe_parse_double(optarg, &lr) || lr <= 0; break;
-        case O_MOM: bad = fe_parse_double(optarg, &momentum) || momentum < 0; break;
-        case O_WD: bad = fe_parse_double(optarg, &wd) || wd < 0; break;
-        case O_INIT: init_s = optarg; break;
-        case O_SEED: bad = fe_parse_i64(optarg, &seed) || seed < 0; break;
-        case O_VAL: bad = fe_parse_double(optarg, &val_split) || val_split < 0 || val_split >= 1; break;
-        case O_THREADS: bad = fe_parse_i64(optarg, &threads) || threads < 0 || threads > 1024; break;
-        case O_RESUME: resume = 1; break;
-        case O_QUIET: quiet = 1; break;
-        case O_NOSHUF: shuffle = 0; break;
-        case O_FRESH: fresh_opt = 1; break;
-        case O_PREC:
-            bad = strcmp(optarg, "fp32") && strcmp(optarg, "bf16");
-            bf16 = !strcmp(optarg, "bf16");
-            break;
-        case O_MEAN: bad = fe_parse_double(optarg, &mean); break;
-        case O_STD: bad = fe_parse_double(optarg, &std) || std <= 0; break;
-        case O_LIMIT: bad = fe_parse_i64(optarg, &limit) || limit < 1; break;
-        case O_TLIMIT: bad = fe_parse_i64(optarg, &test_limit) || test_limit < 1; break;
-        default:
-            fprintf(stderr, "train: unknown or incomplete option '%s' (see train --help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
-        if (bad) {
-            fprintf(stderr, "train: invalid value '%s' for --%s (see train --help)\n", optarg,
-                    oi >= 0 ? opts[oi].name : "?");
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "train: unexpected argument '%s' (see train --help)\n", argv[optind]);
-        return 2;
-    }
-    const char *missing = !model_s ? "--model" : !images ? "--images" : !labels ? "--labels"
-                        : !out ? "--out" : epochs < 0 ? "--epochs" : batch < 0 ? "--batch"
-                        : !optim_s ? "--optimizer" : isnan(lr) ? "--lr" : seed < 0 ? "--seed" : NULL;
-    if (missing) {
-        fprintf(stderr, "train: %s is required (see train --help)\n", missing);
-        return 2;
-    }
-    char names[256];
-    const fe_arch *arch = fe_arch_find(model_s);
-    if (!arch) {
-        fprintf(stderr, "train: unknown model '%s' (%s)\n", model_s,
-                fe_arch_names(names, sizeof names, ", "));
-        return 2;
-    }
-    fe_optim_kind okind;
-    if (!strcmp(optim_s, "sgd"))
-        okind = FE_SGD;
-    else if (!strcmp(optim_s, "adam"))
-        okind = FE_ADAM;
-    else {
-        fprintf(stderr, "train: unknown optimizer '%s' (sgd or adam)\n", optim_s);
-        return 2;
-    }
-    double conv_std = 0;
-    if (!strncmp(init_s, "normal:", 7)) {
-        if (fe_parse_double(init_s + 7, &conv_std) || conv_std <= 0) {
-            fprintf(stderr, "train: invalid --init '%s' (normal:STD with STD > 0)\n", init_s);
-            return 2;
-        }
-    } else if (strcmp(init_s, "default")) {
-        fprintf(stderr, "train: unknown --init '%s' (default or normal:STD)\n", init_s);
-        return 2;
-    }
-    if (!timages != !tlabels) {
-        fprintf(stderr, "train: --test-images and --test-labels go together\n");
-        return 2;
-    }
-    fe_model_opts mode = {.precision = bf16 ? FE_PREC_BF16 : FE_PREC_FP32};
-    fe_err why;
-    if (fe_arch_supports(arch, &mode, &why)) {
-        fprintf(stderr, "train: --precision bf16: %s; use --precision fp32\n", why.msg);
-        return 2;
-    }
+/* ---- the run ------------------------------------------------------------------ */
 
-    /* Under mpirun: one rank of a data-parallel run (comm.h); else one process. */
-    fe_comm comm;
-    fe_comm_open(&argc, &argv, &comm);
-    const int R = comm.size, me = comm.rank;
-    if (me != 0)
-        quiet = 1;              /* rank 0 speaks and writes for the run */
-
+/* One training run, as run_open leaves it. */
+struct run {
+    const struct train_opts *o;
+    fe_comm comm;               /* this process's rank among R (comm.h) */
     dataset train, test;
-    memset(&test, 0, sizeof test);
-    load_set(&train, images, labels, limit, "--limit");
-    if (timages)
-        load_set(&test, timages, tlabels, test_limit, "--test-limit");
-
-    /* Every check of the arguments and data comes before --out is created. */
-    const int64_t N = train.img.shape[0];
-    int64_t n_val = (int64_t)llround(val_split * (double)N), n_tr = N - n_val;
-    if (n_tr < 1)
-        fe_die(prog, images, "--val-split %g leaves no training images", val_split);
-    if (R > 1 && (batch < R || (n_tr % batch && n_tr % batch < R)))
-        fe_die(prog, images, "%lld training images in batches of %lld leave a batch of %lld: "
-               "fewer than one image for each of the %d ranks", (long long)n_tr,
-               (long long)batch, (long long)(batch < R ? batch : n_tr % batch), R);
-
-    if (me == 0) {
-        if (mkdir(out, 0777) && errno != EEXIST)
-            fe_die(prog, out, "cannot create the output directory: %s", strerror(errno));
-        struct stat st;
-        if (stat(out, &st) || !S_ISDIR(st.st_mode))
-            fe_die(prog, out, "not a directory");
-        if (access(out, W_OK))
-            fe_die(prog, out, "output directory is not writable");
-        /* One train per run directory; the kernel drops the lock when this process ends. */
-        fe_err lerr;
-        if (fe_run_lock(out, &lerr) < 0)
-            fe_die(prog, out, "%s", lerr.msg);
-    }
-    comm.barrier(&comm);
-
-    int nthreads = fe_blas_threads((int)threads);
-    fe_err err;
-    mode.comm = R > 1 ? &comm : NULL;
-    fe_model *m = fe_model_new(arch, (int)batch, &mode, &err);
-    if (!m)
-        fe_die(prog, model_s, "%s", err.msg);
+    int64_t n_val, n_tr;        /* validation and training images of train */
+    fe_model *m;
     fe_optim opt;
-    if (fe_optim_init(&opt, okind, m->nparams))
-        fe_die(prog, out, "out of memory");
-    opt.lr = lr;
-    opt.momentum = momentum;
-    opt.weight_decay = wd;
-    /* The run's identity, checked on --resume. */
-    /* (--fresh-optimizer and bf16 add elements, so runs made before them still resume) */
-    int64_t ident[16] = {arch == &fe_lenet5 ? 0 : 1, okind, seed, batch, n_val, N, test_limit, (int64_t)(lr * 1e12),
-                         (int64_t)(wd * 1e12), (int64_t)(momentum * 1e12), shuffle,
-                         (int64_t)(conv_std * 1e12), (int64_t)(mean * 1e12), (int64_t)(std * 1e12)};
-    int nident = 14;
-    if (fresh_opt)
-        ident[nident++] = 1;
-    if (bf16)
-        ident[nident++] = 16;
+    struct run_ident id;
+    metrics mt;
+    int start;                  /* the last complete epoch, -1 for a new run */
+    int nthreads, live;         /* live: progress redrawn on a terminal */
+    int64_t *perm;              /* the seeded split: training images first, then validation */
+    const int64_t *val_idx;     /* perm + n_tr, or NULL */
+    int64_t *order, *test_idx, *lab;
+};
 
-    char path[4096], blas[256];
-    metrics mt = {0};
-    int start = -1;
-    if (resume)
-        start = state_load(out, &opt, ident, nident);
+static void run_dir(const char *out)
+{
+    if (mkdir(out, 0777) && errno != EEXIST)
+        fe_die(PROG, out, "cannot create the output directory: %s", strerror(errno));
+    struct stat st;
+    if (stat(out, &st) || !S_ISDIR(st.st_mode))
+        fe_die(PROG, out, "not a directory");
+    if (access(out, W_OK))
+        fe_die(PROG, out, "output directory is not writable");
+    /* One train per run directory; the kernel drops the lock when this process ends. */
+    fe_err lerr;
+    if (fe_run_lock(out, &lerr) < 0)
+        fe_die(PROG, out, "%s", lerr.msg);
+}
+
+static void banner(const struct run *r)
+{
+    const struct train_opts *o = r->o;
+    char blas[256];
+    fprintf(stderr, PROG ": %s, %lld train / %lld validation / %lld test images, batch %lld, "
+            "%lld epochs\n", o->m.name, (long long)r->n_tr, (long long)r->n_val,
+            (long long)(o->timages ? r->test.img.shape[0] : 0), (long long)o->m.batch,
+            (long long)o->epochs);
+    fprintf(stderr, PROG ": %s lr %g momentum %g weight_decay %g init %s seed %lld "
+            "normalise (x-%g)/%g shuffle %s%s%s\n", o->optim_s, o->lr,
+            o->okind == FE_SGD ? o->momentum : 0.0, o->wd, o->init_s, (long long)o->seed,
+            o->m.mean, o->m.std, o->shuffle ? "on" : "off",
+            o->fresh_opt ? ", a fresh optimiser every epoch" : "",
+            o->m.bf16 ? ", bf16 convolution products" : "");
+    fprintf(stderr, PROG ": BLAS %s (asked for %d)\n", fe_blas_describe(blas, sizeof blas),
+            r->nthreads);
+    fprintf(stderr, PROG ": %zu parameters, %.0f MiB of activations and scratch\n",
+            r->m->nparams, r->m->nacts * 4.0 / 1048576.0);
+    if (r->comm.size > 1)
+        fprintf(stderr, PROG ": data-parallel: %s, about %lld images per rank per batch\n",
+                r->comm.name, (long long)(o->m.batch / r->comm.size));
+}
+
+/* Everything before the first epoch: the processes, the data and every check of
+ * it (before --out is created), the run directory, the model and optimiser, and
+ * what --resume finds there; then the split.  Exits with a message on any error. */
+static void run_open(struct run *r, struct train_opts *o, int *argc, char ***argv)
+{
+    *r = (struct run){.o = o};
+    /* Under mpirun: one rank of a data-parallel run (comm.h); else one process. */
+    fe_comm_open(PROG, argc, argv, &r->comm);
+    const int R = r->comm.size, me = r->comm.rank;
+    const int quiet = o->quiet || me != 0;      /* rank 0 speaks and writes for the run */
+    const int64_t batch = o->m.batch;
+    load_set(&r->train, o->m.images, o->labels, o->limit, "--limit");
+    if (o->timages)
+        load_set(&r->test, o->timages, o->tlabels, o->test_limit, "--test-limit");
+
+    const int64_t N = r->train.img.shape[0];
+    r->n_val = (int64_t)llround(o->val_split * (double)N);
+    r->n_tr = N - r->n_val;
+    if (r->n_tr < 1)
+        fe_die(PROG, o->m.images, "--val-split %g leaves no training images", o->val_split);
+    if (R > 1 && (batch < R || (r->n_tr % batch && r->n_tr % batch < R)))
+        fe_die(PROG, o->m.images, "%lld training images in batches of %lld leave a batch of %lld: "
+               "fewer than one image for each of the %d ranks", (long long)r->n_tr,
+               (long long)batch, (long long)(batch < R ? batch : r->n_tr % batch), R);
+    if (me == 0)
+        run_dir(o->out);
+    r->comm.barrier(&r->comm);
+
+    r->nthreads = fe_blas_threads((int)o->m.threads);
+    r->m = fe_model_args_new(&o->m, PROG, (int)batch, R > 1 ? &r->comm : NULL);
+    if (fe_optim_init(&r->opt, o->okind, r->m->nparams))
+        fe_die(PROG, o->out, "out of memory");
+    r->opt.lr = o->lr;
+    r->opt.momentum = o->momentum;
+    r->opt.weight_decay = o->wd;
+    r->id = ident_of(o, N, r->n_val);
+
+    char path[4096];
+    r->start = -1;
+    if (o->resume)
+        r->start = state_load(o->out, &r->opt, &r->id);
     else {
-        path_in(path, sizeof path, out, "state.npz");
+        path_in(path, sizeof path, o->out, "state.npz");
         if (!access(path, F_OK))
-            fe_die(prog, out, "already holds a run; use --resume to continue it or choose another --out");
+            fe_die(PROG, o->out, "already holds a run; use --resume to continue it or choose another --out");
     }
-    comm.barrier(&comm);        /* every rank has looked before rank 0 writes */
-    if (!quiet) {
-        fprintf(stderr, "train: %s, %lld train / %lld validation / %lld test images, batch %lld, "
-                "%lld epochs\n", arch->name, (long long)n_tr, (long long)n_val,
-                (long long)(timages ? test.img.shape[0] : 0), (long long)batch, (long long)epochs);
-        fprintf(stderr, "train: %s lr %g momentum %g weight_decay %g init %s seed %lld "
-                "normalise (x-%g)/%g shuffle %s%s%s\n", optim_s, lr, okind == FE_SGD ? momentum : 0.0,
-                wd, init_s, (long long)seed, mean, std, shuffle ? "on" : "off",
-                fresh_opt ? ", a fresh optimiser every epoch" : "",
-                bf16 ? ", bf16 convolution products" : "");
-        fprintf(stderr, "train: BLAS %s (asked for %d)\n", fe_blas_describe(blas, sizeof blas),
-                nthreads);
-        fprintf(stderr, "train: %zu parameters, %.0f MiB of activations and scratch\n",
-                m->nparams, m->nacts * 4.0 / 1048576.0);
-        if (R > 1)
-            fprintf(stderr, "train: data-parallel: %s, about %lld images per rank per batch\n",
-                    comm.name, (long long)(batch / R));
-    }
-    if (start >= 0) {
-        snprintf(path, sizeof path, "%s/epoch-%03d.npz", out, start);
-        if (fe_model_load(m, path, &err))
-            fe_die(prog, path, "cannot resume: %s", err.msg);
-        metrics_read(&mt, out, start);
+    r->comm.barrier(&r->comm);        /* every rank has looked before rank 0 writes */
+    r->live = !quiet && isatty(2);
+    if (!quiet)
+        banner(r);
+    if (r->start >= 0) {
+        fe_err err;
+        snprintf(path, sizeof path, "%s/epoch-%03d.npz", o->out, r->start);
+        if (fe_model_load(r->m, path, &err))
+            fe_die(PROG, path, "cannot resume: %s", err.msg);
+        metrics_read(&r->mt, o->out, r->start);
         if (!quiet)
-            fprintf(stderr, "train: resuming %s after epoch %d\n", out, start);
+            fprintf(stderr, PROG ": resuming %s after epoch %d\n", o->out, r->start);
     }
 
     /* Split: a seeded permutation; the last n_val indices are the validation set.
      * (Allocated only after the checks of --resume: fe_die does not return, so
      * the compiler need not keep these pointers anywhere a leak checker looks.) */
-    int64_t *perm = fe_xmalloc(sizeof(int64_t) * N);
+    r->perm = fe_xmalloc(sizeof(int64_t) * N);
     for (int64_t i = 0; i < N; i++)
-        perm[i] = i;
-    fe_rng rng;
-    if (n_val > 0) {
-        fe_rng_seed(&rng, (uint64_t)seed, "split", 0);
-        fe_rng_permute(&rng, perm, N);
+        r->perm[i] = i;
+    if (r->n_val > 0) {
+        fe_rng rng;
+        fe_rng_seed(&rng, (uint64_t)o->seed, "split", 0);
+        fe_rng_permute(&rng, r->perm, N);
     }
-    const int64_t *val_idx = n_val ? perm + n_tr : NULL;    /* (not one past the end) */
-    int64_t *order = fe_xmalloc(sizeof(int64_t) * n_tr);
-    int64_t *test_idx = NULL;
-    if (timages) {
-        test_idx = fe_xmalloc(sizeof(int64_t) * test.img.shape[0]);
-        for (int64_t i = 0; i < test.img.shape[0]; i++)
-            test_idx[i] = i;
+    r->val_idx = r->n_val ? r->perm + r->n_tr : NULL;    /* (not one past the end) */
+    r->order = fe_xmalloc(sizeof(int64_t) * r->n_tr);
+    if (o->timages) {
+        r->test_idx = fe_xmalloc(sizeof(int64_t) * r->test.img.shape[0]);
+        for (int64_t i = 0; i < r->test.img.shape[0]; i++)
+            r->test_idx[i] = i;
     }
+    r->lab = fe_xmalloc(sizeof(int64_t) * batch);
+}
 
-    if (start < 0) {
-        fe_rng_seed(&rng, (uint64_t)seed, "init", 0);
-        fe_model_init(m, &rng, conv_std);
-        double vl = 0, va = 0, sl = 0, sa = 0;
-        if (n_val)
-            evaluate(m, &train, val_idx, n_val, (int)batch, mean, std, &comm, &vl, &va);
-        if (timages)
-            evaluate(m, &test, test_idx, test.img.shape[0], (int)batch, mean, std, &comm, &sl, &sa);
-        snprintf(path, sizeof path, "%s/epoch-000.npz", out);
-        metrics_add(&mt, 0, 0, 0, 0, n_val > 0, vl, va, timages != NULL, sl, sa, 0, 0, 0);
-        if (me == 0) {
-            if (fe_model_save(m, path, &err))
-                fe_die(prog, path, "%s", err.msg);
-            metrics_write(&mt, out);
-            state_save(out, 0, &opt, ident, nident);
-        }
-        start = 0;
-    }
+static void run_close(struct run *r)
+{
+    for (int i = 0; i < r->mt.n; i++)
+        free(r->mt.rows[i]);
+    free(r->mt.rows);
+    free(r->lab);
+    free(r->order);
+    free(r->perm);
+    free(r->test_idx);
+    fe_optim_free(&r->opt);
+    fe_model_free(r->m);
+    fe_tensor_free(&r->train.img);
+    fe_tensor_free(&r->train.lab);
+    fe_tensor_free(&r->test.img);
+    fe_tensor_free(&r->test.lab);
+}
 
-    int live = !quiet && isatty(2);
-    int64_t *lab = fe_xmalloc(sizeof(int64_t) * batch);
+/* One epoch's training, as metrics.tsv and the progress line report it. */
+struct epoch_stats {
+    double loss;                /* the mean over batches of the batch's mean loss */
+    double acc;                 /* percent of the training images predicted right */
+    double acc_batchmean;       /* the mean over batches of the batch's accuracy */
+    double t0, seconds;         /* its start (fe_now) and training time */
+    char diverged[256];         /* set when a loss was not finite: why training stopped */
+};
+
+/* Train one epoch: the epoch's seeded order, a step per batch (under MPI each
+ * rank takes its part of every batch), progress on stderr. */
+static struct epoch_stats train_epoch(struct run *r, int epoch)
+{
+    const struct train_opts *o = r->o;
+    const int R = r->comm.size, me = r->comm.rank, quiet = o->quiet || me != 0;
+    const int64_t batch = o->m.batch, n_tr = r->n_tr;
     const int nbatches = (int)((n_tr + batch - 1) / batch);
-    char diverged[256] = "";    /* set, the loops end and everything is freed before the exit */
-    for (int epoch = start + 1; epoch <= epochs && !diverged[0]; epoch++) {
-        for (int64_t i = 0; i < n_tr; i++)
-            order[i] = perm[i];
-        if (shuffle) {
-            fe_rng_seed(&rng, (uint64_t)seed, "shuffle", (uint64_t)epoch);
-            fe_rng_permute(&rng, order, n_tr);
+    fe_model *m = r->m;
+    struct epoch_stats st = {.diverged = ""};
+    for (int64_t i = 0; i < n_tr; i++)
+        r->order[i] = r->perm[i];
+    if (o->shuffle) {
+        fe_rng rng;
+        fe_rng_seed(&rng, (uint64_t)o->seed, "shuffle", (uint64_t)epoch);
+        fe_rng_permute(&rng, r->order, n_tr);
+    }
+    if (o->fresh_opt)
+        fe_optim_reset(&r->opt);
+    double t0 = fe_now(), last = t0, loss_sum = 0, bacc_sum = 0, comm0 = r->comm.seconds(&r->comm);
+    int64_t correct = 0;
+    for (int b = 0; b < nbatches; b++) {
+        int64_t s = (int64_t)b * batch;
+        int nb = (int)(n_tr - s < batch ? n_tr - s : batch);
+        /* this rank's part of the batch: images [lo, lo + nl) (all of it in one process) */
+        const int lo = (int)((int64_t)nb * me / R), nl = (int)((int64_t)nb * (me + 1) / R) - lo;
+        fe_model_set_input(m, r->train.img.data, r->order + s + lo, nl, (float)o->m.mean,
+                           (float)o->m.std);
+        for (int j = 0; j < nl; j++)
+            r->lab[j] = ((int64_t *)r->train.lab.data)[r->order[s + lo + j]];
+        fe_model_forward(m, nl, 1);
+        int64_t got = 0;
+        double loss = softmax_xent(FE_CLASSES, nl, m->logits, r->lab, m->dlogits, &got, NULL);
+        if (R > 1) {        /* the whole batch's mean loss: dlogits / nb, not / nl */
+            double tot[2] = {loss * nl, (double)got};
+            r->comm.sum_f64(&r->comm, tot, 2);
+            loss = tot[0] / nb;
+            got = (int64_t)tot[1];
+            const float scale = (float)nl / (float)nb;
+            for (size_t i = 0; i < (size_t)FE_CLASSES * nl; i++)
+                m->dlogits[i] *= scale;
         }
-        if (fresh_opt)
-            fe_optim_reset(&opt);
-        double t0 = fe_now(), last = t0, loss_sum = 0, bacc_sum = 0, comm0 = comm.seconds(&comm);
-        int64_t correct = 0;
-        for (int b = 0; b < nbatches; b++) {
-            int64_t s = (int64_t)b * batch;
-            int nb = (int)(n_tr - s < batch ? n_tr - s : batch);
-            /* this rank's part of the batch: images [lo, lo + nl) (all of it in one process) */
-            const int lo = (int)((int64_t)nb * me / R), nl = (int)((int64_t)nb * (me + 1) / R) - lo;
-            fe_model_set_input(m, train.img.data, order + s + lo, nl, (float)mean, (float)std);
-            for (int j = 0; j < nl; j++)
-                lab[j] = ((int64_t *)train.lab.data)[order[s + lo + j]];
-            fe_model_forward(m, nl, 1);
-            int64_t got = 0;
-            double loss = softmax_xent(FE_CLASSES, nl, m->logits, lab, m->dlogits, &got, NULL);
-            if (R > 1) {        /* the whole batch's mean loss: dlogits / nb, not / nl */
-                double tot[2] = {loss * nl, (double)got};
-                comm.sum_f64(&comm, tot, 2);
-                loss = tot[0] / nb;
-                got = (int64_t)tot[1];
-                const float scale = (float)nl / (float)nb;
-                for (size_t i = 0; i < (size_t)FE_CLASSES * nl; i++)
-                    m->dlogits[i] *= scale;
-            }
-            correct += got;
-            bacc_sum += 100.0 * (double)got / nb;
-            if (!isfinite(loss)) {
-                snprintf(diverged, sizeof diverged, "training diverged: loss is %g at epoch %d, "
-                         "batch %d; the last good checkpoint is epoch-%03d.npz", loss, epoch,
-                         b + 1, epoch - 1);
-                break;
-            }
-            fe_model_backward(m, 1, NULL);
-            comm.sum_f32(&comm, m->grads, m->nparams);     /* the whole batch's gradient */
-            fe_optim_step(&opt, m->params, m->grads);
-            loss_sum += loss;
-            double now = fe_now();
-            if (!quiet && (b + 1 == nbatches || now - last > (live ? 0.5 : 30.0))) {
-                double seen = (double)(s + nb), ips = seen / (now - t0);
-                progress(live, epoch, (int)epochs, b + 1, nbatches, loss_sum / (b + 1),
-                         100.0 * correct / seen, ips, (n_tr - seen) / ips);
-                last = now;
-            }
+        correct += got;
+        bacc_sum += 100.0 * (double)got / nb;
+        if (!isfinite(loss)) {
+            snprintf(st.diverged, sizeof st.diverged, "training diverged: loss is %g at epoch %d, "
+                     "batch %d; the last good checkpoint is epoch-%03d.npz", loss, epoch, b + 1,
+                     epoch - 1);
+            return st;
         }
-        if (diverged[0])
-            break;
-        double secs = fe_now() - t0, comm_secs = comm.seconds(&comm) - comm0;
-        if (live)
-            fputc('\n', stderr);
-        if (R > 1 && !quiet)
-            fprintf(stderr, "train: epoch %d: %.1f s of %.1f in the sums over %d ranks "
-                    "(%.1f ms a step: gradients %.1f MB, loss and batch-norm statistics)\n",
-                    epoch, comm_secs, secs, R, 1e3 * comm_secs / nbatches,
-                    m->nparams * 4.0 / 1e6);
-        double vl = 0, va = 0, sl = 0, sa = 0;
-        if (n_val)
-            evaluate(m, &train, val_idx, n_val, (int)batch, mean, std, &comm, &vl, &va);
-        if (timages)
-            evaluate(m, &test, test_idx, test.img.shape[0], (int)batch, mean, std, &comm, &sl, &sa);
-        snprintf(path, sizeof path, "%s/epoch-%03d.npz", out, epoch);
-        metrics_add(&mt, epoch, 1, loss_sum / nbatches, 100.0 * correct / n_tr, n_val > 0, vl, va,
-                    timages != NULL, sl, sa, secs, n_tr / secs, bacc_sum / nbatches);
-        if (me == 0) {
-            if (fe_model_save(m, path, &err))
-                fe_die(prog, path, "%s", err.msg);
-            metrics_write(&mt, out);
-            state_save(out, epoch, &opt, ident, nident);
-        }
-        if (!quiet) {
-            fprintf(stderr, "train: epoch %d: train loss %.4f acc %.2f%%", epoch,
-                    loss_sum / nbatches, 100.0 * correct / n_tr);
-            if (n_val)
-                fprintf(stderr, ", val loss %.4f acc %.2f%%", vl, va);
-            if (timages)
-                fprintf(stderr, ", test loss %.4f acc %.2f%%", sl, sa);
-            fprintf(stderr, ", %.1fs (%.0f img/s)", secs, n_tr / secs);
-            if (epoch < epochs) { /* the whole run's end, at this epoch's pace (evaluation too) */
-                const double left = (fe_now() - t0) * (double)(epochs - epoch);
-                fprintf(stderr, "; about %.0f %s to epoch %d", left < 120 ? left : left / 60,
-                        left < 120 ? "s" : "min", (int)epochs);
-            }
-            fprintf(stderr, "\n");
+        fe_model_backward(m, 1, NULL);
+        r->comm.sum_f32(&r->comm, m->grads, m->nparams);     /* the whole batch's gradient */
+        fe_optim_step(&r->opt, m->params, m->grads);
+        loss_sum += loss;
+        double now = fe_now();
+        if (!quiet && (b + 1 == nbatches || now - last > (r->live ? 0.5 : 30.0))) {
+            double seen = (double)(s + nb), ips = seen / (now - t0);
+            progress(r->live, epoch, (int)o->epochs, b + 1, nbatches, loss_sum / (b + 1),
+                     100.0 * correct / seen, ips, (n_tr - seen) / ips);
+            last = now;
         }
     }
-    for (int i = 0; i < mt.n; i++)
-        free(mt.rows[i]);
-    free(mt.rows);
-    free(lab);
-    free(order);
-    free(perm);
-    free(test_idx);
-    fe_optim_free(&opt);
-    fe_model_free(m);
-    fe_tensor_free(&train.img);
-    fe_tensor_free(&train.lab);
-    fe_tensor_free(&test.img);
-    fe_tensor_free(&test.lab);
+    double secs = fe_now() - t0, comm_secs = r->comm.seconds(&r->comm) - comm0;
+    if (r->live)
+        fputc('\n', stderr);
+    if (R > 1 && !quiet)
+        fprintf(stderr, PROG ": epoch %d: %.1f s of %.1f in the sums over %d ranks "
+                "(%.1f ms a step: gradients %.1f MB, loss and batch-norm statistics)\n",
+                epoch, comm_secs, secs, R, 1e3 * comm_secs / nbatches, m->nparams * 4.0 / 1e6);
+    st.loss = loss_sum / nbatches;
+    st.acc = 100.0 * correct / n_tr;
+    st.acc_batchmean = bacc_sum / nbatches;
+    st.t0 = t0;
+    st.seconds = secs;
+    return st;
+}
+
+/* The record of an epoch (st NULL: the initial model, epoch 0): evaluate the
+ * validation and test sets, add its metrics row, and (rank 0) write its
+ * checkpoint, metrics.tsv and state.npz, the state last: a run stopped in
+ * between resumes from the epoch before. */
+static struct metrics_row record_epoch(struct run *r, int epoch, const struct epoch_stats *st)
+{
+    const struct train_opts *o = r->o;
+    const int batch = (int)o->m.batch;
+    struct metrics_row row = {.epoch = epoch, .have_val = r->n_val > 0, .have_test = o->timages != NULL};
+    if (st) {
+        row.have_train = 1;
+        row.train_loss = st->loss;
+        row.train_acc = st->acc;
+        row.seconds = st->seconds;
+        row.images_per_s = r->n_tr / st->seconds;
+        row.train_acc_batchmean = st->acc_batchmean;
+    }
+    if (r->n_val)
+        evaluate(r->m, &r->train, r->val_idx, r->n_val, batch, o->m.mean, o->m.std, &r->comm,
+                 &row.val_loss, &row.val_acc);
+    if (o->timages)
+        evaluate(r->m, &r->test, r->test_idx, r->test.img.shape[0], batch, o->m.mean, o->m.std,
+                 &r->comm, &row.test_loss, &row.test_acc);
+    metrics_add(&r->mt, &row);
+    if (r->comm.rank == 0) {
+        char name[32], path[4096];
+        fe_err err;
+        snprintf(name, sizeof name, "epoch-%03d.npz", epoch);
+        path_in(path, sizeof path, o->out, name);
+        if (fe_model_save(r->m, path, &err))
+            fe_die(PROG, path, "%s", err.msg);
+        metrics_write(&r->mt, o->out);
+        state_save(o->out, epoch, &r->opt, &r->id);
+    }
+    return row;
+}
+
+/* "train: epoch 3: train loss ... acc ...%, val ..., 12.0s (800 img/s); about 2 min to epoch 10" */
+static void epoch_line(const struct run *r, const struct metrics_row *row, const struct epoch_stats *st)
+{
+    const struct train_opts *o = r->o;
+    fprintf(stderr, PROG ": epoch %d: train loss %.4f acc %.2f%%", row->epoch, st->loss, st->acc);
+    if (row->have_val)
+        fprintf(stderr, ", val loss %.4f acc %.2f%%", row->val_loss, row->val_acc);
+    if (row->have_test)
+        fprintf(stderr, ", test loss %.4f acc %.2f%%", row->test_loss, row->test_acc);
+    fprintf(stderr, ", %.1fs (%.0f img/s)", st->seconds, r->n_tr / st->seconds);
+    if (row->epoch < o->epochs) {   /* the whole run's end, at this epoch's pace (evaluation too) */
+        const double left = (fe_now() - st->t0) * (double)(o->epochs - row->epoch);
+        fprintf(stderr, "; about %.0f %s to epoch %d", left < 120 ? left : left / 60,
+                left < 120 ? "s" : "min", (int)o->epochs);
+    }
+    fprintf(stderr, "\n");
+}
+
+int main(int argc, char **argv)
+{
+    fe_blas_autoselect(argv);   /* first: it may run train again, with the same arguments */
+    struct train_opts o;
+    parse_train_args(&o, argc, argv);
+    struct run r;
+    run_open(&r, &o, &argc, &argv);
+    if (r.start < 0) {
+        fe_rng rng;
+        fe_rng_seed(&rng, (uint64_t)o.seed, "init", 0);
+        fe_model_init(r.m, &rng, o.conv_std);
+        record_epoch(&r, 0, NULL);
+        r.start = 0;
+    }
+    char diverged[256] = "";    /* set, the loop ends and everything is freed before the exit */
+    for (int epoch = r.start + 1; epoch <= o.epochs; epoch++) {
+        const struct epoch_stats st = train_epoch(&r, epoch);
+        if (st.diverged[0]) {
+            snprintf(diverged, sizeof diverged, "%s", st.diverged);
+            break;
+        }
+        const struct metrics_row row = record_epoch(&r, epoch, &st);
+        if (!o.quiet && r.comm.rank == 0)
+            epoch_line(&r, &row, &st);
+    }
+    const int me = r.comm.rank;
+    run_close(&r);
     if (diverged[0]) {
         if (me != 0)            /* rank 0 says it */
             exit(1);
-        fe_die(prog, out, "%s", diverged);
+        fe_die(PROG, o.out, "%s", diverged);
     }
-    fe_comm_close(&comm);
+    fe_comm_close(&r.comm);
     return 0;
 }

@@ -24,7 +24,7 @@ int main(int argc, char **argv)
         return 2;
     }
     fe_comm c;
-    fe_comm_open(&argc, &argv, &c);
+    fe_comm_open("bench_comm", &argc, &argv, &c);
     float *g = malloc(sizeof(float) * n);
     double bn[2 * 512 + 2];
     if (!g)

@@ -139,7 +139,7 @@ fi
 
 # --- usage ---------------------------------------------------------------
 "$i2b" --help > "$tmp/help" || fail "--help failed"
-{ grep -q "^Usage: idx2bin" "$tmp/help" &&
+{ grep -q "^usage: idx2bin" "$tmp/help" &&
   grep -qF "gzip -dc t10k-labels-idx1-ubyte.gz | idx2bin > labels.npy" "$tmp/help"; } || fail "--help text"
 "$i2b" -h | cmp - "$tmp/help" || fail "-h differs from --help"
 "$i2b" --version | grep -q '^idx2bin' || fail "--version"
@@ -148,7 +148,8 @@ for args in "-x" "--bogus" "a b" "-o" "-o x -o y"; do
     # shellcheck disable=SC2086 # split on purpose
     "$i2b" $args < /dev/null > /dev/null 2> "$tmp/err" || rc=$?
     [[ $rc -eq 2 ]] || fail "usage '$args': exit $rc, expected 2"
-    grep -q "^idx2bin: " "$tmp/err" || fail "usage '$args': message"
+    { [[ $(wc -l < "$tmp/err") -eq 1 ]] && grep -q "^idx2bin: .* (see idx2bin --help)$" "$tmp/err"; } ||
+        fail "usage '$args': message: $(cat "$tmp/err")"
 done
 ok
 

@@ -5,8 +5,9 @@
 #     each page and `mandoc -Tlint` finds nothing in tools/man/;
 #   - the installed tools run a pipe (train, then snapshot | featmat | heatmap)
 #     from a directory outside the checkout, through `featevo TOOL`;
-#   - the front end: --help lists every tool, --exec-path, --version, unknown
-#     tools refused (exit 2, "featevo: ...");
+#   - the front end: --help lists every tools/NAME.c with the summary its first
+#     line gives, --exec-path, --version (every tool's --version says the same
+#     version), unknown tools refused (exit 2, "featevo: ...");
 #   - `make uninstall` with the same variables leaves no file behind;
 #   - `make help` (and plain `make`) lists the main jobs first, and every target
 #     it names exists;
@@ -26,7 +27,9 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 checks=0
 ok() { checks=$((checks + 1)); echo "ok: $*"; }
-tools=(idx2bin train snapshot featmat agop corr heatmap stack npy2txt)
+# every tools/NAME.c is a tool
+tools=()
+for f in tools/*.c; do tools+=("$(basename "$f" .c)"); done
 
 # --- man pages lint-clean in the checkout ----------------------------------------------
 command -v mandoc > /dev/null || fail "mandoc is not installed (pipeline/setup-debian.sh installs it)"
@@ -64,9 +67,16 @@ away=$tmp/elsewhere
 mkdir "$away"
 cd "$away"
 "$fe" --help > help.txt
+version=$("$fe" --version | sed -n 's/^featevo //p')
 for t in "${tools[@]}"; do
-    grep -q "^  $t " help.txt || fail "featevo --help does not list $t"
+    # listed with the summary its source opens with ("/* NAME - summary.")
+    summary=$(sed -n "1s|^/\* $t - \(.*\)|\1|p" "$FE_ROOT/tools/$t.c" | sed 's| *\*/$||; s|\.$||')
+    [[ -n $summary ]] || fail "tools/$t.c does not open with '/* $t - summary.'"
+    grep -qxF "  $(printf '%-8s' "$t")  $summary" help.txt || fail "featevo --help does not list $t: $summary"
+    [[ $("$fe" "$t" --version) == "$t (featevo) $version" ]] ||
+        fail "featevo $t --version: '$("$fe" "$t" --version)', not '$t (featevo) $version'"
 done
+[[ $(grep -c "^  [a-z0-9]\+ " help.txt) -eq ${#tools[@]} ]] || fail "featevo --help lists other tools: $(cat help.txt)"
 [[ $("$fe" --exec-path) == "$stage/usr/libexec/featevo" ]] || fail "--exec-path: $("$fe" --exec-path)"
 "$fe" --version | grep -q '^featevo [0-9]' || fail "--version: $("$fe" --version)"
 rc=0

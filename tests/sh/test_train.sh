@@ -9,6 +9,9 @@
 #     val/test columns empty when there are no such sets;
 #   - --fresh-optimizer: the first epoch as without it, later ones not; it resumes
 #     bit-identically and is part of the run's identity;
+#   - a state.npz as trains before the named run.* entries wrote it (one int64
+#     array, made here by numpy) resumes bit-identically, and a setting that
+#     differs from it is refused by name;
 #   - --precision bf16 (ResNet-18, where the CPU has AVX512_BF16): deterministic,
 #     not fp32's weights, part of the run's identity;
 #   - bad command lines and bad inputs are refused ("train: ...", non-zero exit)
@@ -107,6 +110,7 @@ same_run() {  # DIR_A DIR_B FILE... : byte-identical files and metrics bar timin
     diff <(strip "$a/metrics.tsv") <(strip "$b/metrics.tsv") ||
         fail "metrics.tsv differs between $(basename "$a") and $(basename "$b")"
 }
+snap() { (cd "$1" && find . -type f -exec sha256sum {} + | sort); }   # DIR's files and sums
 no_temps() {
     local t
     t=$(find "$1" -name '*.tmp*' 2> /dev/null | head -3)
@@ -195,9 +199,78 @@ cmp -s "$tmp/A/epoch-002.npz" "$tmp/FA/epoch-002.npz" && fail "--fresh-optimizer
 same_run "$tmp/FA" "$tmp/FR" epoch-001.npz epoch-002.npz epoch-003.npz state.npz
 rc=0
 "$train" "${full[@]}" --epochs 4 --out "$tmp/FR" --resume 2> "$tmp/stderr" || rc=$?
-((rc != 0)) && grep -q "^train: .*other settings" "$tmp/stderr" ||
+((rc != 0)) && grep -q "^train: .*other settings: --fresh-optimizer, not no --fresh-optimizer;" "$tmp/stderr" ||
     fail "a --fresh-optimizer run resumed without it: exit $rc, $(cat "$tmp/stderr")"
 ok "--fresh-optimizer: epoch 1 unchanged, epoch 2 differs, resumes bit-identically, not mixed with a plain run"
+
+# --- state.npz as trains before the named run.* entries wrote it --------------------
+# They kept the run's settings as one int64 array `run`: model and optimiser by
+# enum value, reals times 1e12 truncated, then 1 for --fresh-optimizer and 16 for
+# bf16.  Such a run resumes to the bytes of an uninterrupted one (its state
+# rewritten with named entries), and a setting that differs is refused by name.
+# numpy writes the old state here from a new one, as those trains did (checked
+# against train at 26d03e9: the same entries and values).
+if /usr/bin/python3 -c 'import numpy' > /dev/null 2>&1; then
+    to_legacy() {  # STATE.npz: rewrite it in place as earlier trains wrote it
+        /usr/bin/python3 - "$1" << 'PY'
+import sys, numpy as np
+z = dict(np.load(sys.argv[1]))
+txt = lambda k: z.pop("run." + k).tobytes().decode()
+i = lambda k: int(z.pop("run." + k))
+f = lambda k: float(z.pop("run." + k))
+run = [["lenet5", "resnet18"].index(txt("model")), ["sgd", "adam"].index(txt("optimizer")),
+       i("seed"), i("batch"), i("val_images"), i("images"), i("test_limit"),
+       int(f("lr") * 1e12), int(f("weight_decay") * 1e12), int(f("momentum") * 1e12),
+       i("shuffle"), int(f("init_std") * 1e12), int(f("mean") * 1e12), int(f("std") * 1e12)]
+if i("fresh_optimizer"):
+    run.append(1)
+if txt("precision") == "bf16":
+    run.append(16)
+assert not [k for k in z if k.startswith("run.")], z.keys()
+z["run"] = np.array(run, np.int64)
+with open(sys.argv[1], "wb") as out:
+    np.savez(out, **z)
+PY
+    }
+    "$train" "${full[@]}" --epochs 1 --out "$tmp/OLD"
+    to_legacy "$tmp/OLD/state.npz"
+    before=$(snap "$tmp/OLD")
+    for t in "--seed 6|--seed 5, not --seed 6" "--lr 2e-3|--lr 0.001, not --lr 0.002" \
+             "--fresh-optimizer|no --fresh-optimizer, not --fresh-optimizer" \
+             "--limit 95|96 images (--images, --limit), not 95 images (--images, --limit)"; do
+        read -ra extra <<< "${t%%|*}"
+        rc=0
+        "$train" "${full[@]}" "${extra[@]}" --epochs 3 --out "$tmp/OLD" --resume 2> "$tmp/stderr" || rc=$?
+        ((rc == 1)) && grep -qF "train: $tmp/OLD/state.npz: this run was started with other settings: ${t#*|};" "$tmp/stderr" ||
+            fail "an old-format run resumed with ${t%%|*}: exit $rc, $(cat "$tmp/stderr")"
+        [[ $(snap "$tmp/OLD") == "$before" ]] || fail "a refused resume with ${t%%|*} changed the old-format run"
+    done
+    "$train" "${full[@]}" --epochs 3 --out "$tmp/OLD" --resume
+    same_run "$tmp/A" "$tmp/OLD" epoch-001.npz epoch-002.npz epoch-003.npz state.npz
+    # the tail: a --fresh-optimizer run of then
+    "$train" "${full[@]}" --epochs 1 --fresh-optimizer --out "$tmp/OLDF"
+    to_legacy "$tmp/OLDF/state.npz"
+    rc=0
+    "$train" "${full[@]}" --epochs 3 --out "$tmp/OLDF" --resume 2> "$tmp/stderr" || rc=$?
+    ((rc == 1)) && grep -qF "other settings: --fresh-optimizer, not no --fresh-optimizer;" "$tmp/stderr" ||
+        fail "an old-format --fresh-optimizer run resumed without it: exit $rc, $(cat "$tmp/stderr")"
+    cp -a "$tmp/OLDF" "$tmp/OLDB"
+    "$train" "${full[@]}" --epochs 3 --fresh-optimizer --out "$tmp/OLDF" --resume
+    same_run "$tmp/FA" "$tmp/OLDF" epoch-001.npz epoch-002.npz epoch-003.npz state.npz
+    # an array that is none of theirs: 13 elements
+    /usr/bin/python3 -c '
+import sys, numpy as np
+z = dict(np.load(sys.argv[1])); z["run"] = z["run"][:13]
+np.savez(open(sys.argv[1], "wb"), **z)' "$tmp/OLDB/state.npz"
+    rc=0
+    "$train" "${full[@]}" --epochs 3 --fresh-optimizer --out "$tmp/OLDB" --resume 2> "$tmp/stderr" || rc=$?
+    ((rc == 1)) && grep -qF "OLDB/state.npz: not a featevo training state (its run entry)" "$tmp/stderr" ||
+        fail "a 13-element run array: exit $rc, $(cat "$tmp/stderr")"
+    rm -rf "$tmp/OLD" "$tmp/OLDF" "$tmp/OLDB"
+    ok "a state.npz of earlier trains (one int64 array) resumes bit-identically; a setting that differs is named"
+else
+    echo "skipped (no numpy in /usr/bin/python3): the state.npz of earlier trains"
+fi
 
 # train_acc_batchmean (the mean of per-batch accuracies): with one batch an epoch
 # it must be the epoch accuracy exactly
@@ -244,7 +317,7 @@ if [[ -z ${FE_SKIP_RESNET:-} ]]; then
         cmp -s "$tmp/N1/epoch-001.npz" "$tmp/BF1/epoch-001.npz" && fail "bf16: the same weights as fp32"
         rc=0
         "$train" "${rn[@]}" --epochs 2 --out "$tmp/BF1" --resume 2> "$tmp/stderr" || rc=$?
-        ((rc == 1)) && grep -q "other settings (.*precision" "$tmp/stderr" ||
+        ((rc == 1)) && grep -q "other settings: --precision bf16, not --precision fp32;" "$tmp/stderr" ||
             fail "resuming a bf16 run as fp32: exit $rc: $(cat "$tmp/stderr")"
         rm -rf "$tmp/BF1" "$tmp/BF2"
         ok "resnet18 --precision bf16: byte-identical twice, not fp32's weights, its own run identity"
@@ -313,7 +386,6 @@ refuse "--test-images without --test-labels" "test-labels" "${good[@]}" --test-i
 
 # an existing run is not overwritten without --resume, nor resumed with other settings
 cp -a "$tmp/C" "$tmp/E"
-snap() { (cd "$1" && find . -type f -exec sha256sum {} + | sort); }
 before=$(snap "$tmp/E")
 rc=0
 "$train" "${base[@]}" --epochs 2 --val-split 0 --out "$tmp/E" 2> "$tmp/stderr" || rc=$?
@@ -324,7 +396,8 @@ no_temps "$tmp/E"
 rc=0
 "$train" "${base[@]}" --epochs 3 --val-split 0 --seed 6 --resume --out "$tmp/E" 2> "$tmp/stderr" || rc=$?
 ((rc != 0)) || fail "resumed a run with another seed"
-grep -q "^train: .*other settings" "$tmp/stderr" || fail "resume with another seed: message: $(cat "$tmp/stderr")"
+grep -q "^train: .*other settings: --seed 5, not --seed 6;" "$tmp/stderr" ||
+    fail "resume with another seed: message: $(cat "$tmp/stderr")"
 [[ $(snap "$tmp/E") == "$before" ]] || fail "resume with another seed: files changed"
 no_temps "$tmp/E"
 ok "an existing run dir is refused without --resume, and with other settings, and left untouched"

@@ -20,14 +20,15 @@ typedef struct {
     void *tmp;                  /* R slices received, grown as needed */
     size_t tmp_bytes;
     double seconds;             /* in the sums so far */
+    const char *prog;           /* for messages (fe_comm_open's) */
 } mpi_state;
 
-static void die(const char *what, int rc)
+static _Noreturn void die(const char *prog, const char *what, int rc)
 {
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(rc, msg, &len);
-    fprintf(stderr, "train: MPI: %s: %s\n", what, msg);
+    fprintf(stderr, "%s: MPI: %s: %s\n", prog, what, msg);
     MPI_Abort(MPI_COMM_WORLD, 1);
     exit(1);
 }
@@ -38,9 +39,9 @@ static void die(const char *what, int rc)
         const int R = c->size, me = c->rank;                                                    \
         if (R == 1 || n == 0)                                                                   \
             return;                                                                             \
-        if (n > (size_t)0x7fffffff)                                                             \
-            die("buffer too large", MPI_ERR_COUNT);                                             \
         mpi_state *s = c->impl;                                                                 \
+        if (n > (size_t)0x7fffffff)                                                             \
+            die(s->prog, "buffer too large", MPI_ERR_COUNT);                                    \
         const double t0 = MPI_Wtime();                                                          \
         for (int r = 0; r < R; r++) {                                                           \
             s->off[r] = (int)(n * (size_t)r / (size_t)R);                                       \
@@ -53,7 +54,7 @@ static void die(const char *what, int rc)
             s->tmp = malloc(need);                                                              \
             s->tmp_bytes = s->tmp ? need : 0;                                                   \
             if (!s->tmp)                                                                        \
-                die("out of memory", MPI_ERR_NO_MEM);                                           \
+                die(s->prog, "out of memory", MPI_ERR_NO_MEM);                                  \
         }                                                                                       \
         T *tmp = s->tmp;                                                                        \
         for (int r = 0; r < R; r++) {   /* send slice r to rank r; get my slice from each */    \
@@ -65,7 +66,7 @@ static void die(const char *what, int rc)
         int rc = MPI_Alltoallv(buf, s->scnt, s->soff, MPIT, tmp, s->rcnt, s->roff, MPIT,        \
                                MPI_COMM_WORLD);                                                 \
         if (rc != MPI_SUCCESS)                                                                  \
-            die("MPI_Alltoallv", rc);                                                           \
+            die(s->prog, "MPI_Alltoallv", rc);                                                  \
         T *dst = buf + s->off[me];                                                              \
         for (int i = 0; i < mine; i++) {                                                        \
             T v = tmp[i];                                                                       \
@@ -75,7 +76,7 @@ static void die(const char *what, int rc)
         }                                                                                       \
         rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPIT, buf, s->cnt, s->off, MPIT, MPI_COMM_WORLD);  \
         if (rc != MPI_SUCCESS)                                                                  \
-            die("MPI_Allgatherv", rc);                                                          \
+            die(s->prog, "MPI_Allgatherv", rc);                                                 \
         s->seconds += MPI_Wtime() - t0;                                                         \
     }
 
@@ -84,31 +85,24 @@ SUM_IMPL(sum_f32, float, MPI_FLOAT)
 
 static void barrier(const fe_comm *c)
 {
-    (void)c;
     int rc = MPI_Barrier(MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS)
-        die("MPI_Barrier", rc);
+        die(((const mpi_state *)c->impl)->prog, "MPI_Barrier", rc);
 }
 
-static void sum_none_f64(const fe_comm *c, double *buf, size_t n) { (void)c, (void)buf, (void)n; }
-static void sum_none_f32(const fe_comm *c, float *buf, size_t n) { (void)c, (void)buf, (void)n; }
-static void barrier_none(const fe_comm *c) { (void)c; }
-static double seconds_none(const fe_comm *c) { (void)c; return 0; }
 static double seconds(const fe_comm *c) { return ((const mpi_state *)c->impl)->seconds; }
 
-void fe_comm_open(int *argc, char ***argv, fe_comm *c)
+void fe_comm_open(const char *prog, int *argc, char ***argv, fe_comm *c)
 {
     /* Not started by mpirun (Open MPI), srun or another PMI launcher: one process,
      * without MPI_Init (whose singleton start would spawn a daemon for nothing). */
     if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_SIZE")) {
-        *c = (fe_comm){.rank = 0, .size = 1, .sum_f64 = sum_none_f64, .sum_f32 = sum_none_f32,
-                       .barrier = barrier_none, .seconds = seconds_none};
-        snprintf(c->name, sizeof c->name, "one process (not started by mpirun)");
+        fe_comm_local(c, "not started by mpirun");
         return;
     }
     int rc = MPI_Init(argc, argv);
     if (rc != MPI_SUCCESS) {
-        fprintf(stderr, "train: MPI_Init failed (%d)\n", rc);
+        fprintf(stderr, "%s: MPI: MPI_Init failed (%d)\n", prog, rc);
         exit(1);
     }
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -118,7 +112,8 @@ void fe_comm_open(int *argc, char ***argv, fe_comm *c)
     mpi_state *s = calloc(1, sizeof *s);
     int *ints = calloc((size_t)6 * c->size, sizeof(int));
     if (!s || !ints)
-        die("out of memory", MPI_ERR_NO_MEM);
+        die(prog, "out of memory", MPI_ERR_NO_MEM);
+    s->prog = prog;
     s->cnt = ints;
     s->off = ints + c->size;
     s->scnt = ints + 2 * c->size;

@@ -212,10 +212,4 @@ fe_model *fe_model_open(const char *ckpt, const fe_arch *want, int maxn,
 void fe_model_set_input(fe_model *m, const uint8_t *images, const int64_t *idx, int n,
                         float mean, float std);
 
-/* For the tools: load uint8 images [N,28,28] from path, or exit with
- * "prog: path: why" (the shape found is named). */
-void fe_load_images(const char *prog, const char *path, fe_tensor *t);
-/* The index of layer `name`, or exit with "prog: name: no such layer ...; layers: ...". */
-int fe_model_layer_or_die(const fe_model *m, const char *prog, const char *name);
-
 #endif

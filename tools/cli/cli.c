@@ -1,6 +1,7 @@
-/* cli.c - number parsing, BLAS threads and banner, clock. */
+/* cli.c - options and usage errors, number parsing, BLAS threads and banner, clock. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,82 @@
 #include <omp.h>
 #include "cli.h"
 #include "fe.h"
+
+#ifndef FE_VERSION
+#error "FE_VERSION (the Makefile's VERSION) is not defined"
+#endif
+
+_Noreturn void fe_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see %s --help)\n", prog);
+    exit(2);
+}
+
+int fe_version(const char *prog)
+{
+    printf("%s (featevo) %s\n", prog, FE_VERSION);
+    fe_stdout_flush_or_die(prog);
+    return 0;
+}
+
+void fe_help_or_version(int argc, char **argv, const char *prog, void (*usage)(FILE *))
+{
+    if (argc < 2)
+        return;
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(stdout);
+        fe_stdout_flush_or_die(prog);
+        exit(0);
+    }
+    if (!strcmp(argv[1], "--version"))
+        exit(fe_version(prog));
+}
+
+int fe_cli_next(const fe_cli *cl, int argc, char **argv)
+{
+    char shortopts[64];
+    /* a leading ':' tells a missing argument (':') from an unknown option ('?') */
+    if ((size_t)snprintf(shortopts, sizeof shortopts, ":%s", cl->shortopts) >= sizeof shortopts)
+        abort();                                /* an assertion: the table is the program's */
+    opterr = 0;
+    int c = getopt_long(argc, argv, shortopts, cl->opts, NULL);
+    switch (c) {
+    case 'h':
+        cl->usage(stdout);
+        fe_stdout_flush_or_die(cl->prog);
+        exit(0);
+    case FE_OPT_VERSION:
+        exit(fe_version(cl->prog));
+    case ':':
+        fe_usage_error(cl->prog, "option '%s' needs an argument", argv[optind - 1]);
+    case '?':
+        fe_usage_error(cl->prog, "unknown option '%s'", argv[optind - 1]);
+    default:
+        return c;
+    }
+}
+
+_Noreturn void fe_cli_bad_value(const fe_cli *cl, int code, const char *arg)
+{
+    const struct option *o = cl->opts;
+    while (o->name && o->val != code)
+        o++;
+    if (o->name)
+        fe_usage_error(cl->prog, "invalid value '%s' for --%s", arg, o->name);
+    fe_usage_error(cl->prog, "invalid value '%s' for -%c", arg, code);
+}
+
+void fe_cli_no_operands(const fe_cli *cl, int argc, char **argv)
+{
+    if (optind < argc)
+        fe_usage_error(cl->prog, "unexpected argument '%s'", argv[optind]);
+}
 
 int fe_parse_i64(const char *s, int64_t *v)
 {
