@@ -65,6 +65,49 @@ TOOLS   := $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITS   := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
+# The layers' loops over rows and tiles have trip counts known only at run time,
+# which GCC's default -O2 cost model ("very cheap") never vectorises; this is the
+# -O3 model. Vectorising without reassociation (no -ffast-math) and without
+# contraction (-std=c11) leaves every result bit-for-bit the same.
+VECT_FLAG := $(shell $(CC) -fvect-cost-model=dynamic -E -x c /dev/null > /dev/null 2>&1 && \
+               echo -fvect-cost-model=dynamic)
+
+# train runs data-parallel under mpirun when Open MPI's mpicc is found (Debian:
+# libopenmpi-dev); otherwise, or with NO_MPI=1 or SAN=1 (Open MPI's own allocations
+# would drown the leak reports), it is linked with comm_single.c: one process.
+ifeq ($(SAN)$(NO_MPI),)
+  MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+  MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+endif
+COMM := $(if $(MPI_LIBS),comm_mpi,comm_single)
+
+# ---- install (GNU conventions: prefix, DESTDIR, bindir, libexecdir, mandir) ----
+# bindir gets the front end `featevo` only; the tools go to libexecdir/featevo
+# (`featevo --exec-path`), because `train` and `stack` would collide with other
+# packages' commands on PATH.  Man pages: featevo(1), featevo-TOOL(1), featevo(7).
+PREFIX      ?= /usr/local
+prefix      ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir      ?= $(exec_prefix)/bin
+libexecdir  ?= $(exec_prefix)/libexec
+datarootdir ?= $(prefix)/share
+mandir      ?= $(datarootdir)/man
+man1dir     ?= $(mandir)/man1
+man7dir     ?= $(mandir)/man7
+INSTALL         ?= install
+INSTALL_PROGRAM ?= $(INSTALL)
+INSTALL_DATA    ?= $(INSTALL) -m 644
+TOOL_NAMES := $(patsubst tools/%.c,%,$(TOOL_SRC))
+MAN1 := $(sort $(wildcard tools/man/*.1))
+MAN7 := $(sort $(wildcard tools/man/*.7))
+
+# Every rule file, included after the variables their targets name ($(BIN), $(O),
+# $(COMM), ...) and before any rule.  (`all` and the pipeline's other goals:
+# pipeline/paper.mk.)
+include pipeline/data.mk
+include tests/tests.mk
+include pipeline/paper.mk
+
 .PHONY: tools tests-build test test-plain test-asan fuzz clean data help install uninstall
 .DEFAULT_GOAL := help
 
@@ -108,26 +151,6 @@ $(BIN)/featevo: tools/featevo.in tools/featevo.awk $(TOOL_SRC) Makefile
 	chmod 755 $@.tmp
 	mv $@.tmp $@
 
-# ---- install (GNU conventions: prefix, DESTDIR, bindir, libexecdir, mandir) ----
-# bindir gets the front end `featevo` only; the tools go to libexecdir/featevo
-# (`featevo --exec-path`), because `train` and `stack` would collide with other
-# packages' commands on PATH.  Man pages: featevo(1), featevo-TOOL(1), featevo(7).
-PREFIX      ?= /usr/local
-prefix      ?= $(PREFIX)
-exec_prefix ?= $(prefix)
-bindir      ?= $(exec_prefix)/bin
-libexecdir  ?= $(exec_prefix)/libexec
-datarootdir ?= $(prefix)/share
-mandir      ?= $(datarootdir)/man
-man1dir     ?= $(mandir)/man1
-man7dir     ?= $(mandir)/man7
-INSTALL         ?= install
-INSTALL_PROGRAM ?= $(INSTALL)
-INSTALL_DATA    ?= $(INSTALL) -m 644
-TOOL_NAMES := $(patsubst tools/%.c,%,$(TOOL_SRC))
-MAN1 := $(sort $(wildcard tools/man/*.1))
-MAN7 := $(sort $(wildcard tools/man/*.7))
-
 install: $(TOOLS) tools/featevo.in tools/featevo.awk $(MAN1) $(MAN7)
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/featevo $(DESTDIR)$(man1dir) \
 	  $(DESTDIR)$(man7dir)
@@ -150,27 +173,13 @@ $(O)/%.o: tools/%.c $(HDRS)
 # The tools' --version is the Makefile's VERSION (rebuilt when the Makefile changes).
 $(O)/cli/cli.o: FE_CFLAGS += -DFE_VERSION='"$(VERSION)"'
 $(O)/cli/cli.o: Makefile
-
-# The layers' loops over rows and tiles have trip counts known only at run time,
-# which GCC's default -O2 cost model ("very cheap") never vectorises; this is the
-# -O3 model. Vectorising without reassociation (no -ffast-math) and without
-# contraction (-std=c11) leaves every result bit-for-bit the same.
-VECT_FLAG := $(shell $(CC) -fvect-cost-model=dynamic -E -x c /dev/null > /dev/null 2>&1 && \
-               echo -fvect-cost-model=dynamic)
+# (VECT_FLAG: the -O3 vectoriser's cost model for the layers' loops, above)
 $(filter $(O)/nn/%,$(LIB_OBJ)): FE_CFLAGS += $(VECT_FLAG)
 
 $(O)/libfeatevo.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# train runs data-parallel under mpirun when Open MPI's mpicc is found (Debian:
-# libopenmpi-dev); otherwise, or with NO_MPI=1 or SAN=1 (Open MPI's own allocations
-# would drown the leak reports), it is linked with comm_single.c: one process.
-ifeq ($(SAN)$(NO_MPI),)
-  MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
-  MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
-endif
-COMM := $(if $(MPI_LIBS),comm_mpi,comm_single)
 $(O)/lib/$(COMM).o: tools/lib/$(COMM).c tools/lib/comm.h
 	@mkdir -p $(@D)
 	$(CC) $(FE_CFLAGS) $(CFLAGS) $(SANFLAGS) $(MPI_CFLAGS) -c $< -o $@
@@ -193,8 +202,3 @@ tests-build: $(TOOLS) $(BIN)/featevo $(UNITS) $(O)/tests/bench_train
 clean:
 	rm -rf build bin
 
-# The rule files come last: their targets name $(BIN), $(O) and $(COMM), set above.
-# (`all` and the pipeline's other goals: pipeline/paper.mk.)
-include pipeline/data.mk
-include tests/tests.mk
-include pipeline/paper.mk
