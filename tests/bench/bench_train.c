@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "model.h"
 #include "ops.h"
+#include "sgemm.h"
 #include "gemm_bf16.h"
 #include "optim.h"
 
@@ -73,6 +74,44 @@ static double sgemm_peak(void)
     }
     free(a); free(b); free(c);
     return best;
+}
+
+/* The Winograd convolution's products as a training step runs them: 36
+ * independent GEMMs at once, one per thread at a time, M = U V with U
+ * 256 x 256 and V 256 x 1820 (layer3's forward at batch 512: a chunk of 455
+ * images of 4 tiles each, the 128 MiB of chunk scratch's), by our own GEMM
+ * (sgemm.h, what winograd.c calls) and by OpenBLAS (what it called before),
+ * best of 3 each.  GFLOP/s of both. */
+static void wino_gemms(double *own, double *openblas)
+{
+    enum { X = 36, M = 256, N = 1820, K = 256 };
+    float *a = malloc(sizeof(float) * X * M * K), *b = malloc(sizeof(float) * X * K * N),
+          *c = malloc(sizeof(float) * X * M * N);
+    for (size_t i = 0; i < (size_t)X * M * K; i++)
+        a[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < (size_t)X * K * N; i++)
+        b[i] = (float)(i % 5) * 0.1f;
+    double best[2] = {0, 0};
+    for (int r = 0; r < 4; r++)
+        for (int impl = 0; impl < 2; impl++) {
+            const double t = fe_now();
+            #pragma omp parallel for schedule(static)
+            for (int x = 0; x < X; x++) {
+                const float *ax = a + (size_t)x * M * K, *bx = b + (size_t)x * K * N;
+                float *cx = c + (size_t)x * M * N;
+                if (impl == 0)
+                    fe_sgemm(0, 0, M, N, K, ax, K, bx, N, 0, cx, N, NULL);
+                else
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, ax, K,
+                                bx, N, 0.0f, cx, N);
+            }
+            const double g = 2.0 * X * M * N * K / (fe_now() - t) / 1e9;
+            if (r > 0 && g > best[impl])        /* (the first round warms up) */
+                best[impl] = g;
+        }
+    free(a); free(b); free(c);
+    *own = best[0];
+    *openblas = best[1];
 }
 
 /* FMA peak: 16 independent accumulators (more than an FMA's latency times its
@@ -275,13 +314,15 @@ int main(int argc, char **argv)
         char blas[256];
         const char *isa;
         double peak = fma_peak(threads, &isa), tg = ips_train * train_flops / 1e9,
-               eg = batch * steps / t_eval * fwd / 1e9;
+               eg = batch * steps / t_eval * fwd / 1e9, wown, wblas;
+        wino_gemms(&wown, &wblas);
         printf(" eval_img_s=%.1f train_gflop_img=%.3f train_gflops=%.1f eval_gflops=%.1f "
                "sgemm_peak_gflops=%.1f fma_peak_gflops=%.1f fma_isa=%s train_pct_fma_peak=%.1f "
-               "eval_pct_fma_peak=%.1f bf16_dot_peak_gflops=%.1f peak_rss_mb=%.0f blas=\"%s\"",
+               "eval_pct_fma_peak=%.1f bf16_dot_peak_gflops=%.1f wino_gemm_gflops=%.1f "
+               "wino_gemm_isa=%s wino_gemm_openblas_gflops=%.1f peak_rss_mb=%.0f blas=\"%s\"",
                batch * steps / t_eval, train_flops / 1e9, tg, eg, sgemm_peak(), peak, isa,
                peak > 0 ? 100 * tg / peak : 0, peak > 0 ? 100 * eg / peak : 0, bf16_peak(threads),
-               ru.ru_maxrss / 1024.0,
+               wown, fe_sgemm_isa(), wblas, ru.ru_maxrss / 1024.0,
                fe_blas_describe(blas, sizeof blas));
         /* the same against the arithmetic really executed: how far from the ceiling
          * (float32 only: bf16's products run at the bf16 dot-product peak instead) */

@@ -406,7 +406,7 @@ static void wino_case(int cin, int cout, int h, int w, int n)
     assert_true(wino_applies(&g));
     const size_t nx = (size_t)cin * n * h * w, nw = (size_t)cout * cin * 9, ny = (size_t)cout * n * h * w;
     float *x = fvec(nx), *wt = fvec(nw), *dy = fvec(ny), *y = fvec(ny), *dw = fvec(nw), *dx = fvec(nx);
-    float *u = fvec(wino_u_floats(&g)), *du = fvec(wino_u_floats(&g));
+    float *u = fvec(wino_u_floats(&g)), *du = fvec(wino_scratch_floats(&g));
     float *mask = fvec(nx), *masked = fvec(nx);
     fill_normal(&r, x, nx, 0, 1);
     fill_normal(&r, wt, nw, 0, 0.5);

@@ -56,9 +56,11 @@ void conv2d_backward_bf16(const conv_geom *g, int n, const float *x, const float
  * filters (wino_u_floats, [36][cout][cin]): wino_filters makes it from w, and
  * forward and backward take it ready, so that one transform serves a training
  * step's forward and backward, or a whole evaluation.  du is scratch of
- * wino_u_floats; col is chunk scratch as for conv2d (wino_col_floats per chunk). */
+ * wino_scratch_floats; col is chunk scratch as for conv2d (wino_col_floats per
+ * chunk).  The 36 products of a chunk are sgemm.h's, one thread each. */
 int wino_applies(const conv_geom *g);      /* k 3, stride 1, pad 1, cin >= 16, h, w <= 32 */
 size_t wino_u_floats(const conv_geom *g);
+size_t wino_scratch_floats(const conv_geom *g);
 size_t wino_col_floats(const conv_geom *g, int chunk);
 void wino_filters(const conv_geom *g, const float *w, float *u);
 void wino_forward(const conv_geom *g, int n, const float *x, const float *u, float *y, float *col,

@@ -62,7 +62,7 @@ static double wino_macs(const conv_geom *g)
 const fe_conv_algo fe_conv_winograd = {
     .name = "winograd", .precision = FE_PREC_FP32, .exact = 0,
     .fits = wino_fits, .col_floats = wino_col_floats, .state_floats = wino_u_floats,
-    .scratch_floats = wino_u_floats,
+    .scratch_floats = wino_scratch_floats,
     .forward = wino_fwd, .backward = wino_bwd, .macs = wino_macs,
     .tolerance = 1e-5,
 };

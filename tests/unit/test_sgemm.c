@@ -1,0 +1,113 @@
+/* test_sgemm.c - the GEMM of tools/nn/sgemm.h against a float64 product, for
+ * every transpose, accumulate or not, and sizes on both sides of the blocks
+ * (8 rows, 32 columns, KC = 256, k = 0); every kernel this CPU runs
+ * gives the scalar kernel's bits (the same fused multiply-adds and additions);
+ * elements of C outside the m x n block are not touched. */
+#include "fe_test.h"
+
+#include <math.h>
+
+#include "rng.h"
+#include "sgemm.h"
+
+static const char *const isas[] = {"scalar", "avx2", "avx512"};
+
+static void gemm_case(int ta, int tb, int m, int n, int k, int acc)
+{
+    char what[160];
+    snprintf(what, sizeof what, "sgemm %s%s m %d n %d k %d%s", ta ? "A^T " : "", tb ? "B^T " : "",
+             m, n, k, acc ? " accumulate" : "");
+    fe_rng r;
+    fe_rng_seed(&r, 7, what, 0);
+    const int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 2;
+    const size_t na = (size_t)(ta ? k : m) * lda + 1, nb = (size_t)(tb ? n : k) * ldb + 1,
+                 nc = (size_t)m * ldc;
+    float *a = malloc(sizeof(float) * na), *b = malloc(sizeof(float) * nb);
+    float *c0 = malloc(sizeof(float) * nc), *c = malloc(sizeof(float) * nc),
+          *ref = malloc(sizeof(float) * nc);
+    float *pack = aligned_alloc(64, sizeof(float) * FE_SGEMM_PACK_FLOATS);
+    assert_true(a && b && c0 && c && ref && pack);
+    for (size_t i = 0; i < na; i++)
+        a[i] = (float)fe_rng_normal(&r);
+    for (size_t i = 0; i < nb; i++)
+        b[i] = (float)fe_rng_normal(&r);
+    for (size_t i = 0; i < nc; i++)
+        c0[i] = (float)fe_rng_normal(&r);
+    int ran = 0;
+    for (size_t s = 0; s < sizeof isas / sizeof isas[0]; s++) {
+        memcpy(c, c0, sizeof(float) * nc);
+        if (fe_sgemm_with(isas[s], ta, tb, m, n, k, a, lda, b, ldb, acc, c, ldc, pack)) {
+            assert_int_not_equal(s, 0);         /* the scalar kernel runs everywhere */
+            continue;
+        }
+        if (s == 0) {
+            memcpy(ref, c, sizeof(float) * nc);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double want = acc ? c0[(size_t)i * ldc + j] : 0.0, mag = fabs(want);
+                    for (int p = 0; p < k; p++) {
+                        const double x = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+                        const double y = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+                        want += x * y;
+                        mag += fabs(x * y);
+                    }
+                    const double got = c[(size_t)i * ldc + j];
+                    if (!(fabs(got - want) <= (k + 1) * 0x1p-23 * mag + 1e-30))
+                        fail_msg("%s: C[%d][%d] = %.9g, want %.9g", what, i, j, got, want);
+                }
+            for (int i = 0; i < m; i++)
+                for (int j = n; j < ldc; j++)
+                    if (memcmp(&c[(size_t)i * ldc + j], &c0[(size_t)i * ldc + j], sizeof(float)))
+                        fail_msg("%s: C[%d][%d] outside the block was written", what, i, j);
+        } else if (memcmp(c, ref, sizeof(float) * nc)) {
+            size_t at = 0;
+            while (!memcmp(&c[at], &ref[at], sizeof(float)))
+                at++;
+            fail_msg("%s: the %s kernel's bits differ from the scalar one's at [%zu]: %.9g vs %.9g",
+                     what, isas[s], at, (double)c[at], (double)ref[at]);
+        }
+        ran++;
+    }
+    assert_true(ran >= 1);
+    free(a); free(b); free(c0); free(c); free(ref); free(pack);
+}
+
+static void test_sgemm_sizes(void **state)
+{
+    (void)state;
+    static const int ms[] = {1, 7, 8, 9, 64}, ns[] = {1, 15, 16, 17, 32, 33, 70},
+                     ks[] = {0, 1, 5, 256, 300};
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+                for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+                    for (size_t l = 0; l < sizeof ks / sizeof ks[0]; l++)
+                        gemm_case(ta, tb, ms[i], ns[j], ks[l], (int)((i + j + l) % 2));
+}
+
+/* Several KC blocks, hundreds of rows, at the Winograd products' shapes. */
+static void test_sgemm_large(void **state)
+{
+    (void)state;
+    gemm_case(0, 0, 520, 100, 600, 0);      /* M = U V (cout x T) */
+    gemm_case(1, 0, 64, 196, 128, 0);       /* dV = U^T dM */
+    gemm_case(0, 1, 128, 64, 777, 1);       /* dU += dM V^T, over a long k */
+}
+
+static void test_sgemm_isa(void **state)
+{
+    (void)state;
+    const char *isa = fe_sgemm_isa();
+    fprintf(stderr, "test_sgemm: this CPU runs the %s kernel\n", isa);
+    assert_true(!strcmp(isa, "avx512") || !strcmp(isa, "avx2") || !strcmp(isa, "scalar"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sgemm_isa),
+        cmocka_unit_test(test_sgemm_sizes),
+        cmocka_unit_test(test_sgemm_large),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

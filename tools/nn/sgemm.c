@@ -1,0 +1,179 @@
+/* sgemm.c - the float32 GEMM of sgemm.h: blocks of KC along k; per block, for
+ * each 32 columns of op(B) (read in place, or packed when transposed: 32 KiB,
+ * in L1), a micro-kernel makes each 8 x 32 tile of C in registers: the block's
+ * products added one fused multiply-add at a time from zero, then the block's
+ * sum added to C when there is one to add to (accumulate, or a block before).
+ * (Summed in one sequential chain over k = 1088, Winograd's weight gradient
+ * missed test_winograd's bound; OpenBLAS sums in blocks too.)  op(A)'s elements
+ * are broadcast straight from A: at the Winograd products' sizes, packing A
+ * cost as much as the arithmetic.
+ *
+ * Kernels, chosen by what the CPU reports: AVX-512F (16 accumulators of 16
+ * floats, two loads of B and eight broadcasts of A per k), AVX2+FMA (the
+ * 8 x 32 tile as four 8 x 8 ones) and a scalar one (fmaf).  All three do the
+ * same roundings in the same order, so they give the same bits. */
+#include <math.h>
+#include <string.h>
+#include <immintrin.h>
+#include "sgemm.h"
+
+#define KC FE_SGEMM_KC
+#define MR 8
+#define NR 32
+/* The kernels' loops over the MR rows, unrolled: their accumulators then live
+ * in registers (at -O2 GCC keeps such small arrays in memory otherwise). */
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* c[r*ldc + j] for r < mr, j < nr = (acc ? c : 0) + sum_p A(r, p) * b[p*ldb + j], with
+ * A(r, p) = a[r*ars + p*aps]: op(A) read in place, either way round (the kernels
+ * broadcast its elements one at a time, so it needs no packing).  The rows past
+ * mr read row mr - 1 again and are not stored. */
+typedef void kernel_fn(int kc, const float *a, size_t ars, size_t aps, const float *b, size_t ldb,
+                       float *c, size_t ldc, int mr, int nr, int acc);
+
+static void kernel_scalar(int kc, const float *a, size_t ars, size_t aps, const float *b,
+                          size_t ldb, float *c, size_t ldc, int mr, int nr, int acc)
+{
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) {
+            float s = 0.0f;
+            for (int p = 0; p < kc; p++)
+                s = fmaf(a[r * ars + p * aps], b[p * ldb + j], s);
+            c[r * ldc + j] = acc ? c[r * ldc + j] + s : s;
+        }
+}
+
+__attribute__((target("avx512f")))
+static void kernel_avx512(int kc, const float *a, size_t ars, size_t aps, const float *b,
+                          size_t ldb, float *c, size_t ldc, int mr, int nr, int acc)
+{
+    const __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
+    const __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    __m512 c0[MR], c1[MR];          /* (unrolled, so that they live in registers) */
+    UNROLL
+    for (int r = 0; r < MR; r++)
+        c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + p * ldb);
+        const __m512 b1 = _mm512_maskz_loadu_ps(m1, b + p * ldb + 16);
+        const float *ap = a + p * aps;
+        UNROLL
+        for (int r = 0; r < MR; r++) {
+            const __m512 x = _mm512_set1_ps(ap[(r < mr ? r : mr - 1) * ars]);
+            c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
+        }
+    }
+    UNROLL
+    for (int r = 0; r < MR; r++)
+        if (r < mr) {
+            if (acc) {
+                c0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c + r * ldc), c0[r]);
+                c1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + r * ldc + 16), c1[r]);
+            }
+            _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);
+            _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);
+        }
+}
+
+/* Columns [j, j + 8) of the tile; nr8 of them (1..8) live. */
+__attribute__((target("avx2,fma")))
+static void kernel_avx2_8(int kc, const float *a, size_t ars, size_t aps, const float *b,
+                          size_t ldb, float *c, size_t ldc, int mr, int nr8, int acc)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr8), idx);
+    __m256 s[MR];
+    UNROLL
+    for (int r = 0; r < MR; r++)
+        s[r] = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        const __m256 x = _mm256_maskload_ps(b + p * ldb, mask);
+        const float *ap = a + p * aps;
+        UNROLL
+        for (int r = 0; r < MR; r++)
+            s[r] = _mm256_fmadd_ps(_mm256_set1_ps(ap[(r < mr ? r : mr - 1) * ars]), x, s[r]);
+    }
+    UNROLL
+    for (int r = 0; r < MR; r++)
+        if (r < mr)
+            _mm256_maskstore_ps(c + r * ldc, mask,
+                                acc ? _mm256_add_ps(_mm256_maskload_ps(c + r * ldc, mask), s[r])
+                                    : s[r]);
+}
+
+__attribute__((target("avx2,fma")))
+static void kernel_avx2(int kc, const float *a, size_t ars, size_t aps, const float *b,
+                        size_t ldb, float *c, size_t ldc, int mr, int nr, int acc)
+{
+    for (int j = 0; j < nr; j += 8)
+        kernel_avx2_8(kc, a, ars, aps, b + j, ldb, c + j, ldc, mr, nr - j < 8 ? nr - j : 8, acc);
+}
+
+/* op(B) = b^T: rows [p0, p0 + kc), columns [j0, j0 + nr) into bp[p * NR + j]. */
+static void pack_bt(const float *b, size_t ldb, int j0, int nr, int p0, int kc, float *bp)
+{
+    for (int j = 0; j < nr; j++) {
+        const float *src = b + (size_t)(j0 + j) * ldb + p0;
+        for (int p = 0; p < kc; p++)
+            bp[p * NR + j] = src[p];
+    }
+}
+
+static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k, const float *a,
+                 int lda, const float *b, int ldb, int accumulate, float *c, int ldc, float *pack)
+{
+    const size_t ars = trans_a ? 1 : (size_t)lda, aps = trans_a ? (size_t)lda : 1;
+    if (k == 0 && !accumulate)
+        for (int i = 0; i < m; i++)
+            memset(c + (size_t)i * ldc, 0, sizeof(float) * (size_t)n);
+    for (int p0 = 0; p0 < k; p0 += KC) {
+        const int kc = k - p0 < KC ? k - p0 : KC, acc = accumulate || p0 > 0;
+        for (int j0 = 0; j0 < n; j0 += NR) {
+            const int nr = n - j0 < NR ? n - j0 : NR;
+            const float *bj = b + (size_t)p0 * ldb + j0;
+            size_t ldbj = (size_t)ldb;
+            if (trans_b) {
+                pack_bt(b, (size_t)ldb, j0, nr, p0, kc, pack);
+                bj = pack;
+                ldbj = NR;
+            }
+            for (int i0 = 0; i0 < m; i0 += MR)
+                kern(kc, a + i0 * ars + p0 * aps, ars, aps, bj, ldbj, c + (size_t)i0 * ldc + j0,
+                     (size_t)ldc, m - i0 < MR ? m - i0 : MR, nr, acc);
+        }
+    }
+}
+
+static kernel_fn *kernel_for(const char *isa)
+{
+    __builtin_cpu_init();
+    if (!strcmp(isa, "avx512"))
+        return __builtin_cpu_supports("avx512f") ? kernel_avx512 : NULL;
+    if (!strcmp(isa, "avx2"))
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? kernel_avx2
+                                                                                 : NULL;
+    return !strcmp(isa, "scalar") ? kernel_scalar : NULL;
+}
+
+const char *fe_sgemm_isa(void)
+{
+    return kernel_for("avx512") ? "avx512" : kernel_for("avx2") ? "avx2" : "scalar";
+}
+
+void fe_sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
+              const float *b, int ldb, int accumulate, float *c, int ldc, float *pack)
+{
+    gemm(kernel_for(fe_sgemm_isa()), trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c,
+         ldc, pack);
+}
+
+int fe_sgemm_with(const char *isa, int trans_a, int trans_b, int m, int n, int k, const float *a,
+                  int lda, const float *b, int ldb, int accumulate, float *c, int ldc, float *pack)
+{
+    kernel_fn *kern = kernel_for(isa);
+    if (!kern)
+        return -1;
+    gemm(kern, trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc, pack);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* sgemm.h - a float32 GEMM of our own, for the Winograd convolution's products.
+ *
+ *   C (m x n, row stride ldc) = op(A) op(B)  (+ C when accumulate)
+ *   op(A) is m x k: A[i][p] = a[i*lda + p], or with trans_a a[p*lda + i];
+ *   op(B) is k x n: B[p][j] = b[p*ldb + j], or with trans_b b[j*ldb + p].
+ *
+ * One thread per call (the callers run independent products on their threads).
+ * Each element of C is summed over p in blocks of FE_SGEMM_KC in increasing
+ * order, within a block one fused multiply-add at a time from zero, each block's
+ * sum then added to C: the same operations whatever the vector width, so the
+ * AVX-512 and AVX2 kernels and the scalar one (fmaf) give the same bits.
+ * pack: FE_SGEMM_PACK_FLOATS floats of scratch for this call (32 KiB). */
+#ifndef FE_SGEMM_H
+#define FE_SGEMM_H
+
+#include <stddef.h>
+
+#define FE_SGEMM_KC 256         /* the k of one block */
+#define FE_SGEMM_PACK_FLOATS ((size_t)FE_SGEMM_KC * 32)   /* a block of op(B) when transposed */
+
+void fe_sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
+              const float *b, int ldb, int accumulate, float *c, int ldc, float *pack);
+
+/* "avx512", "avx2" or "scalar": the kernel this CPU runs. */
+const char *fe_sgemm_isa(void);
+
+/* For the tests: run with a given kernel ("avx512", "avx2", "scalar"); returns
+ * -1 when this CPU cannot run it. */
+int fe_sgemm_with(const char *isa, int trans_a, int trans_b, int m, int n, int k, const float *a,
+                  int lda, const float *b, int ldb, int accumulate, float *c, int ldc, float *pack);
+
+#endif
