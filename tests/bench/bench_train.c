@@ -2,7 +2,7 @@
  *
  *   bench_train --model lenet5|resnet18 [--batch 512] [--steps S] [--threads T]
  *               [--train-only 1 | --eval-only 1] [--precision fp32|bf16]
- *               [--col-mfloats M]
+ *               [--col-mfloats M] [--gemms 1]
  *
  * Synthetic MNIST-like batches; one warm-up step, then S timed training steps
  * (forward, loss, backward, SGD step) and S timed eval forwards.  Prints one
@@ -15,7 +15,13 @@
  * --train-only 1 runs the training steps alone and prints their line: for
  * profiling, e.g.  perf record -g bench_train --model resnet18 --train-only 1;
  * --eval-only 1 the evaluation passes alone.  --col-mfloats M sets the
- * convolutions' chunk scratch to M mebi-floats (default: the model's own). */
+ * convolutions' chunk scratch to M mebi-floats (default: the model's own).
+ * wino_gemm_gflops: the Winograd products of layer3's forward at batch 512 (a
+ * chunk of 455 images, 4 tiles each: 256 x 1820 x 256), 36 at once, by our
+ * GEMM, and wino_gemm_openblas_gflops by OpenBLAS, in the same process.
+ * --gemms 1 prints only that measurement, for each product shape of
+ * ResNet-18's Winograd convolutions (one chunk of 64 images), a line each,
+ * rows 16 bytes past a cache line (as most of winograd.c's are) and aligned. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,41 +83,70 @@ static double sgemm_peak(void)
 }
 
 /* The Winograd convolution's products as a training step runs them: 36
- * independent GEMMs at once, one per thread at a time, M = U V with U
- * 256 x 256 and V 256 x 1820 (layer3's forward at batch 512: a chunk of 455
- * images of 4 tiles each, the 128 MiB of chunk scratch's), by our own GEMM
- * (sgemm.h, what winograd.c calls) and by OpenBLAS (what it called before),
- * best of 3 each.  GFLOP/s of both. */
-static void wino_gemms(double *own, double *openblas)
+ * independent GEMMs at once, one per thread at a time (C = op(A) op(B), m x n x
+ * k), by our own GEMM (sgemm.h, what winograd.c calls) and by OpenBLAS (what
+ * it called before), best of 3 after a warm-up round each.  GFLOP/s of both.
+ * skew: the matrices start that many floats past a 64-byte line, so every row
+ * does when its length is a multiple of 16 (winograd.c's rows of T tiles start
+ * wherever T leaves them: 0, 4, 8 or 12 floats past). */
+static void wino_gemms(int m, int n, int k, int ta, int tb, int skew, double *own,
+                       double *openblas)
 {
-    enum { X = 36, M = 256, N = 1820, K = 256 };
-    float *a = malloc(sizeof(float) * X * M * K), *b = malloc(sizeof(float) * X * K * N),
-          *c = malloc(sizeof(float) * X * M * N);
-    for (size_t i = 0; i < (size_t)X * M * K; i++)
+    enum { X = 36 };
+    const size_t na = (size_t)m * k, nb = (size_t)k * n, nc = (size_t)m * n;
+    float *a0 = aligned_alloc(64, sizeof(float) * (X * na + 16)),
+          *b0 = aligned_alloc(64, sizeof(float) * (X * nb + 16)),
+          *c0 = aligned_alloc(64, sizeof(float) * (X * nc + 16)),
+          *pack = aligned_alloc(64, sizeof(float) * X * FE_SGEMM_PACK_FLOATS);
+    float *a = a0 + skew, *b = b0 + skew, *c = c0 + skew;
+    for (size_t i = 0; i < X * na; i++)
         a[i] = (float)(i % 7) * 0.1f;
-    for (size_t i = 0; i < (size_t)X * K * N; i++)
+    for (size_t i = 0; i < X * nb; i++)
         b[i] = (float)(i % 5) * 0.1f;
+    const int lda = ta ? m : k, ldb = tb ? k : n;
     double best[2] = {0, 0};
     for (int r = 0; r < 4; r++)
         for (int impl = 0; impl < 2; impl++) {
             const double t = fe_now();
             #pragma omp parallel for schedule(static)
             for (int x = 0; x < X; x++) {
-                const float *ax = a + (size_t)x * M * K, *bx = b + (size_t)x * K * N;
-                float *cx = c + (size_t)x * M * N;
+                const float *ax = a + x * na, *bx = b + x * nb;
+                float *cx = c + x * nc;
                 if (impl == 0)
-                    fe_sgemm(0, 0, M, N, K, ax, K, bx, N, 0, cx, N, NULL);
+                    fe_sgemm(ta, tb, m, n, k, ax, lda, bx, ldb, 0, cx, n,
+                             pack + (size_t)x * FE_SGEMM_PACK_FLOATS);
                 else
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, ax, K,
-                                bx, N, 0.0f, cx, N);
+                    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                                tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, ax, lda, bx, ldb,
+                                0.0f, cx, n);
             }
-            const double g = 2.0 * X * M * N * K / (fe_now() - t) / 1e9;
+            const double g = 2.0 * X * m * n * k / (fe_now() - t) / 1e9;
             if (r > 0 && g > best[impl])        /* (the first round warms up) */
                 best[impl] = g;
         }
-    free(a); free(b); free(c);
+    free(a0); free(b0); free(c0); free(pack);
     *own = best[0];
     *openblas = best[1];
+}
+
+/* --gemms 1: the products of ResNet-18's Winograd convolutions, a line each. */
+static void gemm_table(void)
+{
+    static const struct { int m, n, k, ta, tb; const char *where; } s[] = {
+        {64, 3136, 64, 0, 0, "layer1_forward"},   {128, 1024, 128, 0, 0, "layer2_forward"},
+        {256, 256, 256, 0, 0, "layer3_forward"},  {512, 64, 512, 0, 0, "layer4_forward"},
+        {64, 3136, 64, 1, 0, "layer1_dx"},        {512, 64, 512, 1, 0, "layer4_dx"},
+        {64, 64, 3136, 0, 1, "layer1_dw"},        {512, 512, 64, 0, 1, "layer4_dw"},
+    };
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        double own, blas, own_al, blas_al;
+        wino_gemms(s[i].m, s[i].n, s[i].k, s[i].ta, s[i].tb, 4, &own, &blas);
+        wino_gemms(s[i].m, s[i].n, s[i].k, s[i].ta, s[i].tb, 0, &own_al, &blas_al);
+        printf("gemm=%s m=%d n=%d k=%d trans_a=%d trans_b=%d own_gflops=%.1f own_isa=%s "
+               "openblas_gflops=%.1f own_aligned_gflops=%.1f openblas_aligned_gflops=%.1f\n",
+               s[i].where, s[i].m, s[i].n, s[i].k, s[i].ta, s[i].tb, own, fe_sgemm_isa(), blas,
+               own_al, blas_al);
+    }
 }
 
 /* FMA peak: 16 independent accumulators (more than an FMA's latency times its
@@ -212,13 +247,13 @@ int main(int argc, char **argv)
     fe_blas_autoselect(argv);
     const char *model = "resnet18";
     const char *precision = "fp32";
-    int batch = 512, steps = 3, threads = 0, train_only = 0, eval_only = 0;
+    int batch = 512, steps = 3, threads = 0, train_only = 0, eval_only = 0, gemms = 0;
     double col_mfloats = 0;     /* Winograd/im2col chunk scratch; 0: the model's default */
     for (int i = 1; i < argc; i += 2) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bench_train [--model lenet5|resnet18] [--batch B] [--steps S] [--threads T]\n"
                    "                   [--train-only 1 | --eval-only 1] [--precision fp32|bf16]\n"
-                   "                   [--col-mfloats M]\n"
+                   "                   [--col-mfloats M] [--gemms 1]\n"
                    "Times S training steps and S evaluation passes on synthetic batches and prints\n"
                    "one line of key=value pairs (images/s, GFLOP/s, share of the FMA peak, RSS).\n");
             return 0;
@@ -230,6 +265,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--train-only")) train_only = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--eval-only")) eval_only = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--gemms")) gemms = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--precision")) precision = argv[i + 1];
         else if (!strcmp(argv[i], "--col-mfloats")) {
             char *end;
@@ -256,6 +292,10 @@ int main(int argc, char **argv)
         return 2;
     }
     threads = fe_blas_threads(threads);
+    if (gemms) {
+        gemm_table();
+        return 0;
+    }
     fe_model *m = fe_model_new(arch, batch, &mode, &err);
     if (!m) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
     fe_rng r;
@@ -315,7 +355,7 @@ int main(int argc, char **argv)
         const char *isa;
         double peak = fma_peak(threads, &isa), tg = ips_train * train_flops / 1e9,
                eg = batch * steps / t_eval * fwd / 1e9, wown, wblas;
-        wino_gemms(&wown, &wblas);
+        wino_gemms(256, 1820, 256, 0, 0, 4, &wown, &wblas);     /* layer3's forward, batch 512 */
         printf(" eval_img_s=%.1f train_gflop_img=%.3f train_gflops=%.1f eval_gflops=%.1f "
                "sgemm_peak_gflops=%.1f fma_peak_gflops=%.1f fma_isa=%s train_pct_fma_peak=%.1f "
                "eval_pct_fma_peak=%.1f bf16_dot_peak_gflops=%.1f wino_gemm_gflops=%.1f "
