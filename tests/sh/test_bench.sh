@@ -48,6 +48,8 @@ awk -v p="$(get fma_peak_gflops "$line")" -v c="$(get ceiling_train_img_s "$line
     -v t="$(get train_pct_ceiling "$line")" -v e="$(get eval_pct_ceiling "$line")" \
     'BEGIN { r = p / 1.003358208; exit !(p > 0 && c > 0.99 * r && c < 1.01 * r && t > 0 && t <= 100 && e > 0 && e <= 100) }' ||
     fail "resnet18 ceiling or its share inconsistent: $line"
+awk -v o="$(get wino_gemm_gflops "$line")" -v b="$(get wino_gemm_openblas_gflops "$line")" \
+    'BEGIN { exit !(o > 0 && b > 0) }' || fail "resnet18: no wino_gemm_gflops beside OpenBLAS's: $line"
 
 line=$("$bt" --model lenet5 --batch 8 --steps 1 --threads 1)
 [[ $(get exec_eval_gflop_img "$line") == 0.000833 && $(get exec_train_gflop_img "$line") == 0.002264 ]] ||
@@ -58,4 +60,12 @@ if grep -q avx512_bf16 /proc/cpuinfo; then
     [[ -n $(get train_img_s "$line") && -z $(get ceiling_train_img_s "$line") ]] ||
         fail "bf16: a float32 ceiling printed, or no speed: $line"
 fi
-echo "test_bench: usage, and resnet18/lenet5 executed and direct arithmetic as worked out by hand"
+# the Winograd products (--gemms 1): a line for each of the 8 shapes, every speed measured
+out=$("$bt" --gemms 1 --threads 1)
+[[ $(grep -c '^gemm=' <<< "$out") == 8 ]] || fail "--gemms 1: not 8 lines: $out"
+while read -r g; do
+    for k in own_gflops openblas_gflops own_aligned_gflops openblas_aligned_gflops; do
+        awk -v v="$(get $k "$g")" 'BEGIN { exit !(v > 0) }' || fail "--gemms 1: no $k in: $g"
+    done
+done <<< "$out"
+echo "test_bench: usage, resnet18/lenet5 executed and direct arithmetic as worked out by hand, --gemms 1"
