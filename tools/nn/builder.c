@@ -93,8 +93,9 @@ void fe_b_conv(fe_builder *b, fe_conv *c, const char *name, int cin, int cout, i
     c->state_kept = 0;
     if (a->scratch_floats && a->scratch_floats(&c->g) > b->scratch_min)
         b->scratch_min = a->scratch_floats(&c->g);
-    if (fe_conv_col_floats(&c->g, bias) > b->col_min)
-        b->col_min = fe_conv_col_floats(&c->g, bias);
+    const size_t col = fe_conv_col_floats(&c->g, bias);
+    if (col > b->col_min)
+        b->col_min = col;
 }
 
 void fe_b_bn(fe_builder *b, fe_bn *bn, const char *name, int c)

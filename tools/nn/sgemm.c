@@ -156,16 +156,31 @@ static kernel_fn *kernel_for(const char *isa)
     return !strcmp(isa, "scalar") ? kernel_scalar : NULL;
 }
 
+/* The fastest kernel this CPU runs, and its name. */
+static kernel_fn *best(const char **isa)
+{
+    static const char *const order[] = {"avx512", "avx2", "scalar"};
+    for (int i = 0;; i++) {
+        kernel_fn *k = kernel_for(order[i]);
+        if (k) {
+            *isa = order[i];
+            return k;
+        }
+    }
+}
+
 const char *fe_sgemm_isa(void)
 {
-    return kernel_for("avx512") ? "avx512" : kernel_for("avx2") ? "avx2" : "scalar";
+    const char *isa;
+    best(&isa);
+    return isa;
 }
 
 void fe_sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
               const float *b, int ldb, int accumulate, float *c, int ldc, float *pack)
 {
-    gemm(kernel_for(fe_sgemm_isa()), trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c,
-         ldc, pack);
+    const char *isa;
+    gemm(best(&isa), trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc, pack);
 }
 
 int fe_sgemm_with(const char *isa, int trans_a, int trans_b, int m, int n, int k, const float *a,
