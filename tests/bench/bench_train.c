@@ -2,7 +2,7 @@
  *
  *   bench_train --model lenet5|resnet18 [--batch 512] [--steps S] [--threads T]
  *               [--train-only 1 | --eval-only 1] [--precision fp32|bf16]
- *               [--col-mfloats M] [--gemms 1]
+ *               [--col-mfloats M] [--gemms 1 | --layers 1]
  *
  * Synthetic MNIST-like batches; one warm-up step, then S timed training steps
  * (forward, loss, backward, SGD step) and S timed eval forwards.  Prints one
@@ -21,7 +21,11 @@
  * GEMM, and wino_gemm_openblas_gflops by OpenBLAS, in the same process.
  * --gemms 1 prints only that measurement, for each product shape of
  * ResNet-18's Winograd convolutions (one chunk of 64 images), a line each,
- * rows 16 bytes past a cache line (as most of winograd.c's are) and aligned. */
+ * rows 16 bytes past a cache line (as most of winograd.c's are) and aligned.
+ * --layers 1 times each convolution of the model alone at the batch size, by
+ * the algorithm the model runs it with: forward, and backward with dW and dX,
+ * best of S after a warm-up, a line each with its milliseconds and GFLOP/s of
+ * executed arithmetic, and a total: where a training step's convolution time goes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +153,46 @@ static void gemm_table(void)
     }
 }
 
+/* --layers 1: each convolution alone, forward and backward (dW and dX), on
+ * synthetic activations in the model's scratch; best of `steps` after one warm-up. */
+static void layer_table(fe_model *m, int n, int steps)
+{
+    double tf_all = 0, tb_all = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        fe_conv *c = m->layers[i].conv;
+        if (!c)
+            continue;
+        const size_t nx = (size_t)c->g.cin * n * c->g.h * c->g.w;
+        const size_t ny = (size_t)c->g.cout * n * c->g.oh * c->g.ow;
+        float *x = m->g[0], *dy = m->g[1], *dx = m->g[2];
+        for (size_t j = 0; j < nx; j++)
+            x[j] = (float)((j * 2654435761u) % 1000) * 1e-3f - 0.5f;
+        for (size_t j = 0; j < ny; j++)
+            dy[j] = (float)((j * 40503u) % 1000) * 1e-3f - 0.5f;
+        double tf = 1e30, tb = 1e30;
+        for (int s = 0; s <= steps; s++) {
+            double t0 = fe_now();
+            fe_conv_forward(m, c, n, x);
+            double t1 = fe_now();
+            fe_conv_backward(m, c, n, x, dy, 1, i ? dx : NULL, 0, NULL);
+            double t2 = fe_now();
+            if (s && t1 - t0 < tf)
+                tf = t1 - t0;
+            if (s && t2 - t1 < tb)
+                tb = t2 - t1;
+        }
+        const double f = 2.0 * c->algo->macs(&c->g) * n;
+        printf("layer=%s algo=%s cin=%d cout=%d k=%d stride=%d hw=%d fwd_ms=%.2f bwd_ms=%.2f "
+               "fwd_gflops=%.1f bwd_gflops=%.1f\n", c->name, c->algo->name, c->g.cin, c->g.cout,
+               c->g.k, c->g.stride, c->g.h, 1e3 * tf, 1e3 * tb, f / tf / 1e9,
+               (i ? 2 : 1) * f / tb / 1e9);
+        tf_all += tf;
+        tb_all += tb;
+    }
+    printf("layers=all batch=%d fwd_ms=%.1f bwd_ms=%.1f conv_img_s=%.1f\n", n, 1e3 * tf_all,
+           1e3 * tb_all, n / (tf_all + tb_all));
+}
+
 /* FMA peak: 16 independent accumulators (more than an FMA's latency times its
  * ports on any x86 core) of _mm512/_mm256 fused multiply-adds, so nothing but the
  * FMA units limits the loop.  Returns the flops done; *sink keeps the results. */
@@ -247,13 +291,14 @@ int main(int argc, char **argv)
     fe_blas_autoselect(argv);
     const char *model = "resnet18";
     const char *precision = "fp32";
-    int batch = 512, steps = 3, threads = 0, train_only = 0, eval_only = 0, gemms = 0;
+    int batch = 512, steps = 3, threads = 0, train_only = 0, eval_only = 0, gemms = 0,
+        layers = 0;
     double col_mfloats = 0;     /* Winograd/im2col chunk scratch; 0: the model's default */
     for (int i = 1; i < argc; i += 2) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bench_train [--model lenet5|resnet18] [--batch B] [--steps S] [--threads T]\n"
                    "                   [--train-only 1 | --eval-only 1] [--precision fp32|bf16]\n"
-                   "                   [--col-mfloats M] [--gemms 1]\n"
+                   "                   [--col-mfloats M] [--gemms 1 | --layers 1]\n"
                    "Times S training steps and S evaluation passes on synthetic batches and prints\n"
                    "one line of key=value pairs (images/s, GFLOP/s, share of the FMA peak, RSS).\n");
             return 0;
@@ -266,6 +311,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--train-only")) train_only = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--eval-only")) eval_only = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--gemms")) gemms = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--layers")) layers = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--precision")) precision = argv[i + 1];
         else if (!strcmp(argv[i], "--col-mfloats")) {
             char *end;
@@ -301,6 +347,11 @@ int main(int argc, char **argv)
     fe_rng r;
     fe_rng_seed(&r, 1, "bench", 0);
     fe_model_init(m, &r, arch == &fe_resnet18 ? 1e-4 : 0);
+    if (layers) {
+        layer_table(m, batch, steps);
+        fe_model_free(m);
+        return 0;
+    }
     fe_optim o;
     fe_optim_init(&o, FE_SGD, m->nparams);
     o.lr = 1e-4; o.momentum = 0.9; o.weight_decay = 1e-4;
