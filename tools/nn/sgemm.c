@@ -43,10 +43,49 @@ static void kernel_scalar(int kc, const float *a, size_t ars, size_t aps, const 
         }
 }
 
+/* The whole 8 x 32 tile: no masks, and each row of op(A) a pointer of its own,
+ * found once, so a step over k is two loads of B, eight broadcasts and sixteen
+ * FMAs (the general kernel below picks each row's address anew at every k). */
+__attribute__((target("avx512f")))
+static void kernel_avx512_full(int kc, const float *a, size_t ars, size_t aps, const float *b,
+                               size_t ldb, float *c, size_t ldc, int acc)
+{
+    const float *ar[MR];
+    __m512 c0[MR], c1[MR];
+    UNROLL
+    for (int r = 0; r < MR; r++) {
+        ar[r] = a + r * ars;
+        c0[r] = c1[r] = _mm512_setzero_ps();
+    }
+    size_t off = 0;
+    for (int p = 0; p < kc; p++, off += aps, b += ldb) {
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        UNROLL
+        for (int r = 0; r < MR; r++) {
+            const __m512 x = _mm512_set1_ps(ar[r][off]);
+            c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
+        }
+    }
+    UNROLL
+    for (int r = 0; r < MR; r++) {
+        if (acc) {
+            c0[r] = _mm512_add_ps(_mm512_loadu_ps(c + r * ldc), c0[r]);
+            c1[r] = _mm512_add_ps(_mm512_loadu_ps(c + r * ldc + 16), c1[r]);
+        }
+        _mm512_storeu_ps(c + r * ldc, c0[r]);
+        _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
+    }
+}
+
 __attribute__((target("avx512f")))
 static void kernel_avx512(int kc, const float *a, size_t ars, size_t aps, const float *b,
                           size_t ldb, float *c, size_t ldc, int mr, int nr, int acc)
 {
+    if (mr == MR && nr == NR) {
+        kernel_avx512_full(kc, a, ars, aps, b, ldb, c, ldc, acc);
+        return;
+    }
     const __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
     const __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
     __m512 c0[MR], c1[MR];          /* (unrolled, so that they live in registers) */
