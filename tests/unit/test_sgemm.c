@@ -2,24 +2,27 @@
  * every transpose, accumulate or not, and sizes on both sides of the blocks
  * (8 rows, 32 columns, KC = 256, k = 0); every kernel this CPU runs
  * gives the scalar kernel's bits (the same fused multiply-adds and additions);
- * elements of C outside the m x n block are not touched. */
+ * elements of C outside the m x n block are not touched; the threaded entry
+ * gives the same bits on any thread count. */
 #include "fe_test.h"
 
 #include <math.h>
+#include <omp.h>
 
 #include "rng.h"
 #include "sgemm.h"
 
 static const char *const isas[] = {"scalar", "avx2", "avx512"};
 
-static void gemm_case(int ta, int tb, int m, int n, int k, int acc)
+/* ldb_want 0: op(B)'s rows a few floats longer than its columns */
+static void gemm_case_ldb(int ta, int tb, int m, int n, int k, int acc, int ldb_want)
 {
     char what[160];
     snprintf(what, sizeof what, "sgemm %s%s m %d n %d k %d%s", ta ? "A^T " : "", tb ? "B^T " : "",
              m, n, k, acc ? " accumulate" : "");
     fe_rng r;
     fe_rng_seed(&r, 7, what, 0);
-    const int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 2;
+    const int lda = (ta ? m : k) + 3, ldb = ldb_want ? ldb_want : (tb ? k : n) + 5, ldc = n + 2;
     const size_t na = (size_t)(ta ? k : m) * lda + 1, nb = (size_t)(tb ? n : k) * ldb + 1,
                  nc = (size_t)m * ldc;
     float *a = malloc(sizeof(float) * na), *b = malloc(sizeof(float) * nb);
@@ -72,6 +75,11 @@ static void gemm_case(int ta, int tb, int m, int n, int k, int acc)
     free(a); free(b); free(c0); free(c); free(ref); free(pack);
 }
 
+static void gemm_case(int ta, int tb, int m, int n, int k, int acc)
+{
+    gemm_case_ldb(ta, tb, m, n, k, acc, 0);
+}
+
 static void test_sgemm_sizes(void **state)
 {
     (void)state;
@@ -94,6 +102,49 @@ static void test_sgemm_large(void **state)
     gemm_case(0, 1, 128, 64, 777, 1);       /* dU += dM V^T, over a long k */
 }
 
+/* Rows of B 4 KiB apart are copied block by block before use (sgemm.c). */
+static void test_sgemm_aliased_b(void **state)
+{
+    (void)state;
+    gemm_case_ldb(0, 0, 70, 1000, 300, 0, 1024);
+    gemm_case_ldb(1, 0, 9, 33, 260, 1, 2048);
+}
+
+/* fe_sgemm_threads gives fe_sgemm's bits on 1, 2 and 3 threads, sharing C by
+ * columns (wide C) and by rows (narrow C), for every transpose. */
+static void test_sgemm_threads(void **state)
+{
+    (void)state;
+    static const int shapes[][3] = {{70, 300, 290}, {300, 20, 70}, {9, 129, 5}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                const int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                const int lda = ta ? m : k, ldb = tb ? k : n;
+                fe_rng r;
+                fe_rng_seed(&r, 11, "threads", (uint64_t)(s * 4 + ta * 2 + tb));
+                float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
+                float *want = malloc(sizeof(float) * m * n), *got = malloc(sizeof(float) * m * n);
+                float *pack = aligned_alloc(64, sizeof(float) * FE_SGEMM_PACK_FLOATS);
+                assert_true(a && b && want && got && pack);
+                for (int i = 0; i < m * k; i++)
+                    a[i] = (float)fe_rng_normal(&r);
+                for (int i = 0; i < k * n; i++)
+                    b[i] = (float)fe_rng_normal(&r);
+                fe_sgemm(ta, tb, m, n, k, a, lda, b, ldb, 0, want, n, pack);
+                for (int t = 1; t <= 3; t++) {
+                    omp_set_num_threads(t);
+                    for (int i = 0; i < m * n; i++)
+                        got[i] = (float)i;
+                    fe_sgemm_threads(ta, tb, m, n, k, a, lda, b, ldb, 0, got, n);
+                    if (memcmp(got, want, sizeof(float) * m * n))
+                        fail_msg("fe_sgemm_threads m %d n %d k %d ta %d tb %d on %d threads: "
+                                 "not fe_sgemm's bits", m, n, k, ta, tb, t);
+                }
+                free(a); free(b); free(want); free(got); free(pack);
+            }
+}
+
 static void test_sgemm_isa(void **state)
 {
     (void)state;
@@ -108,6 +159,8 @@ int main(void)
         cmocka_unit_test(test_sgemm_isa),
         cmocka_unit_test(test_sgemm_sizes),
         cmocka_unit_test(test_sgemm_large),
+        cmocka_unit_test(test_sgemm_aliased_b),
+        cmocka_unit_test(test_sgemm_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,15 @@ void conv2d_backward_bf16(const conv_geom *g, int n, const float *x, const float
                           const float *dy, float *dw, float *dx, int accumulate_dx, float *col,
                           size_t col_cap, float *scratch);
 
+/* ---- conv2d with sgemm.h's GEMM (conv2d_sgemm.c) ----
+ * As conv2d_forward/backward without a bias, the products by fe_sgemm_threads:
+ * the same sums on every CPU and thread count. */
+void conv2d_forward_sgemm(const conv_geom *g, int n, const float *x, const float *w, float *y,
+                          float *col, size_t col_cap);
+void conv2d_backward_sgemm(const conv_geom *g, int n, const float *x, const float *w,
+                           const float *dy, float *dw, float *dx, int accumulate_dx, float *col,
+                           size_t col_cap);
+
 /* ---- Winograd F(4x4,3x3) for 3x3 stride-1 pad-1 convolutions (winograd.c) ----
  * Same results as conv2d_forward/backward (no bias) up to rounding, with 36
  * multiplies per 4x4 output tile instead of 144.  u holds the transformed

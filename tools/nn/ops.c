@@ -31,6 +31,31 @@ const fe_conv_algo fe_conv_direct = {
     .tolerance = 1e-5,
 };
 
+/* ---- direct convolution with our own GEMM (conv2d_sgemm.c): no bias, 16+ channels in ---- */
+
+static int own_fits(const conv_geom *g, int bias) { return !bias && g->cin >= 16; }
+
+static void own_forward(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
+{
+    conv2d_forward_sgemm(&c->g, n, x, c->w, c->y, ws->col, ws->col_cap);
+}
+
+static int own_backward(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
+                        const float *dy, float *dw, float *dx, int accumulate_dx,
+                        const float *mask)
+{
+    (void)mask;
+    conv2d_backward_sgemm(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, ws->col, ws->col_cap);
+    return 0;
+}
+
+const fe_conv_algo fe_conv_direct_sgemm = {
+    .name = "direct-sgemm", .precision = FE_PREC_FP32, .exact = 1,
+    .fits = own_fits, .col_floats = conv_col_floats,
+    .forward = own_forward, .backward = own_backward, .macs = direct_macs,
+    .tolerance = 1e-5,
+};
+
 /* ---- Winograd F(4x4,3x3) (winograd.c): 3x3 stride 1 pad 1, no bias ---- */
 
 static int wino_fits(const conv_geom *g, int bias) { return !bias && wino_applies(g); }
@@ -94,8 +119,8 @@ const fe_conv_algo fe_conv_bf16 = {
     .tolerance = 1e-2,          /* operands rounded to 8 bits: ~2e-3 each, cin*k*k terms */
 };
 
-const fe_conv_algo *const fe_conv_algos[] = {&fe_conv_bf16, &fe_conv_winograd, &fe_conv_direct,
-                                             NULL};
+const fe_conv_algo *const fe_conv_algos[] = {&fe_conv_bf16, &fe_conv_winograd,
+                                             &fe_conv_direct_sgemm, &fe_conv_direct, NULL};
 
 static int fits(const fe_conv_algo *a, const conv_geom *g, int bias)
 {

@@ -1,8 +1,9 @@
 /* ops.h - a layer in the model's mode: the table of convolution algorithms, and
  * BatchNorm in one process or over the ranks of a data-parallel run.
  *
- * A convolution algorithm is a row of fe_conv_algos[]: direct (conv2d.c),
- * Winograd F(4x4,3x3) (winograd.c) and bf16 products (conv2d_bf16.c).  The
+ * A convolution algorithm is a row of fe_conv_algos[]: direct (conv2d.c, with
+ * OpenBLAS), direct with our own GEMM (conv2d_sgemm.c), Winograd F(4x4,3x3)
+ * (winograd.c) and bf16 products (conv2d_bf16.c).  The
  * builder picks each conv's row once, for its geometry and the model's mode
  * (fe_conv_algo_select), reserves the row's state and scratch, and a model's
  * forward and backward call fe_conv_forward / fe_conv_backward.  A new
@@ -53,7 +54,7 @@ typedef struct fe_conv_algo {
     double tolerance;
 } fe_conv_algo;
 
-extern const fe_conv_algo fe_conv_direct, fe_conv_winograd, fe_conv_bf16;
+extern const fe_conv_algo fe_conv_direct, fe_conv_direct_sgemm, fe_conv_winograd, fe_conv_bf16;
 extern const fe_conv_algo *const fe_conv_algos[];     /* in order of preference, NULL-ended */
 
 /* The first row of fe_conv_algos that serves the mode of opts and fits g. */

@@ -1,4 +1,5 @@
-/* sgemm.h - a float32 GEMM of our own, for the Winograd convolution's products.
+/* sgemm.h - a float32 GEMM of our own, for the Winograd convolution's products
+ * and the direct convolutions of conv2d_sgemm.c.
  *
  *   C (m x n, row stride ldc) = op(A) op(B)  (+ C when accumulate)
  *   op(A) is m x k: A[i][p] = a[i*lda + p], or with trans_a a[p*lda + i];
@@ -9,7 +10,8 @@
  * order, within a block one fused multiply-add at a time from zero, each block's
  * sum then added to C: the same operations whatever the vector width, so the
  * AVX-512 and AVX2 kernels and the scalar one (fmaf) give the same bits.
- * pack: FE_SGEMM_PACK_FLOATS floats of scratch for this call (32 KiB). */
+ * pack: FE_SGEMM_PACK_FLOATS floats of scratch for this call (32 KiB); it may be
+ * NULL when trans_b is 0, and op(B) is then always read in place. */
 #ifndef FE_SGEMM_H
 #define FE_SGEMM_H
 
@@ -20,6 +22,13 @@
 
 void fe_sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
               const float *b, int ldb, int accumulate, float *c, int ldc, float *pack);
+
+/* The same product on the threads of an OpenMP team (from outside a parallel
+ * region): C's columns (or, when it has few, its rows) shared among them in
+ * whole tiles, each thread with a pack block on its stack.  Every element is
+ * summed as by fe_sgemm, so the result does not depend on the thread count. */
+void fe_sgemm_threads(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
+                      const float *b, int ldb, int accumulate, float *c, int ldc);
 
 /* "avx512", "avx2" or "scalar": the kernel this CPU runs. */
 const char *fe_sgemm_isa(void);
