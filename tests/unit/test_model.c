@@ -572,7 +572,8 @@ static void test_partial_batch_lenet5(void **state) { check_same_model(&fe_lenet
 static void test_partial_batch_resnet18(void **state) { check_same_model(&fe_resnet18); }
 
 /* exact_conv (agop, snapshot) keeps the 3x3 stride-1 convolutions on the
- * im2col path: layer1.0.conv1's output is then bit for bit conv2d_forward's;
+ * im2col path: layer1.0.conv1's output is then bit for bit that of
+ * conv2d_forward_sgemm (the direct-sgemm row: im2col and our own GEMM);
  * training's Winograd path gives different bits within its rounding.  The
  * exact model keeps no Winograd filters, and its chunk scratch is the other's
  * (fe_conv_col_floats: the same chunking in every mode). */
@@ -595,7 +596,7 @@ static void test_resnet18_exact_conv(void **state)
     const fe_conv *c = &R->blk[0].c1, *ce = &Re->blk[0].c1;
     assert_true(wino_applies(&c->g));
     assert_ptr_equal(c->algo, &fe_conv_winograd);
-    assert_ptr_equal(ce->algo, &fe_conv_direct);
+    assert_ptr_equal(ce->algo, &fe_conv_direct_sgemm);
     assert_null(ce->state);
     const size_t ny = (size_t)c->g.cout * n * c->g.oh * c->g.ow, cap = conv_col_floats(&c->g, n);
     float *ref = malloc(sizeof(float) * ny), *col = malloc(sizeof(float) * cap);
@@ -603,7 +604,7 @@ static void test_resnet18_exact_conv(void **state)
     assert_true(ref && col && wino);
     fe_model_forward(m, n, 0);
     memcpy(wino, c->y, sizeof(float) * ny);
-    conv2d_forward(&c->g, n, R->a0, c->w, NULL, ref, col, cap);
+    conv2d_forward_sgemm(&c->g, n, R->a0, c->w, ref, col, cap);
     fe_model_forward(me, n, 0);
     assert_memory_equal(Re->a0, R->a0, sizeof(float) * (size_t)64 * n * 28 * 28);
     assert_memory_equal(ce->y, ref, sizeof(float) * ny);
@@ -1160,14 +1161,20 @@ static void test_arch_table(void **state)
     assert_true(w && e);
     assert_non_null(w->conv_scratch);
     assert_null(e->conv_scratch);
-    int wino = 0;
+    int wino = 0, own = 0;
     for (int i = 0; i < w->nlayers; i++)
         if (w->layers[i].conv) {
-            wino += w->layers[i].conv->algo == &fe_conv_winograd;
-            assert_ptr_equal(e->layers[i].conv->algo, &fe_conv_direct);
+            const fe_conv *c = w->layers[i].conv;
+            wino += c->algo == &fe_conv_winograd;
+            own += c->algo == &fe_conv_direct_sgemm;
+            /* exact: im2col, with our GEMM from 16 channels in, else OpenBLAS's */
+            assert_ptr_equal(e->layers[i].conv->algo,
+                             c->g.cin >= 16 ? &fe_conv_direct_sgemm : &fe_conv_direct);
         }
-    /* every 3x3 stride-1 conv but conv1 (one channel): 4 in layer1, 3 in each other layer */
+    /* every 3x3 stride-1 conv but conv1 (one channel): 4 in layer1, 3 in each other
+     * layer; the three stride-2 3x3 convs and three 1x1 shortcuts on our GEMM */
     assert_int_equal(wino, 13);
+    assert_int_equal(own, 6);
     fe_model_free(w);
     fe_model_free(e);
 }
