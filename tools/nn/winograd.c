@@ -29,6 +29,7 @@
  * tiles (TH = ceil(H/4)) numbered (block of 16 images, tile, image), two buffers
  * in col: [36][cin][T] (V, then dV) and [36][cout][T] (M or dM). */
 #include <string.h>
+#include <immintrin.h>
 #include "clones.h"
 #include "layers.h"
 #include "sgemm.h"
@@ -234,6 +235,88 @@ static void weight_grad_transform(const conv_geom *g, const float *du, float *dw
                 d_[l_] = s_[l_];                                               \
     } while (0)
 
+/* Moving a block of 16 images between [image][row][column] planes and the
+ * [row][column][lane] planes of the transforms is a 16 x 16 transpose per 16
+ * columns: with AVX-512 in registers (unpacks and shuffles), else one float at
+ * a time.  Data movement only: the same bits either way. */
+static int have_avx512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+__attribute__((target("avx512f")))
+static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xdd);
+        t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+        r[4 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0x88);
+        r[12 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0xdd);
+    }
+}
+
+/* E[r + off][q + off][l] = src[l][r * W + q] for r < H, q < W, l < 16. */
+__attribute__((target("avx512f"), noinline))
+static void gather16(int H, int W, const float *const *src, int off, float (*E)[PMAX][L])
+{
+    for (int r = 0; r < H; r++)
+        for (int q0 = 0; q0 < W; q0 += 16) {
+            const int nq = W - q0 < 16 ? W - q0 : 16;
+            const __mmask16 k = (__mmask16)((1u << nq) - 1);
+            __m512 v[16];
+            for (int l = 0; l < 16; l++)
+                v[l] = _mm512_maskz_loadu_ps(k, src[l] + (size_t)r * W + q0);
+            transpose16(v);
+            for (int j = 0; j < nq; j++)
+                _mm512_storeu_ps(E[r + off][q0 + j + off], v[j]);
+        }
+}
+
+/* dst[l][r * W + q] = (A[r + 1][q + 1][l] + (add ? dst[l][r * W + q] : 0)), then 0
+ * where mask[l][r * W + q] <= 0 when mask is set: gin_block's last loop. */
+__attribute__((target("avx512f"), noinline))
+static void scatter16(int H, int W, float (*A)[PMAX][L], float *const *dst, int add,
+                      const float *const *mask)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    for (int r = 0; r < H; r++)
+        for (int q0 = 0; q0 < W; q0 += 16) {
+            const int nq = W - q0 < 16 ? W - q0 : 16;
+            const __mmask16 k = (__mmask16)((1u << nq) - 1);
+            __m512 v[16];
+            for (int j = 0; j < 16; j++)
+                v[j] = j < nq ? _mm512_loadu_ps(A[r + 1][q0 + j + 1]) : zero;
+            transpose16(v);
+            for (int l = 0; l < 16; l++) {
+                float *row = dst[l] + (size_t)r * W + q0;
+                __m512 x = _mm512_add_ps(v[l], add ? _mm512_maskz_loadu_ps(k, row) : zero);
+                if (mask) {
+                    const __m512 m = _mm512_maskz_loadu_ps(k, mask[l] + (size_t)r * W + q0);
+                    x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(m, zero, _CMP_GT_OQ), x);
+                }
+                _mm512_mask_storeu_ps(row, k, x);
+            }
+        }
+}
+
 /* Zero E[r][q][*] outside rows [r0, r1) and columns [q0, q1) of an R x Q plane:
  * the border only, the inside is about to be written.  When some lanes carry no
  * image (jb < L) the whole plane is zeroed, so they hold zeros, not stale stack. */
@@ -254,6 +337,10 @@ static inline void load_planes(int H, int W, int HP, int WP, const float *const 
                         float (*P)[PMAX][L])
 {
     zero_border(P, HP, WP, 1, H + 1, 1, W + 1, jb);
+    if (jb == L && have_avx512()) {
+        gather16(H, W, src, 1, P);
+        return;
+    }
     for (int l = 0; l < jb; l++)
         for (int r = 0; r < H; r++)
             for (int q = 0; q < W; q++)
@@ -336,10 +423,13 @@ static void gout_block(int H, int W, int TH, int TW, const float *const *src, in
 {
     float E[PMAX][PMAX][L];                    /* dy, zero past the map's edge */
     zero_border(E, 4 * TH, 4 * TW, 0, H, 0, W, jb);
-    for (int l = 0; l < jb; l++)
-        for (int r = 0; r < H; r++)
-            for (int q = 0; q < W; q++)
-                E[r][q][l] = src[l][(size_t)r * W + q];
+    if (jb == L && have_avx512())
+        gather16(H, W, src, 0, E);
+    else
+        for (int l = 0; l < jb; l++)
+            for (int r = 0; r < H; r++)
+                for (int q = 0; q < W; q++)
+                    E[r][q][l] = src[l][(size_t)r * W + q];
     for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
             float t[6][4][L], o[36][L];
@@ -402,6 +492,10 @@ static void gin_block(int H, int W, int TH, int TW, const float *dv, size_t pl, 
                     a[3 * L + l] += o3; a[4 * L + l] += o4; a[5 * L + l] += o5;
                 }
         }
+    if (jb == L && have_avx512()) {
+        scatter16(H, W, A, dst, add, mask);
+        return;
+    }
     for (int l = 0; l < jb; l++)
         for (int r = 0; r < H; r++) {
             float *row = dst[l] + (size_t)r * W;
