@@ -12,12 +12,7 @@
  * order, so the result does not depend on the thread count.  conv2's im2col
  * columns are kept from forward for backward at the front of m->col. */
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#else                       /* built without OpenMP (the fuzzing harnesses): one thread */
-static int omp_get_max_threads(void) { return 1; }
-static int omp_get_thread_num(void) { return 0; }
-#endif
+#include "threads.h"
 #include "builder.h"
 #include "lenet5.h"
 

@@ -15,8 +15,8 @@
 #include <math.h>
 #include <string.h>
 #include <immintrin.h>
-#include <omp.h>
 #include "sgemm.h"
+#include "threads.h"
 
 #define KC FE_SGEMM_KC
 #define MR 8
