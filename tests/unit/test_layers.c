@@ -469,13 +469,19 @@ static void wino_case(int cin, int cout, int h, int w, int n)
      * time: the same bits.  Every tile is a column of its own in the products,
      * so an image's output and dx do not depend on its chunk: the whole batch
      * at once must equal one image at a time, bit for bit (forward, and dx
-     * added into a base through a ReLU mask). */
+     * added into a base through a ReLU mask).  The whole batch's forward is
+     * the fused pass (one tile row of a block at a time) where it applies,
+     * one image at a time the unfused one. */
     if (n >= 16) {
         float *yk[2], *dxk[2], *base = fvec(nx);
         fill_normal(&r, base, nx, 0, 1);
         wino_filters(&g, wt, u);
         for (int k = 0; k < 2; k++) {
-            const size_t cap = wino_col_floats(&g, k ? 1 : n);
+            size_t cap = wino_col_floats(&g, k ? 1 : n);
+            while (k == 0 && !wino_fused_applies(&g, cap) && cap < (size_t)1 << 28)
+                cap *= 2;                      /* room for a fused block per thread */
+            if (wino_fused_applies(&g, cap) != !k)
+                fail_msg("%s: the %s pass was not the one tested", name, k ? "unfused" : "fused");
             float *col = malloc(sizeof(float) * cap);
             yk[k] = fvec(ny);
             dxk[k] = fvec(nx);

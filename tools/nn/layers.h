@@ -71,6 +71,10 @@ int wino_applies(const conv_geom *g);      /* k 3, stride 1, pad 1, cin >= 16, h
 size_t wino_u_floats(const conv_geom *g);
 size_t wino_scratch_floats(const conv_geom *g);
 size_t wino_col_floats(const conv_geom *g, int chunk);
+/* Whether wino_forward runs fused (one tile row of 16 images at a time, per
+ * thread, V and M kept in cache) with col_cap floats of col: when cin * cout
+ * <= 128 * 128 and col holds a block per thread.  The same bits either way. */
+int wino_fused_applies(const conv_geom *g, size_t col_cap);
 void wino_filters(const conv_geom *g, const float *w, float *u);
 void wino_forward(const conv_geom *g, int n, const float *x, const float *u, float *y, float *col,
                   size_t col_cap);

@@ -33,6 +33,7 @@
 #include "clones.h"
 #include "layers.h"
 #include "sgemm.h"
+#include "threads.h"
 
 #define WINO_MAXW 32                    /* the stack planes below are sized for it */
 
@@ -273,11 +274,12 @@ static inline void transpose16(__m512 r[16])
     }
 }
 
-/* E[r + off][q + off][l] = src[l][r * W + q] for r < H, q < W, l < 16. */
+/* E[r - r0 + dr][q + dq][l] = src[l][r * W + q] for r0 <= r < r1, q < W, l < 16. */
 __attribute__((target("avx512f"), noinline))
-static void gather16(int H, int W, const float *const *src, int off, float (*E)[PMAX][L])
+static void gather16(int r0, int r1, int W, const float *const *src, int dr, int dq,
+                     float (*E)[PMAX][L])
 {
-    for (int r = 0; r < H; r++)
+    for (int r = r0; r < r1; r++)
         for (int q0 = 0; q0 < W; q0 += 16) {
             const int nq = W - q0 < 16 ? W - q0 : 16;
             const __mmask16 k = (__mmask16)((1u << nq) - 1);
@@ -286,28 +288,29 @@ static void gather16(int H, int W, const float *const *src, int off, float (*E)[
                 v[l] = _mm512_maskz_loadu_ps(k, src[l] + (size_t)r * W + q0);
             transpose16(v);
             for (int j = 0; j < nq; j++)
-                _mm512_storeu_ps(E[r + off][q0 + j + off], v[j]);
+                _mm512_storeu_ps(E[r - r0 + dr][q0 + j + dq], v[j]);
         }
 }
 
-/* dst[l][r * W + q] = (A[r + 1][q + 1][l] + (add ? dst[l][r * W + q] : 0)), then 0
- * where mask[l][r * W + q] <= 0 when mask is set: gin_block's last loop. */
+/* dst[l][r * W + q] = A[r - r0 + dr][q + dq][l] (+ dst[l][r * W + q] when add)
+ * for r0 <= r < r1, q < W, then 0 where mask[l][r * W + q] <= 0 when mask is
+ * set: gin_block's and out_block's last loops. */
 __attribute__((target("avx512f"), noinline))
-static void scatter16(int H, int W, float (*A)[PMAX][L], float *const *dst, int add,
-                      const float *const *mask)
+static void scatter16(int r0, int r1, int W, float (*A)[PMAX][L], int dr, int dq,
+                      float *const *dst, int add, const float *const *mask)
 {
     const __m512 zero = _mm512_setzero_ps();
-    for (int r = 0; r < H; r++)
+    for (int r = r0; r < r1; r++)
         for (int q0 = 0; q0 < W; q0 += 16) {
             const int nq = W - q0 < 16 ? W - q0 : 16;
             const __mmask16 k = (__mmask16)((1u << nq) - 1);
             __m512 v[16];
             for (int j = 0; j < 16; j++)
-                v[j] = j < nq ? _mm512_loadu_ps(A[r + 1][q0 + j + 1]) : zero;
+                v[j] = j < nq ? _mm512_loadu_ps(A[r - r0 + dr][q0 + j + dq]) : zero;
             transpose16(v);
             for (int l = 0; l < 16; l++) {
                 float *row = dst[l] + (size_t)r * W + q0;
-                __m512 x = _mm512_add_ps(v[l], add ? _mm512_maskz_loadu_ps(k, row) : zero);
+                __m512 x = add ? _mm512_add_ps(v[l], _mm512_maskz_loadu_ps(k, row)) : v[l];
                 if (mask) {
                     const __m512 m = _mm512_maskz_loadu_ps(k, mask[l] + (size_t)r * W + q0);
                     x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(m, zero, _CMP_GT_OQ), x);
@@ -332,28 +335,33 @@ static inline void zero_border(float (*E)[PMAX][L], int R, int Q, int r0, int r1
         }
 }
 
-/* P[r][q][l] = image l's padded input (row r-1, column q-1), zero outside. */
-static inline void load_planes(int H, int W, int HP, int WP, const float *const *src, int jb,
-                        float (*P)[PMAX][L])
+/* P[r][q][l] = image l's padded input (row p0 + r - 1, column q - 1) for the
+ * padded rows [p0, p1) of tile rows [ty0, ty1) (p0 = 4 ty0, p1 = 4 ty1 + 2),
+ * zero outside the image. */
+static inline void load_planes(int H, int W, int p0, int p1, int WP, const float *const *src,
+                               int jb, float (*P)[PMAX][L])
 {
-    zero_border(P, HP, WP, 1, H + 1, 1, W + 1, jb);
+    const int r0 = p0 - 1 > 0 ? p0 - 1 : 0, r1 = p1 - 1 < H ? p1 - 1 : H;  /* input rows */
+    zero_border(P, p1 - p0, WP, r0 + 1 - p0, r1 + 1 - p0, 1, W + 1, jb);
     if (jb == L && have_avx512()) {
-        gather16(H, W, src, 1, P);
+        gather16(r0, r1, W, src, r0 + 1 - p0, 1, P);
         return;
     }
     for (int l = 0; l < jb; l++)
-        for (int r = 0; r < H; r++)
+        for (int r = r0; r < r1; r++)
             for (int q = 0; q < W; q++)
-                P[r + 1][q + 1][l] = src[l][(size_t)r * W + q];
+                P[r + 1 - p0][q + 1][l] = src[l][(size_t)r * W + q];
 }
 
+/* V for tile rows [ty0, ty1) of a block of jb images (one channel); tile
+ * (ty, tx) goes to v + ((ty - ty0) * TW + tx) * jb, position xi at + xi * pl. */
 FE_CLONES
-static void in_block(int H, int W, int TH, int TW, const float *const *src, int jb, size_t pl,
-                     float *v)
+static void in_block(int H, int W, int ty0, int ty1, int TW, const float *const *src, int jb,
+                     size_t pl, float *v)
 {
     float P[PMAX][PMAX][L];
-    load_planes(H, W, 4 * TH + 2, 4 * TW + 2, src, jb, P);
-    for (int ty = 0; ty < TH; ty++)
+    load_planes(H, W, 4 * ty0, 4 * ty1 + 2, 4 * TW + 2, src, jb, P);
+    for (int ty = 0; ty < ty1 - ty0; ty++)
         for (int tx = 0; tx < TW; tx++) {
             float t[6][6][L], o[36][L];
             for (int k = 0; k < 6; k++)        /* B^T d: down each column of the tile */
@@ -381,16 +389,19 @@ static void in_block(int H, int W, int TH, int TW, const float *const *src, int 
         }
 }
 
+/* y = A^T M A for tile rows [ty0, ty1) of a block of jb images (one channel);
+ * tile (ty, tx) is read from m + ((ty - ty0) * TW + tx) * jb. */
 FE_CLONES
-static void out_block(int H, int W, int TH, int TW, const float *m, size_t pl, int jb,
+static void out_block(int H, int W, int ty0, int ty1, int TW, const float *m, size_t pl, int jb,
                       float *const *dst)
 {
-    for (int ty = 0; ty < TH; ty++)
+    float Y[PMAX][PMAX][L];                    /* [row - 4 ty0][column][lane] */
+    for (int ty = ty0; ty < ty1; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            float in[36][L], s[4][6][L], y[4][4][L];
+            float in[36][L], s[4][6][L];
             if (jb < L)                        /* lanes without an image: zeros */
                 memset(in, 0, sizeof in);
-            const float *src = m + ((size_t)ty * TW + tx) * jb;
+            const float *src = m + ((size_t)(ty - ty0) * TW + tx) * jb;
             for (int xi = 0; xi < 36; xi++)
                 COPY_LANES(in[xi], src + xi * pl, jb);
             for (int q = 0; q < 6; q++)        /* A^T M: down each column */
@@ -407,14 +418,19 @@ static void out_block(int H, int W, int TH, int TW, const float *m, size_t pl, i
                     const float x3 = s[r][3][l], x4 = s[r][4][l], x5 = s[r][5][l];
                     float o0, o1, o2, o3;
                     AT6(o, x);
-                    y[r][0][l] = o0; y[r][1][l] = o1; y[r][2][l] = o2; y[r][3][l] = o3;
+                    float *y = Y[4 * (ty - ty0) + r][4 * tx];
+                    y[0 * L + l] = o0; y[1 * L + l] = o1; y[2 * L + l] = o2; y[3 * L + l] = o3;
                 }
-            const int rn = H - 4 * ty < 4 ? H - 4 * ty : 4, qn = W - 4 * tx < 4 ? W - 4 * tx : 4;
-            for (int l = 0; l < jb; l++)
-                for (int r = 0; r < rn; r++)
-                    for (int q = 0; q < qn; q++)
-                        dst[l][(size_t)(4 * ty + r) * W + 4 * tx + q] = y[r][q][l];
         }
+    const int r1 = H < 4 * ty1 ? H : 4 * ty1;
+    if (jb == L && have_avx512()) {
+        scatter16(4 * ty0, r1, W, Y, 0, 0, dst, 0, NULL);
+        return;
+    }
+    for (int l = 0; l < jb; l++)
+        for (int r = 4 * ty0; r < r1; r++)
+            for (int q = 0; q < W; q++)
+                dst[l][(size_t)r * W + q] = Y[r - 4 * ty0][q][l];
 }
 
 FE_CLONES
@@ -424,7 +440,7 @@ static void gout_block(int H, int W, int TH, int TW, const float *const *src, in
     float E[PMAX][PMAX][L];                    /* dy, zero past the map's edge */
     zero_border(E, 4 * TH, 4 * TW, 0, H, 0, W, jb);
     if (jb == L && have_avx512())
-        gather16(H, W, src, 0, E);
+        gather16(0, H, W, src, 0, 0, E);
     else
         for (int l = 0; l < jb; l++)
             for (int r = 0; r < H; r++)
@@ -493,7 +509,7 @@ static void gin_block(int H, int W, int TH, int TW, const float *dv, size_t pl, 
                 }
         }
     if (jb == L && have_avx512()) {
-        scatter16(H, W, A, dst, add, mask);
+        scatter16(0, H, W, A, 1, 1, dst, add, mask);
         return;
     }
     for (int l = 0; l < jb; l++)
@@ -501,7 +517,7 @@ static void gin_block(int H, int W, int TH, int TW, const float *dv, size_t pl, 
             float *row = dst[l] + (size_t)r * W;
             const float *mk = mask ? mask[l] + (size_t)r * W : NULL;
             for (int q = 0; q < W; q++) {
-                float v = A[r + 1][q + 1][l] + (add ? row[q] : 0.0f);
+                float v = add ? A[r + 1][q + 1][l] + row[q] : A[r + 1][q + 1][l];
                 row[q] = mk && !(mk[q] > 0.0f) ? 0.0f : v;
             }
         }
@@ -528,7 +544,7 @@ static void input_transform(int c_n, int H, int W, int n_total, int n0, int nc, 
             const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
             const float *src[L];
             planes(x, c, n_total, n0, j0, jb, (size_t)H * W, src);
-            in_block(H, W, TH, TW, src, jb, pl, v + (size_t)c * T + (size_t)j0 * TH * TW);
+            in_block(H, W, 0, TH, TW, src, jb, pl, v + (size_t)c * T + (size_t)j0 * TH * TW);
         }
 }
 
@@ -544,7 +560,7 @@ static void output_transform(int c_n, int H, int W, int n_total, int n0, int nc,
             const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
             const float *p[L];
             planes(y, c, n_total, n0, j0, jb, (size_t)H * W, p);
-            out_block(H, W, TH, TW, m + (size_t)c * T + (size_t)j0 * TH * TW, pl, jb,
+            out_block(H, W, 0, TH, TW, m + (size_t)c * T + (size_t)j0 * TH * TW, pl, jb,
                       (float *const *)p);
         }
 }
@@ -586,9 +602,64 @@ static void grad_input_transform(int c_n, int H, int W, int n_total, int n0, int
         }
 }
 
+/* The fused forward pass, for layers whose U is small enough to stay in cache
+ * (cin * cout <= FUSE_MAX_U: ResNet-18's layer1 and layer2): each thread takes
+ * one tile row of a block of 16 images at a time, transforms its input into V
+ * (36 x cin x TW*16, about 1 MiB), runs the 36 products into M and transforms
+ * M into y, so V and M never leave the caches for memory.  Every output is
+ * the same sum in the same order as the unfused pass (the products' sums run
+ * along cin, whatever the number of columns): the same bits. */
+#define FUSE_MAX_U ((size_t)128 * 128)
+
+static size_t fused_floats(const conv_geom *g)
+{
+    return (size_t)36 * (g->cin + g->cout) * (size_t)((g->w + 3) / 4) * L;
+}
+
+int wino_fused_applies(const conv_geom *g, size_t col_cap)
+{
+    return (size_t)g->cin * g->cout <= FUSE_MAX_U &&
+           (size_t)omp_get_max_threads() * fused_floats(g) <= col_cap;
+}
+
+static void forward_fused(const conv_geom *g, int n, const float *x, const float *u, float *y,
+                          float *col)
+{
+    const int H = g->h, W = g->w, TH = (H + 3) / 4, TW = (W + 3) / 4, nb = (n + L - 1) / L;
+    const int ci_n = g->cin, co_n = g->cout;
+    #pragma omp parallel
+    {
+        float *v = col + (size_t)omp_get_thread_num() * fused_floats(g);
+        float *m = v + (size_t)36 * ci_n * TW * L;
+        #pragma omp for schedule(static)
+        for (int blk = 0; blk < nb * TH; blk++) {
+            const int j0 = blk / TH * L, ty = blk % TH, jb = n - j0 < L ? n - j0 : L;
+            const int nbk = TW * jb;           /* the block's columns: (tile, image) */
+            const float *p[L];
+            for (int c = 0; c < ci_n; c++) {
+                planes(x, c, n, 0, j0, jb, (size_t)H * W, p);
+                in_block(H, W, ty, ty + 1, TW, p, jb, (size_t)ci_n * nbk, v + (size_t)c * nbk);
+            }
+            for (int xi = 0; xi < 36; xi++)
+                fe_sgemm(0, 0, co_n, nbk, ci_n, u + (size_t)xi * co_n * ci_n, ci_n,
+                         v + (size_t)xi * ci_n * nbk, nbk, 0, m + (size_t)xi * co_n * nbk, nbk,
+                         NULL);
+            for (int c = 0; c < co_n; c++) {
+                planes(y, c, n, 0, j0, jb, (size_t)H * W, p);
+                out_block(H, W, ty, ty + 1, TW, m + (size_t)c * nbk, (size_t)co_n * nbk, jb,
+                          (float *const *)p);
+            }
+        }
+    }
+}
+
 void wino_forward(const conv_geom *g, int n, const float *x, const float *u, float *y, float *col,
                   size_t col_cap)
 {
+    if (wino_fused_applies(g, col_cap)) {
+        forward_fused(g, n, x, u, y, col);
+        return;
+    }
     const int chunk = wino_chunk(g, col_cap), ci_n = g->cin, co_n = g->cout;
     for (int n0 = 0; n0 < n; n0 += chunk) {
         const int nc = n - n0 < chunk ? n - n0 : chunk;
