@@ -1,7 +1,10 @@
 /* featmat - the neural feature matrix W^T W of a weight tensor (--gram: W W^T).
  *
  * W is reshaped to [out, rest]: a conv weight [o,i,k,k] becomes [o, i*k*k] with
- * the patch index (ci, kh, kw), a linear weight [o,i] stays.  Sums run in double. */
+ * the patch index (ci, kh, kw), a linear weight [o,i] stays.  Sums run in double
+ * (OpenBLAS's dsyrk: a 512 x 4608 conv weight's 4608 x 4608 matrix in a fraction
+ * of a second). */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,8 @@ int main(int argc, char **argv)
     if (rows < 1 || cols < 1)
         fe_die(PROG, name, "empty weight");
     const int64_t d = gram ? rows : cols;
+    if (cols > 2147483647 || rows > 2147483647)
+        fe_die(PROG, name, "a dimension of %lld x %lld is too large", (long long)rows, (long long)cols);
     if (d > 46340)
         fe_die(PROG, name, "the result would be %lld x %lld: too large", (long long)d, (long long)d);
     const float *W = w32.data;
@@ -65,17 +70,19 @@ int main(int argc, char **argv)
     if (fe_tensor_alloc(&r, FE_F32, 2, shape))
         fe_die(PROG, name, "out of memory");
     float *R = r.data;
+    double *Wd = malloc(sizeof(double) * (size_t)rows * cols), *S = malloc(sizeof(double) * d * d);
+    if (!Wd || !S)
+        fe_die(PROG, name, "out of memory");
+    for (int64_t i = 0; i < rows * cols; i++)
+        Wd[i] = W[i];
+    /* the upper triangle of W W^T (gram) or W^T W, then both triangles */
+    cblas_dsyrk(CblasRowMajor, CblasUpper, gram ? CblasNoTrans : CblasTrans, (int)d,
+                (int)(gram ? cols : rows), 1.0, Wd, (int)cols, 0.0, S, (int)d);
     for (int64_t a = 0; a < d; a++)
-        for (int64_t b = a; b < d; b++) {
-            double s = 0;
-            if (gram)
-                for (int64_t k = 0; k < cols; k++)
-                    s += (double)W[a * cols + k] * W[b * cols + k];
-            else
-                for (int64_t k = 0; k < rows; k++)
-                    s += (double)W[k * cols + a] * W[k * cols + b];
-            R[a * d + b] = R[b * d + a] = (float)s;
-        }
+        for (int64_t b = a; b < d; b++)
+            R[a * d + b] = R[b * d + a] = (float)S[a * d + b];
+    free(S);
+    free(Wd);
     if (npy_save(out, &r, &err))
         fe_die(PROG, fe_name_out(out), "%s", err.msg);
     fe_tensor_free(&w);
