@@ -83,6 +83,12 @@ refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/const.npy"       # undefined
 refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/nan.npy"         # NaN
 refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/missing.npy"
 "$BIN/corr" "$tmp/a.npy" > /dev/null 2>&1 && fail "corr accepted one input"; ok
+# the first against each of the others, on one line; the first from a pipe, read once
+[[ $("$BIN/corr" - "$tmp/a2.npy" "$tmp/aneg.npy" "$tmp/b.npy" < "$tmp/a.npy") == $'1.000000\t-1.000000\t'"$want" ]] ||
+    fail "corr a a2 aneg b: $("$BIN/corr" "$tmp/a.npy" "$tmp/a2.npy" "$tmp/aneg.npy" "$tmp/b.npy")"; ok
+refused corr "$BIN/corr" - "$tmp/a.npy" -                                  # stdin twice
+refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/a2.npy" "$tmp/v5.npy"         # the third's shape
+grep -q "v5.npy: shape differs" "$tmp/err" || fail "corr: which array differs: $(cat "$tmp/err")"; ok
 
 # ---- stack and npy2txt --------------------------------------------------------
 "$BIN/stack" -o "$tmp/st.npy" "$tmp/s1.npy" "$tmp/s2.npy"
@@ -146,6 +152,45 @@ grep -q "conv1 given twice" "$tmp/err" || fail "agop: a layer twice: $(cat "$tmp
 refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 -o "$tmp/out/x.npy" --layer fc1 -o "$tmp/out/x.npy"
 grep -q "x.npy given for two layers" "$tmp/err" || fail "agop: one file twice: $(cat "$tmp/err")"; ok
 refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 -o "$tmp/out/x.npy" --layer conv9 -o "$tmp/out/y.npy"
+# --sizes: the whole pool's corr is corr(featmat, agop) over the same images; a pool
+# of one block resamples to itself; the same seed gives the same table
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --count 12 --batch 2 --quiet \
+    --layer conv1 --layer fc1 --sizes 2,6,12 --resamples 50 -o "$tmp/sizes.tsv"
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --count 12 --batch 2 --quiet \
+    --layer conv1 -o "$tmp/ag12c.npy" --layer fc1 -o "$tmp/ag12f.npy"
+for l in conv1:c fc1:f; do
+    "$BIN/snapshot" --ckpt "$ck" --tensor "${l%%:*}.weight" | "$BIN/featmat" -o "$tmp/nfm12${l##*:}.npy"
+done
+pc=$("$BIN/corr" "$tmp/nfm12c.npy" "$tmp/ag12c.npy") pf=$("$BIN/corr" "$tmp/nfm12f.npy" "$tmp/ag12f.npy")
+$PY - "$tmp/sizes.tsv" "$pc" "$pf" <<'PYEOF' || fail "agop --sizes table: $(cat "$tmp/sizes.tsv")"
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+assert rows[0] == "layer n pool corr_pool resamples corr_mean corr_sd ci95_lo ci95_hi".split(), rows[0]
+body = rows[1:]
+assert [(r[0], r[1]) for r in body] == [(l, n) for l in ("conv1", "fc1") for n in ("2", "6", "12")], body
+want = {"conv1": float(sys.argv[2]), "fc1": float(sys.argv[3])}
+for r in body:
+    pool, mean, sd, lo, hi = (float(r[i]) for i in (3, 5, 6, 7, 8))
+    assert r[2] == "12" and r[4] == "50"
+    assert abs(pool - want[r[0]]) <= 1.5e-6, (r, want)          # both rounded to 6 decimals
+    assert sd > 0 and lo <= mean <= hi and lo < hi, r
+PYEOF
+ok
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --count 12 --batch 2 --quiet \
+    --layer conv1 --layer fc1 --sizes 2,6,12 --resamples 50 > "$tmp/sizes2.tsv"
+cmp -s "$tmp/sizes.tsv" "$tmp/sizes2.tsv" || fail "agop --sizes: the same seed, another table"; ok
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --count 12 --batch 2 --quiet \
+    --layer conv1 --layer fc1 --sizes 2,6,12 --resamples 50 --seed 1 > "$tmp/sizes3.tsv"
+cmp -s "$tmp/sizes.tsv" "$tmp/sizes3.tsv" && fail "agop --sizes: seed 1 drew what seed 0 did"; ok
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --count 4 --batch 4 --quiet --layer conv2 --sizes 4 \
+    --resamples 10 | awk -F'\t' 'NR == 2 && $4 == $6 && $4 == $8 && $4 == $9 && $7 == "0.000000" { ok = 1 }
+    END { exit !ok }' || fail "agop --sizes: one block does not resample to itself"; ok
+for bad in "--count 12 --batch 5 --sizes 5" "--count 12 --batch 2 --sizes 3" "--count 12 --batch 2 --sizes 14" \
+           "--count 12 --batch 2 --sizes 6,2" "--count 12 --batch 2 --sizes 2 --resamples 1" \
+           "--count 12 --batch 2 --sizes 2,x"; do
+    # shellcheck disable=SC2086
+    refused agop "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --layer conv1 $bad -o "$tmp/out/x.tsv"
+done
 if [[ -z ${FE_SKIP_RESNET:-} ]]; then
     "$BIN/train" --model resnet18 --images "$tmp/img.npy" --labels "$tmp/lab.npy" --out "$tmp/runr" \
         --epochs 0 --batch 6 --optimizer sgd --lr 1e-3 --seed 1 --threads 1 --quiet
