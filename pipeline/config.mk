@@ -77,7 +77,24 @@ AGOP_COUNT_LENET  ?= 2000
 AGOP_COUNT_RESNET ?= 500
 AGOP_BATCH    ?= 128
 CNFA_LAYERS_LENET  ?= conv1 conv2 fc1 fc2 fc3
-CNFA_LAYERS_RESNET ?= conv1 layer1.0.conv1 layer2.0.conv1 layer3.0.conv1 layer4.0.conv1
+# ours: every convolution of ResNet-18 in network order (block: conv1, conv2, shortcut):
+# cnfa.tsv and Figure 9; one agop call per epoch serves them all
+CNFA_LAYERS_RESNET ?= conv1 $(foreach s,1 2 3 4,$(foreach b,0 1,layer$(s).$(b).conv1 \
+  layer$(s).$(b).conv2 $(if $(filter-out 1,$(s)),$(if $(filter 0,$(b)),layer$(s).$(b).shortcut.0))))
+# ours: the lines of Figure 8 (conv1 and the first conv of each stage)
+CNFA_PLOT_RESNET ?= conv1 layer1.0.conv1 layer2.0.conv1 layer3.0.conv1 layer4.0.conv1
+# ours: the AGOP matrices kept in the work directory after their cnfa.tsv rows
+# (the others, up to 4608 x 4608, are deleted: 0.4 GB per epoch of a run)
+AGOP_KEEP     ?= conv1
+# ours: the sample-size study (tables/cnfa-sample-size.tsv): agop --sizes over a pool
+# of the first AGOP_SS_POOL training images in blocks of AGOP_SS_BATCH, for the
+# CNFA_PLOT_RESNET layers at the epochs AGOP_SS_EPOCHS of Figure 1's run ("last" =
+# EPOCHS_RESNET), AGOP_SS_RESAMPLES resamples of each size
+AGOP_SS_POOL  ?= 2000
+AGOP_SS_BATCH ?= 25
+AGOP_SS_SIZES ?= 100 250 500 1000 2000
+AGOP_SS_EPOCHS ?= 0 1 last
+AGOP_SS_RESAMPLES ?= 1000
 
 # Subsets: 0 = the whole file
 # training images used (of 60,000)
@@ -98,7 +115,13 @@ ifeq ($(PROFILE),quick)
   BATCH_RESNET := 32
   AGOP_COUNT_LENET := 256
   AGOP_COUNT_RESNET := 16
-  # conv1 (Figure 7) and one deeper conv: each ResNet-18 AGOP is ten backward passes
-  CNFA_LAYERS_RESNET := conv1 layer3.0.conv1
   AGOP_BATCH := 16
+  # six convs, one of each kind and stage, for Figure 9's map: a CNFA row costs about
+  # a second per 2304 x 2304 matrix it reads, and all 20 convs made make quick 330 s
+  CNFA_LAYERS_RESNET := conv1 layer1.0.conv1 layer2.0.conv1 layer2.0.shortcut.0 \
+    layer3.0.conv1 layer4.0.conv1
+  AGOP_SS_POOL := 32
+  AGOP_SS_BATCH := 8
+  AGOP_SS_SIZES := 8 16 32
+  AGOP_SS_RESAMPLES := 200
 endif

@@ -77,9 +77,10 @@ endif
 
 FIGURES := $(addprefix $(FIG)/,fig1-resnet18-curves.png fig2-lenet5-curves.png fig3-sample.png \
              fig4-lenet5-conv1-maps.png fig5-lenet5-conv2-maps.png fig6-resnet18-nfm.png \
-             fig6b-resnet18-gram.png fig7-resnet18-agop.png fig8-cnfa-correlation.png)
+             fig6b-resnet18-gram.png fig7-resnet18-agop.png fig8-cnfa-correlation.png \
+             fig9-cnfa-map.png)
 # then each run's metrics table, RUN_TABLES (run_rules, below)
-TABLES  := $(addprefix $(TAB)/,table1.tsv table1.md cnfa.tsv)
+TABLES  := $(addprefix $(TAB)/,table1.tsv table1.md cnfa.tsv cnfa-sample-size.tsv)
 
 .PHONY: all paper-short quick figures tables results table1-seeds FORCE
 all:
@@ -235,15 +236,22 @@ $(WORK)/gram/%.npy: $$(call stem_ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
 	mv $(TMP) $@
 
 # one row: model layer epoch corr(NFM, AGOP) corr(NFM, NFM at epoch 0)
-# (stem_nfm0: the NFM of the stem's run and layer at epoch 0; each corr is kept in
-# a variable first, so that one that fails fails the row under -e)
+# (stem_nfm0: the NFM of the stem's run and layer at epoch 0.  The epoch's NFM
+# goes through a pipe into corr, which reads it once for both numbers; the AGOP
+# is removed after its row unless it is conv1's, which Figure 7 draws, or of a
+# layer in AGOP_KEEP: a run's 20 ResNet-18 AGOPs take 0.4 GB per epoch.  An
+# AGOP is an intermediate file: make remakes a missing one only when what it is
+# made from changed.  The corrs are kept in a variable first, so that a failure
+# fails the row.)
 stem_nfm0 = $(WORK)/nfm/$(call stem_model,$(1))@$(call stem_layer,$(1))@000.npy
-$(WORK)/cnfa/%.tsv: $(WORK)/nfm/%.npy $(WORK)/agop/%.npy $$(call stem_nfm0,$$*) $(BIN)/corr
+$(WORK)/cnfa/%.tsv: $$(call stem_ckpt,$$*) $(WORK)/agop/%.npy $$(call stem_nfm0,$$*) \
+                    $(BIN)/snapshot $(BIN)/featmat $(BIN)/corr
 	@mkdir -p $(@D)
-	agop=$$($(BIN)/corr $(WORK)/nfm/$*.npy $(WORK)/agop/$*.npy); \
-	  init=$$($(BIN)/corr $(call stem_nfm0,$*) $(WORK)/nfm/$*.npy); \
-	  printf '%s\t%s\t%d\t%s\t%s\n' $(call stem_model,$*) $(call stem_layer,$*) \
-	    $$((10#$(call stem_epoch,$*))) "$$agop" "$$init" > $(TMP) && mv $(TMP) $@
+	c=$$($(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat \
+	  | $(BIN)/corr - $(WORK)/agop/$*.npy $(call stem_nfm0,$*)) && \
+	  printf '%s\t%s\t%d\t%s\n' $(call stem_model,$*) $(call stem_layer,$*) \
+	    $$((10#$(call stem_epoch,$*))) "$$c" > $(TMP) && mv $(TMP) $@
+	$(if $(filter $(call stem_layer,$*),conv1 $(AGOP_KEEP)),,rm $(WORK)/agop/$*.npy)
 
 # CNFA_ROWS: every run's rows (run_rules), in the runs' order: LeNet-5, then
 # ResNet-18's two runs, "resnet18" (lr LR_RESNET) and the Table 1 run $(T1)
@@ -268,6 +276,7 @@ MATS = $(foreach e,$(FEAT_E),$(WORK)/txt/$(1)@$(T1)@conv1@$(e).txt)
 FEAT_TITLES = $(foreach e,$(FEATURE_EPOCHS),epoch_$(e))
 T1_NAME = ResNet-18 conv1, the Table 1 run (SGD lr $(LR_T1)$(if $(filter 1,$(FRESH_T1)),$(comma) momentum restarted each epoch)$(comma) seed $(SEED))
 comma := ,
+space := $(subst ,, )
 
 $(FIG)/fig6-resnet18-nfm.png: $(call MATS,nfm) pipeline/plot-matrices.gp $(T1_STAMP)
 	@mkdir -p $(@D)
@@ -286,8 +295,30 @@ $(FIG)/fig7-resnet18-agop.png: $(call MATS,nfm) $(call MATS,agop) pipeline/plot-
 
 $(FIG)/fig8-cnfa-correlation.png: $(TAB)/cnfa.tsv pipeline/plot-cnfa.gp
 	@mkdir -p $(@D)
-	gnuplot -e "data='$<'; out='$(TMP)'; lenet='$(CNFA_LAYERS_LENET)'; resnet='$(CNFA_LAYERS_RESNET)'; lr_resnet='$(LR_RESNET)'; t1='$(T1)'" pipeline/plot-cnfa.gp
+	gnuplot -e "data='$<'; out='$(TMP)'; lenet='$(CNFA_LAYERS_LENET)'; resnet='$(CNFA_PLOT_RESNET)'; lr_resnet='$(LR_RESNET)'; t1='$(T1)'" pipeline/plot-cnfa.gp
 	mv $(TMP) $@
+
+# Figure 9: every ResNet-18 conv (rows, network order) x epoch (columns), both runs
+$(FIG)/fig9-cnfa-map.png: $(TAB)/cnfa.tsv pipeline/plot-cnfa-map.gp
+	@mkdir -p $(@D)
+	gnuplot -e "data='$<'; out='$(TMP)'; layers='$(CNFA_LAYERS_RESNET)'; run1='resnet18'; run2='$(T1)'; name1='Figure 1 run (SGD lr $(LR_RESNET))'; name2='Table 1 run (lr $(LR_T1))'; count='$(AGOP_COUNT_RESNET)'" pipeline/plot-cnfa-map.gp
+	mv $(TMP) $@
+
+# ---- The AGOP's sample size: corr(NFM, AGOP) over n images, resampled ------
+# agop --sizes per epoch of AGOP_SS_EPOCHS (last: the run's last), then one table
+# with the run and epoch in front of agop's columns
+ss_epochs = $(foreach e,$(patsubst last,$(EPOCHS_RESNET),$(AGOP_SS_EPOCHS)),$(shell printf %03d $(e)))
+SS_PARTS := $(foreach e,$(call ss_epochs),$(WORK)/sizes/resnet18@$(e).tsv)
+$(WORK)/sizes/resnet18@%.tsv: $(resnet18_dir)/epoch-%.npz $(TRAIN_X) $(BIN)/agop
+	@mkdir -p $(@D)
+	$(RUN) $(BIN)/agop --ckpt $< --images $(TRAIN_X) --count $(AGOP_SS_POOL) --batch $(AGOP_SS_BATCH) \
+	  --threads $(THREADS) --mean $(MEAN) --std $(STD) --quiet $(addprefix --layer ,$(CNFA_PLOT_RESNET)) \
+	  --sizes $(subst $(space),$(comma),$(strip $(AGOP_SS_SIZES))) --resamples $(AGOP_SS_RESAMPLES) \
+	  --seed $(SEED) -o $@
+$(TAB)/cnfa-sample-size.tsv: $(SS_PARTS)
+	@mkdir -p $(@D)
+	awk -F'\t' -v OFS='\t' 'FNR == 1 { split(FILENAME, p, "@"); e = p[2] + 0; if (NR == 1) print "model", "epoch", $$0; next } \
+	  { print "resnet18", e, $$0 }' $^ > $(TMP) && mv $(TMP) $@
 
 # ---- Table 1: the Table 1 run, epochs 0-EPOCHS_T1 --------------------------
 # train_acc is train_acc_batchmean (column 10): the mean of the per-batch

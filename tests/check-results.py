@@ -84,7 +84,8 @@ def png(path):
 
 FIGS = ["fig1-resnet18-curves.png", "fig2-lenet5-curves.png", "fig3-sample.png",
         "fig4-lenet5-conv1-maps.png", "fig5-lenet5-conv2-maps.png", "fig6-resnet18-nfm.png",
-        "fig6b-resnet18-gram.png", "fig7-resnet18-agop.png", "fig8-cnfa-correlation.png"]
+        "fig6b-resnet18-gram.png", "fig7-resnet18-agop.png", "fig8-cnfa-correlation.png",
+        "fig9-cnfa-map.png"]
 for f in FIGS:
     p = os.path.join(res, "figures", f)
     try:
@@ -134,9 +135,30 @@ try:
             layers = {r[1] for r in rows if r[0] == m}
             ok = ok and all((m, l, t) in keys for l in layers for t in range(e + 1))
     ok = ok and all(float(r[4]) == 1.0 for r in rows if r[2] == "0")
-    check("cnfa.tsv", ok and len(rows) > 0, f"{len(rows)} rows")
+    # Figure 9's map: both ResNet-18 runs have the same convolutions, several of them
+    rl = [{r[1] for r in rows if r[0] == m}
+          for m in sorted({r[0] for r in rows if r[0].startswith("resnet18")})]
+    ok = ok and len(rl) == 2 and rl[0] == rl[1] and len(rl[0]) >= 5
+    check("cnfa.tsv", ok and len(rows) > 0, f"{len(rows)} rows, ResNet-18 layers {len(rl[0]) if rl else 0}")
 except Exception as e:  # noqa: BLE001
     check("cnfa.tsv", False, str(e))
+try:
+    rows = table(os.path.join(res, "tables", "cnfa-sample-size.tsv"),
+                 ["model", "epoch", "layer", "n", "pool", "corr_pool", "resamples", "corr_mean",
+                  "corr_sd", "ci95_lo", "ci95_hi"])
+    ok = len(rows) >= 3
+    pools = {}
+    for r in rows:
+        n, pool, reps = int(r[3]), int(r[4]), int(r[6])
+        cp, mean, sd, lo, hi = (float(x) for x in (r[5], r[7], r[8], r[9], r[10]))
+        ok = ok and 1 <= n <= pool and reps >= 2 and sd >= 0 and -1 <= lo <= mean <= hi <= 1
+        pools.setdefault((r[1], r[2]), set()).add(r[5])
+    # one exact value per epoch and layer, and each (epoch, layer) has several sizes
+    ok = ok and all(len(v) == 1 for v in pools.values())
+    ok = ok and all(sum(1 for r in rows if (r[1], r[2]) == k) >= 2 for k in pools)
+    check("cnfa-sample-size.tsv", ok, f"{len(rows)} rows, {len(pools)} epoch-layer pairs")
+except Exception as e:  # noqa: BLE001
+    check("cnfa-sample-size.tsv", False, str(e))
 
 MHEAD = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
          "train_acc_batchmean"]
