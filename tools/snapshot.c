@@ -84,7 +84,9 @@ static int stored(const snapshot_opts *o)
 {
     fe_err err;
     npz_t z = {0};
-    if (npz_load(o->m.ckpt, &z, &err))
+    /* --tensor decodes and CRC-checks that member alone (every member's directory
+     * entry and local header are still checked) */
+    if (o->list ? npz_load(o->m.ckpt, &z, &err) : npz_load_one(o->m.ckpt, o->tensor, &z, &err))
         fe_die(PROG, o->m.ckpt, "%s", err.msg);
     if (o->list) {
         for (int i = 0; i < z.n; i++) {
@@ -98,7 +100,14 @@ static int stored(const snapshot_opts *o)
     } else {
         const fe_tensor *t = npz_get(&z, o->tensor);
         if (!t) {
-            fprintf(stderr, PROG ": %s: no tensor '%s'; it holds:", o->m.ckpt, o->tensor);
+            fprintf(stderr, PROG ": %s: no tensor '%s'", o->m.ckpt, o->tensor);
+            npz_free(&z);
+            /* the names, from a second reading (not possible from standard input) */
+            if (!strcmp(o->m.ckpt, "-") || npz_load(o->m.ckpt, &z, &err)) {
+                fputc('\n', stderr);
+                return 1;
+            }
+            fprintf(stderr, "; it holds:");
             for (int i = 0; i < z.n; i++)
                 fprintf(stderr, "%s %s", i ? "," : "", z.e[i].name);
             fputc('\n', stderr);

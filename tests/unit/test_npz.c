@@ -122,6 +122,61 @@ static void test_roundtrip(void **state)
     remove_tmpdir(dir);
 }
 
+/* npz_load_one: that member alone; a bad CRC in it is caught, a missing name
+ * gives nothing, and a broken directory entry of another member still fails. */
+static void test_load_one(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/m.npz", dir);
+    npz_entry e[3];
+    three_entries(e);
+    fe_err err;
+    assert_int_equal(npz_save(path, e, 3, &err), 0);
+    npz_t z;
+    if (npz_load_one(path, "conv1.weight", &z, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(z.n, 1);
+    const fe_tensor *w = npz_get(&z, "conv1.weight");
+    assert_non_null(w);
+    assert_memory_equal(w->data, e[1].t.data, 24 * sizeof(float));
+    npz_free(&z);
+    assert_int_equal(npz_load_one(path, "conv1", &z, &err), 0);       /* a prefix is not a name */
+    assert_int_equal(z.n, 0);
+    npz_free(&z);
+    size_t len;
+    uint8_t *b = slurp(path, &len);
+    /* flip a byte of conv1.weight's data (the last bytes before member 3's header) */
+    size_t off = 0;
+    for (size_t p = 0; p + 4 <= len; p++)
+        if (rd32(b + p) == 0x04034b50u && p + 30 + 19 <= len && !memcmp(b + p + 30, "num_batches", 11))
+            off = p;
+    assert_true(off > 8);
+    b[off - 4] ^= 0x40;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    fclose(f);
+    assert_int_equal(npz_load_one(path, "conv1.weight", &z, &err), -1);
+    assert_msg_contains(err.msg, "CRC");
+    assert_int_equal(npz_load_one(path, "a", &z, &err), 0);           /* its CRC is not read */
+    assert_int_equal(z.n, 1);
+    npz_free(&z);
+    b[off - 4] ^= 0x40;
+    b[off] ^= 0xff;                    /* member 3's local header signature */
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    fclose(f);
+    assert_int_equal(npz_load_one(path, "a", &z, &err), -1);
+    assert_msg_contains(err.msg, "local header");
+    free(b);
+    for (int i = 0; i < 3; i++)
+        fe_tensor_free(&e[i].t);
+    remove_tmpdir(dir);
+}
+
 static void test_numpy_savez(void **state)
 {
     (void)state;
@@ -424,6 +479,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_load_one),
         cmocka_unit_test(test_numpy_savez),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_corrupt),

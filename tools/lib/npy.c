@@ -725,7 +725,9 @@ static int inflate_raw(const uint8_t *in, size_t inlen, uint8_t *out, size_t out
     return 0;
 }
 
-int npz_read_mem(const uint8_t *buf, size_t len, npz_t *z, fe_err *err)
+/* Parse the archive in buf; only != NULL: check every member's directory entry
+ * and local header but decode (inflate, CRC, .npy) only the member of that name. */
+static int npz_parse(const uint8_t *buf, size_t len, npz_t *z, const char *only, fe_err *err)
 {
     memset(z, 0, sizeof *z);
     if (len < 22)
@@ -871,6 +873,10 @@ int npz_read_mem(const uint8_t *buf, size_t len, npz_t *z, fe_err *err)
             fe_fail(err, "member '%.*s': data out of bounds", nshow, name);
             goto fail;
         }
+        if (only && (nlen - 4 != strlen(only) || memcmp(name, only, nlen - 4) != 0)) {
+            pos += 46 + nlen + xlen + clen;
+            continue;
+        }
         const uint8_t *data = buf + doff;
         uint8_t *owned = NULL;
         if (method == 0) {
@@ -927,16 +933,31 @@ fail:
     return -1;
 }
 
-int npz_load(const char *path, npz_t *z, fe_err *err)
+int npz_read_mem(const uint8_t *buf, size_t len, npz_t *z, fe_err *err)
+{
+    return npz_parse(buf, len, z, NULL, err);
+}
+
+static int npz_load_only(const char *path, npz_t *z, const char *only, fe_err *err)
 {
     memset(z, 0, sizeof *z);
     uint8_t *buf;
     size_t len;
     if (fe_read_all(path, &buf, &len, NPZ_MAX_FILE, err) != 0)
         return -1;
-    int rc = npz_read_mem(buf, len, z, err);
+    int rc = npz_parse(buf, len, z, only, err);
     free(buf);
     return rc;
+}
+
+int npz_load(const char *path, npz_t *z, fe_err *err)
+{
+    return npz_load_only(path, z, NULL, err);
+}
+
+int npz_load_one(const char *path, const char *name, npz_t *z, fe_err *err)
+{
+    return npz_load_only(path, z, name, err);
 }
 
 static void wr16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }

@@ -34,6 +34,10 @@ typedef struct {
 
 int npz_read_mem(const uint8_t *buf, size_t len, npz_t *z, fe_err *err);
 int npz_load(const char *path, npz_t *z, fe_err *err);   /* "-" = stdin */
+/* The same checks of the archive, but only the member NAME (without .npy) is
+ * decoded: z holds it, or nothing when there is none (a 45 MB checkpoint's one
+ * tensor without inflating and checking the CRC of all the others). */
+int npz_load_one(const char *path, const char *name, npz_t *z, fe_err *err);
 /* Write n entries as stored (uncompressed) zip members "NAME.npy", CRC-32 by zlib;
  * atomic; path "-" = stdout (refuses a terminal). */
 int npz_save(const char *path, const npz_entry *e, int n, fe_err *err);
