@@ -10,22 +10,31 @@
 #   --auto   what `make quick`, `make all` and `make test` run first: silent when the
 #            required packages are there; otherwise install them where it may (root,
 #            or sudo without a password), else stop with the one command to run
+#   --slurm  also SLURM and munge (slurmd, slurmctld, slurm-client, munge): for
+#            tests/sh/test_slurm.sh, which starts a private one-node cluster of its
+#            own (tests/slurm/start.sh); .ci/run asks for them.  Optional: the test
+#            says skipped without them.  (Where systemd runs, Debian also enables
+#            the packages' own services, which stay idle without /etc/slurm/slurm.conf.)
 set -euo pipefail
 
 me=setup-debian
 mode=install
-case ${1-} in
---check) mode=check ;;
---auto) mode=auto ;;
-'') ;;
-*) echo "usage: setup-debian.sh [--check | --auto]" >&2; exit 2 ;;
-esac
+slurm=0
+for a in "$@"; do
+    case $a in
+    --check) mode=check ;;
+    --auto) mode=auto ;;
+    --slurm) slurm=1 ;;
+    *) echo "usage: setup-debian.sh [--check | --auto] [--slurm]" >&2; exit 2 ;;
+    esac
+done
 required=(build-essential make pkg-config libopenblas-dev libopenblas-openmp-dev libpng-dev zlib1g-dev
           gnuplot-nox libcmocka-dev clang valgrind python3-numpy mandoc man-db
           libopenmpi-dev openmpi-bin)
 # PyTorch is only the test oracle: without it the PyTorch comparison tests are
 # reported as skipped, everything else works.
 optional=(python3-torch)
+((slurm == 0)) || optional+=(slurmd slurmctld slurm-client munge)
 
 installed() {
     [[ $(dpkg-query -W -f='${Status}' "$1" 2> /dev/null) == "install ok installed" ]]
@@ -85,7 +94,7 @@ if ((${#missing[@]})); then
 fi
 if ((${#missing_opt[@]})); then
     if ! "${apt[@]}" install -y --no-install-recommends "${missing_opt[@]}"; then
-        echo "$me: WARNING: could not install ${missing_opt[*]}; the PyTorch comparison tests will be skipped" >&2
+        echo "$me: WARNING: could not install ${missing_opt[*]}; the tests that need them (PyTorch comparisons, SLURM) will say skipped" >&2
     fi
 fi
 echo "$me: done"
