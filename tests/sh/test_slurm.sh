@@ -6,7 +6,11 @@
 #     and `make -j2 sweep` of ResNet-18 over 2 learning rates x 2 seeds on 128
 #     images) with RUN='srun -n1 -c1' RUN_TRAIN='srun -n1 -c2' gives byte for byte
 #     the files a plain make gives (same THREADS), and every training and AGOP of
-#     it is a finished job in the cluster's job record (jobcomp), nothing else is.
+#     it is a finished job in the cluster's job record (jobcomp), nothing else is;
+#   - MPI under SLURM: `srun -n2 --mpi=pmix train` writes the bytes of `mpirun
+#     -np 2 train` (and not those of one process), and a run cancelled with
+#     scancel mid-training resumes with the same command to the bytes of the
+#     uninterrupted run (skipped, saying so, without an MPI build of train).
 # Runs in the release lane (BIN=.../bin); skipped (77) without root or the SLURM
 # packages (pipeline/setup-debian.sh --slurm).  Env: BIN, FE_ROOT.
 set -euo pipefail
@@ -79,5 +83,45 @@ total=$(wc -l < "$tmp/jobs")
 ((trains == 5 && agops == 2 && maps == 3 && total == 10)) ||
     fail "jobs: $trains trainings, $agops AGOPs, $maps snapshots of $total, expected 5, 2, 3 of 10: $(cut -d' ' -f1-5 "$tmp/jobs")"
 ok "the cluster ran the $trains trainings, $agops AGOPs and $maps map snapshots as jobs, nothing else"
+
+# --- MPI under SLURM ----------------------------------------------------------------
+if ! "$BIN/train" --help | grep -q "this train: built with Open MPI" || ! command -v mpirun > /dev/null; then
+    echo "skipped: MPI under SLURM (train built without MPI, or no mpirun)"
+elif ! srun --mpi=list 2>&1 | grep -q pmix; then
+    echo "skipped: MPI under SLURM (this SLURM has no PMIx plugin)"
+else
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    # 64 random images (their labels too): idx2bin of a made-up IDX file
+    head -c 50176 /dev/urandom | { printf '\x00\x00\x08\x03\x00\x00\x00\x40\x00\x00\x00\x1c\x00\x00\x00\x1c'; cat; } > "$tmp/img.idx"
+    head -c 64 /dev/urandom | od -An -v -tu1 | tr -s ' ' '\n' | awk 'NF { printf "%c", $1 % 10 }' |
+        { printf '\x00\x00\x08\x01\x00\x00\x00\x40'; cat; } > "$tmp/lab.idx"
+    "$BIN/idx2bin" -o "$tmp/img.npy" "$tmp/img.idx"
+    "$BIN/idx2bin" -o "$tmp/lab.npy" "$tmp/lab.idx"
+    base=(--model lenet5 --images "$tmp/img.npy" --labels "$tmp/lab.npy" --batch 16 --optimizer adam
+          --lr 1e-3 --seed 1 --threads 1 --quiet)
+    timeout 300 mpirun -np 2 --oversubscribe --bind-to none "$BIN/train" "${base[@]}" --epochs 2 --out "$tmp/M"
+    timeout 300 srun -n2 --mpi=pmix "$BIN/train" "${base[@]}" --epochs 2 --out "$tmp/S"
+    "$BIN/train" "${base[@]}" --epochs 2 --out "$tmp/P"
+    cmp -s "$tmp/M/epoch-002.npz" "$tmp/S/epoch-002.npz" || fail "srun -n2 --mpi=pmix differs from mpirun -np 2"
+    cmp -s "$tmp/M/epoch-002.npz" "$tmp/P/epoch-002.npz" && fail "-np 2 gave one process's bytes: the comparison tells nothing"
+    ok "srun -n2 --mpi=pmix train: the bytes of mpirun -np 2 (not those of one process)"
+    # cancelled mid-run with scancel, resumed by the same command
+    long=("${base[@]}" --batch 8 --lr 0.02 --epochs 40)
+    timeout 300 srun -n2 --mpi=pmix "$BIN/train" "${long[@]}" --out "$tmp/K0"
+    srun -n2 --mpi=pmix -J featevo-cancel "$BIN/train" "${long[@]}" --out "$tmp/K" 2> /dev/null &
+    pid=$!
+    for _ in $(seq 400); do [[ -e $tmp/K/epoch-002.npz ]] && break; sleep 0.05; done
+    scancel --name featevo-cancel
+    wait "$pid" 2> /dev/null || true
+    [[ -e $tmp/K/epoch-001.npz ]] || fail "the run to cancel did not get to epoch 1"
+    [[ ! -e $tmp/K/epoch-040.npz ]] || fail "the run finished before scancel: the test tests nothing"
+    grep -q "Name=featevo-cancel JobState=CANCELLED" "$cluster/jobcomp.log" ||
+        fail "no cancelled job in the record: $(tail -n 2 "$cluster/jobcomp.log")"
+    timeout 300 srun -n2 --mpi=pmix "$BIN/train" "${long[@]}" --out "$tmp/K" --resume
+    for f in epoch-040.npz state.npz; do
+        cmp -s "$tmp/K0/$f" "$tmp/K/$f" || fail "cancelled and resumed under srun: $f differs from the uninterrupted run"
+    done
+    ok "a run cancelled with scancel resumes under srun -n2 to the uninterrupted run's bytes"
+fi
 
 echo "test_slurm.sh: $checks checks passed"
