@@ -10,7 +10,10 @@
 #   - MPI under SLURM: `srun -n2 --mpi=pmix train` writes the bytes of `mpirun
 #     -np 2 train` (and not those of one process), and a run cancelled with
 #     scancel mid-training resumes with the same command to the bytes of the
-#     uninterrupted run (skipped, saying so, without an MPI build of train).
+#     uninterrupted run (skipped, saying so, without an MPI build of train);
+#   - pipeline/slurm/featevo-all.sbatch, submitted with sbatch --wait for the same
+#     small graph, gives the same files, each training, AGOP and snapshot a step
+#     of its job (slurmd's log).
 # Runs in the release lane (BIN=.../bin); skipped (77) without root or the SLURM
 # packages (pipeline/setup-debian.sh --slurm).  Env: BIN, FE_ROOT.
 set -euo pipefail
@@ -83,6 +86,28 @@ total=$(wc -l < "$tmp/jobs")
 ((trains == 5 && agops == 2 && maps == 3 && total == 10)) ||
     fail "jobs: $trains trainings, $agops AGOPs, $maps snapshots of $total, expected 5, 2, 3 of 10: $(cut -d' ' -f1-5 "$tmp/jobs")"
 ok "the cluster ran the $trains trainings, $agops AGOPs and $maps map snapshots as jobs, nothing else"
+
+# --- the batch script users copy ------------------------------------------------------
+targets=("$tmp/C/res/figures/fig2-lenet5-curves.png" "$tmp/C/res/figures/fig4-lenet5-conv1-maps.png"
+         "$tmp/C/runs/analysis/cnfa/lenet5@conv1@002.tsv" "$tmp/C/runs/analysis/cnfa/lenet5@fc1@001.tsv"
+         "$tmp/C/res/tables/lenet5-metrics.tsv" sweep)
+# one core, as THREADS=1 of the plain run (the script sets THREADS to the job's cores)
+timeout 600 sbatch --wait --cpus-per-task=1 -o "$tmp/sbatch.log" pipeline/slurm/featevo-all.sbatch \
+    "${targets[@]}" "${settings[@]}" RUNS="$tmp/C/runs" RES="$tmp/C/res" > "$tmp/sbatch.out" ||
+    fail "sbatch featevo-all.sbatch: $(tail -n 20 "$tmp/sbatch.log")"
+job=$(awk '/Submitted batch job/ { print $4 }' "$tmp/sbatch.out")
+(cd "$tmp/C" && find . -type f ! -name '*.tmp' | sort) > "$tmp/C.files"
+cmp -s "$tmp/A.files" "$tmp/C.files" || fail "sbatch and plain make made different files: $(diff "$tmp/A.files" "$tmp/C.files")"
+while read -r f; do
+    case $f in
+    */metrics.tsv) cmp -s <(cut -f1-7,10 "$tmp/A/$f") <(cut -f1-7,10 "$tmp/C/$f") ;;
+    *) cmp -s "$tmp/A/$f" "$tmp/C/$f" ;;
+    esac || fail "plain make and the sbatch script differ in $f"
+done < "$tmp/A.files"
+steps=$(grep -c "launch task StepId=$job\.[0-9]" "$cluster/slurmd.log" || true)
+grep -q "JobId=$job .*Name=featevo-all JobState=COMPLETED" "$cluster/jobcomp.log" || fail "job $job did not complete"
+((steps == 10)) || fail "job $job ran $steps steps, expected 10 (5 trainings, 2 AGOPs, 3 snapshots)"
+ok "sbatch --wait featevo-all.sbatch: job $job completed, the same $(wc -l < "$tmp/C.files") files, $steps job steps"
 
 # --- MPI under SLURM ----------------------------------------------------------------
 if ! "$BIN/train" --help | grep -q "this train: built with Open MPI" || ! command -v mpirun > /dev/null; then
