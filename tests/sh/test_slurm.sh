@@ -62,7 +62,11 @@ graph() {
 }
 graph "$tmp/A" -j1
 jobs_before=$(wc -l < "$cluster/jobcomp.log")
+# (the most jobs running at once, sampled every 0.1 s while it runs)
+( while :; do squeue -h -t R | wc -l; sleep 0.1; done ) > "$tmp/running" 2> /dev/null &
+poll=$!
 graph "$tmp/B" -j2 RUN="srun -n1 -c1" RUN_TRAIN="srun -n1 -c1"
+kill "$poll" 2> /dev/null; wait "$poll" 2> /dev/null || true
 (cd "$tmp/A" && find . -type f ! -name '*.tmp' | sort) > "$tmp/A.files"
 (cd "$tmp/B" && find . -type f ! -name '*.tmp' | sort) > "$tmp/B.files"
 cmp -s "$tmp/A.files" "$tmp/B.files" || fail "plain make and make through srun made different files: $(diff "$tmp/A.files" "$tmp/B.files")"
@@ -86,6 +90,9 @@ total=$(wc -l < "$tmp/jobs")
 ((trains == 5 && agops == 2 && maps == 3 && total == 10)) ||
     fail "jobs: $trains trainings, $agops AGOPs, $maps snapshots of $total, expected 5, 2, 3 of 10: $(cut -d' ' -f1-5 "$tmp/jobs")"
 ok "the cluster ran the $trains trainings, $agops AGOPs and $maps map snapshots as jobs, nothing else"
+most=$(sort -n "$tmp/running" | tail -n 1)
+((most == 2)) || fail "make -j2 ran at most ${most:-0} jobs at once, expected 2"
+ok "make -j2 had two jobs running at once on the cluster's two cores"
 
 # --- the batch script users copy ------------------------------------------------------
 targets=("$tmp/C/res/figures/fig2-lenet5-curves.png" "$tmp/C/res/figures/fig4-lenet5-conv1-maps.png"
