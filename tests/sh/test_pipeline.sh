@@ -33,35 +33,15 @@ exec "$@"
 EOF2
 chmod +x "$tmp/wrap"
 
-settings=(PROFILE=quick LIMIT=128 TEST_LIMIT=64 EPOCHS_LENET=2 EPOCHS_T1=1 FEATURE_EPOCHS="0 1"
-          SEEDS="1 2" LRS="1e-3 1e-2" THREADS=1 AGOP_COUNT_LENET=32)
-# graph DIR MAKE-OPTIONS...: the small graph into DIR/runs and DIR/res
-graph() {
-    local d=$1
-    shift
-    make --no-print-directory "$@" "${settings[@]}" RUNS="$d/runs" RES="$d/res" \
-        "$d/res/figures/fig2-lenet5-curves.png" "$d/res/figures/fig4-lenet5-conv1-maps.png" \
-        "$d/runs/analysis/cnfa/lenet5@conv1@002.tsv" "$d/runs/analysis/cnfa/lenet5@fc1@001.tsv" \
-        "$d/res/tables/lenet5-metrics.tsv" sweep > "$d.log" 2>&1 || fail "make $*: $(tail -n 20 "$d.log")"
-}
+# settings, graph and same_files: the small graph, shared with test_slurm.sh
+. tests/sh/small-graph.sh
 graph "$tmp/A" -j1
 WRAP_LOG=$tmp/wrap.log graph "$tmp/B" -j2 RUN="$tmp/wrap" RUN_TRAIN="$tmp/wrap"
 [[ -s $tmp/A/res/tables/sweep.tsv && -s $tmp/A/res/figures/fig-sweep.png ]] || fail "make sweep made nothing"
 
 # the same files, byte for byte (metrics.tsv: without seconds and images/s)
-(cd "$tmp/A" && find . -type f ! -name '*.tmp' | sort) > "$tmp/A.files"
-(cd "$tmp/B" && find . -type f ! -name '*.tmp' | sort) > "$tmp/B.files"
-cmp -s "$tmp/A.files" "$tmp/B.files" || fail "-j1 and -j2 made different files: $(diff "$tmp/A.files" "$tmp/B.files")"
-n=0
-while read -r f; do
-    case $f in
-    */metrics.tsv) cmp -s <(cut -f1-7,10 "$tmp/A/$f") <(cut -f1-7,10 "$tmp/B/$f") ;;
-    *) cmp -s "$tmp/A/$f" "$tmp/B/$f" ;;
-    esac || fail "make -j1 and -j2 (with RUN) differ in $f"
-    n=$((n + 1))
-done < "$tmp/A.files"
-((n > 40)) || fail "only $n files compared"
-ok "make -j2 with RUN/RUN_TRAIN gives the same $n files as make -j1 (figures, tables, checkpoints, analysis)"
+same_files "$tmp/A" "$tmp/B" "make -j1 and -j2 (with RUN)"
+ok "make -j2 with RUN/RUN_TRAIN gives the same $nfiles files as make -j1 (figures, tables, checkpoints, analysis)"
 
 # what went through the wrapper: trainings, AGOPs and map snapshots, nothing else
 trains=$(grep -c "/train --model " "$tmp/wrap.log" || true)

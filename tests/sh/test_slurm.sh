@@ -50,16 +50,8 @@ cmp -s "$tmp/plain.npy" "$tmp/srun.npy" || fail "idx2bin under srun wrote other 
 grep -q "Name=idx2bin JobState=COMPLETED" "$cluster/jobcomp.log" || fail "no idx2bin job: $(cat "$cluster/jobcomp.log")"
 ok "srun idx2bin: the same bytes, a completed job"
 
-settings=(PROFILE=quick LIMIT=128 TEST_LIMIT=64 EPOCHS_LENET=2 EPOCHS_T1=1 FEATURE_EPOCHS="0 1"
-          SEEDS="1 2" LRS="1e-3 1e-2" THREADS=1 AGOP_COUNT_LENET=32)
-graph() {
-    local d=$1
-    shift
-    make --no-print-directory "$@" "${settings[@]}" RUNS="$d/runs" RES="$d/res" \
-        "$d/res/figures/fig2-lenet5-curves.png" "$d/res/figures/fig4-lenet5-conv1-maps.png" \
-        "$d/runs/analysis/cnfa/lenet5@conv1@002.tsv" "$d/runs/analysis/cnfa/lenet5@fc1@001.tsv" \
-        "$d/res/tables/lenet5-metrics.tsv" sweep > "$d.log" 2>&1 || fail "make $*: $(tail -n 20 "$d.log")"
-}
+# settings, graph, graph_targets and same_files: the small graph of test_pipeline.sh
+. tests/sh/small-graph.sh
 graph "$tmp/A" -j1
 jobs_before=$(wc -l < "$cluster/jobcomp.log")
 # (the most jobs running at once, sampled every 0.1 s while it runs)
@@ -67,19 +59,8 @@ jobs_before=$(wc -l < "$cluster/jobcomp.log")
 poll=$!
 graph "$tmp/B" -j2 RUN="srun -n1 -c1" RUN_TRAIN="srun -n1 -c1"
 kill "$poll" 2> /dev/null; wait "$poll" 2> /dev/null || true
-(cd "$tmp/A" && find . -type f ! -name '*.tmp' | sort) > "$tmp/A.files"
-(cd "$tmp/B" && find . -type f ! -name '*.tmp' | sort) > "$tmp/B.files"
-cmp -s "$tmp/A.files" "$tmp/B.files" || fail "plain make and make through srun made different files: $(diff "$tmp/A.files" "$tmp/B.files")"
-n=0
-while read -r f; do
-    case $f in
-    */metrics.tsv) cmp -s <(cut -f1-7,10 "$tmp/A/$f") <(cut -f1-7,10 "$tmp/B/$f") ;;
-    *) cmp -s "$tmp/A/$f" "$tmp/B/$f" ;;
-    esac || fail "plain make and make through srun differ in $f"
-    n=$((n + 1))
-done < "$tmp/A.files"
-((n > 40)) || fail "only $n files compared"
-ok "make -j2 with RUN='srun -n1 -c1' gives the same $n files as plain make -j1"
+same_files "$tmp/A" "$tmp/B" "plain make and make through srun"
+ok "make -j2 with RUN='srun -n1 -c1' gives the same $nfiles files as plain make -j1"
 
 # the job record: the trainings and AGOPs and map snapshots, all completed, nothing else
 tail -n +$((jobs_before + 1)) "$cluster/jobcomp.log" > "$tmp/jobs"
@@ -95,26 +76,16 @@ most=$(sort -n "$tmp/running" | tail -n 1)
 ok "make -j2 had two jobs running at once on the cluster's two cores"
 
 # --- the batch script users copy ------------------------------------------------------
-targets=("$tmp/C/res/figures/fig2-lenet5-curves.png" "$tmp/C/res/figures/fig4-lenet5-conv1-maps.png"
-         "$tmp/C/runs/analysis/cnfa/lenet5@conv1@002.tsv" "$tmp/C/runs/analysis/cnfa/lenet5@fc1@001.tsv"
-         "$tmp/C/res/tables/lenet5-metrics.tsv" sweep)
 # one core, as THREADS=1 of the plain run (the script sets THREADS to the job's cores)
 timeout 600 sbatch --wait --cpus-per-task=1 -o "$tmp/sbatch.log" pipeline/slurm/featevo-all.sbatch \
-    "${targets[@]}" "${settings[@]}" RUNS="$tmp/C/runs" RES="$tmp/C/res" > "$tmp/sbatch.out" ||
+    $(graph_targets "$tmp/C") "${settings[@]}" RUNS="$tmp/C/runs" RES="$tmp/C/res" > "$tmp/sbatch.out" ||
     fail "sbatch featevo-all.sbatch: $(tail -n 20 "$tmp/sbatch.log")"
 job=$(awk '/Submitted batch job/ { print $4 }' "$tmp/sbatch.out")
-(cd "$tmp/C" && find . -type f ! -name '*.tmp' | sort) > "$tmp/C.files"
-cmp -s "$tmp/A.files" "$tmp/C.files" || fail "sbatch and plain make made different files: $(diff "$tmp/A.files" "$tmp/C.files")"
-while read -r f; do
-    case $f in
-    */metrics.tsv) cmp -s <(cut -f1-7,10 "$tmp/A/$f") <(cut -f1-7,10 "$tmp/C/$f") ;;
-    *) cmp -s "$tmp/A/$f" "$tmp/C/$f" ;;
-    esac || fail "plain make and the sbatch script differ in $f"
-done < "$tmp/A.files"
+same_files "$tmp/A" "$tmp/C" "plain make and the sbatch script"
 steps=$(grep -c "launch task StepId=$job\.[0-9]" "$cluster/slurmd.log" || true)
 grep -q "JobId=$job .*Name=featevo-all JobState=COMPLETED" "$cluster/jobcomp.log" || fail "job $job did not complete"
 ((steps == 10)) || fail "job $job ran $steps steps, expected 10 (5 trainings, 2 AGOPs, 3 snapshots)"
-ok "sbatch --wait featevo-all.sbatch: job $job completed, the same $(wc -l < "$tmp/C.files") files, $steps job steps"
+ok "sbatch --wait featevo-all.sbatch: job $job completed, the same $nfiles files, $steps job steps"
 
 # --- MPI under SLURM ----------------------------------------------------------------
 if ! "$BIN/train" --help | grep -q "this train: built with Open MPI" || ! command -v mpirun > /dev/null; then
