@@ -6,12 +6,15 @@
 #   make test-plain   the release build only          make test-asan   the sanitizer build only
 #   make test-valgrind  the memcheck pass in full: ResNet-18 steps, the I/O tools' shell
 #                     tests and test_train.sh included (tests/run-valgrind.sh)
+#   make test-slurm   the Make graph, sbatch and MPI under a private one-node SLURM
+#                     (tests/slurm/test_slurm.sh, about 2 minutes; root and the SLURM
+#                     packages, pipeline/setup-debian.sh --slurm); .ci/run runs it too
 #   make fuzz-smoke   each libFuzzer harness for FUZZ_SMOKE_SECONDS (5)
 #   make fuzz         each harness for FUZZ_SECONDS (300), or for FUZZ_RUNS executions
 #                     when that is set (make fuzz FUZZ_RUNS=10000000)
 # Each part ends with a line "LABEL: N passed, N failed, N skipped".
 
-.PHONY: fuzz-build fuzz-smoke test-valgrind
+.PHONY: fuzz-build fuzz-smoke test-valgrind test-slurm
 
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
@@ -38,6 +41,14 @@ test-plain:
 test-asan:
 	@$(MAKE) --no-print-directory SAN=1 tests-build
 	@tests/run-tests.sh build/asan/bin build/asan asan
+
+# kept out of make test for its 15-minute budget; 77 (skipped) counts as a pass
+test-slurm:
+	@$(MAKE) --no-print-directory SAN=0 tools
+	@rc=0; BIN=bin FE_ROOT=. tests/slurm/test_slurm.sh || rc=$$?; \
+	  if [ $$rc -eq 77 ]; then echo "slurm: 0 passed, 0 failed, 1 skipped"; \
+	  elif [ $$rc -eq 0 ]; then echo "slurm: 1 passed, 0 failed"; \
+	  else echo "slurm: 0 passed, 1 failed"; exit 1; fi
 
 test-valgrind:
 	@$(MAKE) --no-print-directory SAN=0 tests-build

@@ -14,7 +14,8 @@
 #   - pipeline/slurm/featevo-all.sbatch, submitted with sbatch --wait for the same
 #     small graph, gives the same files, each training, AGOP and snapshot a step
 #     of its job (slurmd's log).
-# Runs in the release lane (BIN=.../bin); skipped (77) without root or the SLURM
+# `make test-slurm` (not in make test, for its time budget; .ci/run runs both).
+# Release build only (BIN=.../bin); skipped (77) without root or the SLURM
 # packages (pipeline/setup-debian.sh --slurm).  Env: BIN, FE_ROOT.
 set -euo pipefail
 : "${BIN:?set BIN}" "${FE_ROOT:?set FE_ROOT}"
