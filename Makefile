@@ -7,11 +7,14 @@ SHELL := /bin/bash
 # included (pipefail: snapshot | featmat), not only when its last command does.
 .SHELLFLAGS := -eo pipefail -c
 
-# The main jobs first check that the Debian packages they need are installed, and
-# install them where they may (pipeline/setup-debian.sh --auto); not for make -n.
+# The main jobs first check that the Debian packages they need are installed; what
+# is missing they name with its purpose and install, asking first at a terminal
+# (pipeline/setup-debian.sh --auto: the figures need the run group, make test the
+# test group too); not for make -n, and not with FEATEVO_SETUP=no.
+SETUP_GROUP := $(if $(filter test bench,$(MAKECMDGOALS)),test,run)
 ifneq ($(filter quick all paper-short table1-seeds sweep test bench,$(MAKECMDGOALS)),)
 ifeq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
-ifneq ($(shell pipeline/setup-debian.sh --auto >&2; echo $$?),0)
+ifneq ($(shell FEATEVO_SETUP=$(FEATEVO_SETUP) pipeline/setup-debian.sh --auto --for $(SETUP_GROUP) >&2; echo $$?),0)
 $(error stopped: the packages above are missing)
 endif
 endif

@@ -1,40 +1,68 @@
 #!/usr/bin/env bash
-# setup-debian.sh - install everything featevo needs on Debian (bookworm or later)
-# or a Debian-based system.  The project's one set-up command:
+# setup-debian.sh - install the Debian packages featevo needs (bookworm or later, or
+# a Debian-based system).  Two groups, so that making figures never needs the test
+# tools:
+#   run   build the tools, draw the figures, fetch MNIST:  what make quick/all need
+#   test  run the tests (make test): cmocka, clang, valgrind, numpy, mandoc; and,
+#         optional (their tests say skipped without them): PyTorch, Open MPI
 #
-#   sudo pipeline/setup-debian.sh
+#   sudo pipeline/setup-debian.sh          both groups (the one set-up command)
+#   pipeline/setup-debian.sh --check       only report what is missing
 #
-# Run as root, or as a user with sudo.  When every package is already installed
-# it only checks (dpkg-query) and returns at once, without touching apt.
+#   --for run | test   one group (test = run + test); default: both
 #   --check  only report: exit 1 and name what is missing when a required package is
-#   --auto   what `make quick`, `make all` and `make test` run first: silent when the
-#            required packages are there; otherwise install them where it may (root,
-#            or sudo without a password), else stop with the one command to run
+#   --auto   what `make quick`, `make all` (--for run) and `make test` (--for test) run
+#            first: silent when the packages are there.  Otherwise it says which are
+#            missing and what each is for, then asks before installing when it talks
+#            to a terminal ("Install them now? [Y/n]"); without a terminal (scripts,
+#            CI) it installs after saying so.  It installs only where it may (root,
+#            or sudo without a password), else stops with the one command to run.
+#            FEATEVO_SETUP=no (make quick FEATEVO_SETUP=no) skips all of this.
 #   --slurm  also SLURM and munge (slurmd, slurmctld, slurm-client, munge): for
-#            tests/sh/test_slurm.sh, which starts a private one-node cluster of its
-#            own (tests/slurm/start.sh); .ci/run asks for them.  Optional: the test
+#            tests/slurm/test_slurm.sh (make test-slurm), which starts a private
+#            one-node cluster of its own; .ci/run asks for them.  Optional: the test
 #            says skipped without them.  (Where systemd runs, Debian also enables
 #            the packages' own services, which stay idle without /etc/slurm/slurm.conf.)
+# When every package is already installed it only checks (dpkg-query) and returns
+# at once, without touching apt.
 set -euo pipefail
 
 me=setup-debian
 mode=install
+group=all
 slurm=0
-for a in "$@"; do
-    case $a in
+while (($#)); do
+    case $1 in
     --check) mode=check ;;
     --auto) mode=auto ;;
     --slurm) slurm=1 ;;
-    *) echo "usage: setup-debian.sh [--check | --auto] [--slurm]" >&2; exit 2 ;;
+    --for)
+        [[ ${2:-} == run || ${2:-} == test ]] || { echo "$me: --for takes run or test" >&2; exit 2; }
+        group=$2; shift ;;
+    *) echo "usage: setup-debian.sh [--check | --auto] [--for run|test] [--slurm]" >&2; exit 2 ;;
     esac
+    shift
 done
-required=(build-essential make pkg-config libopenblas-dev libopenblas-openmp-dev libpng-dev zlib1g-dev
-          gnuplot-nox libcmocka-dev clang valgrind python3-numpy mandoc man-db
-          libopenmpi-dev openmpi-bin)
-# PyTorch is only the test oracle: without it the PyTorch comparison tests are
-# reported as skipped, everything else works.
-optional=(python3-torch)
-((slurm == 0)) || optional+=(slurmd slurmctld slurm-client munge)
+[[ ${FEATEVO_SETUP:-} == no && $mode == auto ]] && exit 0
+
+# package:what it is for
+run_pkgs=(build-essential:"the C compiler" make:"the pipeline" pkg-config:"the build"
+          libopenblas-dev:"matrix products (OpenBLAS)" libopenblas-openmp-dev:"OpenBLAS on OpenMP threads"
+          libpng-dev:"the PNG figures" zlib1g-dev:".npz checkpoints"
+          gnuplot-nox:"the plotted figures" man-db:"featevo help TOOL"
+          curl:"fetching MNIST when there is no local copy" ca-certificates:"fetching MNIST over https")
+test_pkgs=(libcmocka-dev:"the unit tests (cmocka)" clang:"the fuzz tests (libFuzzer)"
+           valgrind:"the memcheck tests" python3-numpy:"the checks of figures and tables"
+           mandoc:"the manual pages' lint")
+# optional: their tests say skipped without them
+test_opt=(python3-torch:"the PyTorch comparisons" libopenmpi-dev:"train under mpirun and its test"
+          openmpi-bin:"train under mpirun and its test")
+slurm_opt=(slurmd:"make test-slurm" slurmctld:"make test-slurm" slurm-client:"make test-slurm"
+           munge:"make test-slurm")
+
+required=("${run_pkgs[@]}") optional=()
+[[ $group == run ]] || { required+=("${test_pkgs[@]}"); optional+=("${test_opt[@]}"); }
+((slurm == 0)) || optional+=("${slurm_opt[@]}")
 
 installed() {
     [[ $(dpkg-query -W -f='${Status}' "$1" 2> /dev/null) == "install ok installed" ]]
@@ -46,13 +74,17 @@ if ! command -v dpkg-query > /dev/null; then
     fi
     echo "$me: this is not a Debian-based system (no dpkg-query)." >&2
     echo "$me: install by hand: a C11 compiler, make, pkg-config, OpenBLAS, libpng, zlib," >&2
-    echo "$me: gnuplot, cmocka, clang (for the fuzz tests), Python 3 with numpy and torch." >&2
+    echo "$me: gnuplot, curl; for the tests cmocka, clang, valgrind, Python 3 with numpy (and torch)." >&2
     exit 1
 fi
 
-missing=() missing_opt=()
-for p in "${required[@]}"; do installed "$p" || missing+=("$p"); done
-for p in "${optional[@]}"; do installed "$p" || missing_opt+=("$p"); done
+missing=() missing_opt=() why=()
+for e in "${required[@]}"; do
+    installed "${e%%:*}" || { missing+=("${e%%:*}"); why+=("${e%%:*} (${e#*:})"); }
+done
+for e in "${optional[@]}"; do
+    installed "${e%%:*}" || { missing_opt+=("${e%%:*}"); why+=("${e%%:*} (optional: ${e#*:})"); }
+done
 if ((${#missing[@]} + ${#missing_opt[@]} == 0)); then
     [[ $mode == auto ]] || echo "$me: all $((${#required[@]} + ${#optional[@]})) packages are installed"
     exit 0
@@ -67,12 +99,24 @@ if [[ $mode == check ]]; then
 fi
 if [[ $mode == auto ]]; then
     ((${#missing[@]})) || exit 0        # only optional ones missing: their tests say skipped
+    {
+        echo "featevo needs these Debian packages, not installed here:"
+        for w in "${why[@]}"; do echo "  $w"; done
+    } >&2
     if [[ $(id -u) -ne 0 ]] && ! sudo -n true 2> /dev/null; then
-        echo "featevo needs these Debian packages: ${missing[*]}" >&2
         echo "install them with:  sudo pipeline/setup-debian.sh" >&2
         exit 1
     fi
-    echo "$me: installing what featevo needs first: ${missing[*]} ${missing_opt[*]}" >&2
+    if [[ -t 0 && -t 2 ]]; then
+        printf 'Install them now with apt-get? [Y/n] ' >&2
+        read -r answer || answer=n
+        if [[ $answer == [nN]* ]]; then
+            echo "not installed; to install them later:  sudo pipeline/setup-debian.sh" >&2
+            exit 1
+        fi
+    else
+        echo "$me: installing them with apt-get (no terminal to ask; FEATEVO_SETUP=no skips this)" >&2
+    fi
 fi
 
 sudo=()
@@ -94,7 +138,7 @@ if ((${#missing[@]})); then
 fi
 if ((${#missing_opt[@]})); then
     if ! "${apt[@]}" install -y --no-install-recommends "${missing_opt[@]}"; then
-        echo "$me: WARNING: could not install ${missing_opt[*]}; the tests that need them (PyTorch comparisons, SLURM) will say skipped" >&2
+        echo "$me: WARNING: could not install ${missing_opt[*]}; the tests that need them (PyTorch comparisons, MPI, SLURM) will say skipped" >&2
     fi
 fi
 echo "$me: done"

@@ -151,25 +151,60 @@ exit 1
 EOF
 chmod +x "$stubs"/*
 export LOG=$tmp/apt.log
-run_auto() { PATH=$stubs:$PATH MISSING=$1 FAKE_UID=$2 pipeline/setup-debian.sh --auto; }
+# run_auto MISSING UID [GROUP]: --auto --for GROUP (default test) with the stand-ins
+run_auto() { PATH=$stubs:$PATH MISSING=$1 FAKE_UID=$2 pipeline/setup-debian.sh --auto --for "${3:-test}"; }
 out=$(run_auto "" 0 2>&1) || fail "--auto with everything installed failed: $out"
 [[ -z $out && ! -e $LOG ]] || fail "--auto with everything installed said or did something: $out"
 run_auto "mandoc gnuplot-nox" 0 > "$tmp/auto.out" 2>&1 || fail "--auto as root: $(cat "$tmp/auto.out")"
 grep -q "^apt-get install -y --no-install-recommends gnuplot-nox mandoc" "$LOG" ||
     fail "--auto as root did not install the missing packages: $(cat "$LOG")"
+# it said what it installs and why, before apt-get ran
+grep -q "^  gnuplot-nox (the plotted figures)" "$tmp/auto.out" &&
+    grep -q "^  mandoc (the manual pages' lint)" "$tmp/auto.out" &&
+    grep -q "installing them with apt-get (no terminal to ask" "$tmp/auto.out" ||
+    fail "--auto as root did not say what it installs and why: $(cat "$tmp/auto.out")"
 rm -f "$LOG"
+# the figures need no test tool: --for run ignores a missing valgrind, cmocka or torch
+out=$(run_auto "valgrind libcmocka-dev python3-torch" 0 run 2>&1) || fail "--auto --for run: $out"
+[[ -z $out && ! -e $LOG ]] || fail "--auto --for run installed or said something for test-only packages: $out"
 run_auto "python3-torch" 1000 > "$tmp/auto.out" 2>&1 || fail "--auto, only optional missing: $(cat "$tmp/auto.out")"
 [[ ! -e $LOG ]] || fail "--auto installed optional packages without root"
 rc=0
 run_auto "mandoc" 1000 > "$tmp/auto.out" 2>&1 || rc=$?
 ((rc == 1)) && grep -q "sudo pipeline/setup-debian.sh" "$tmp/auto.out" && [[ ! -e $LOG ]] ||
     fail "--auto without root or sudo: exit $rc, $(cat "$tmp/auto.out")"
-# make quick stops at once, before building anything, naming the command
+# at a terminal it asks first: "n" installs nothing and names the command
+if command -v script > /dev/null; then
+    rc=0
+    printf 'n\n' | PATH=$stubs:$PATH MISSING=gnuplot-nox FAKE_UID=0 \
+        script -qec "pipeline/setup-debian.sh --auto --for run" /dev/null > "$tmp/ask.out" 2>&1 || rc=$?
+    ((rc == 1)) && grep -q "Install them now with apt-get? \[Y/n\]" "$tmp/ask.out" &&
+        grep -q "sudo pipeline/setup-debian.sh" "$tmp/ask.out" && [[ ! -e $LOG ]] ||
+        fail "--auto at a terminal, answer n: exit $rc, apt: $(cat "$LOG" 2> /dev/null), $(cat "$tmp/ask.out")"
+    printf 'y\n' | PATH=$stubs:$PATH MISSING=gnuplot-nox FAKE_UID=0 \
+        script -qec "pipeline/setup-debian.sh --auto --for run" /dev/null > "$tmp/ask.out" 2>&1 ||
+        fail "--auto at a terminal, answer y: $(cat "$tmp/ask.out")"
+    grep -q "^apt-get install -y --no-install-recommends gnuplot-nox" "$LOG" ||
+        fail "--auto at a terminal, answer y, did not install: $(cat "$LOG" 2> /dev/null)"
+    rm -f "$LOG"
+else
+    echo "note: script(1) is missing: the terminal prompt of --auto is not checked"
+fi
+# make quick stops at once, before building anything, naming the command, when a
+# package the figures need is missing; FEATEVO_SETUP=no skips the check
 rc=0
-PATH=$stubs:$PATH MISSING=mandoc FAKE_UID=1000 make --no-print-directory quick BIN="$tmp/nobin" \
+PATH=$stubs:$PATH MISSING=gnuplot-nox FAKE_UID=1000 make --no-print-directory quick BIN="$tmp/nobin" \
     > "$tmp/quick.out" 2>&1 || rc=$?
 ((rc != 0)) && grep -q "sudo pipeline/setup-debian.sh" "$tmp/quick.out" && [[ ! -e $tmp/nobin ]] ||
     fail "make quick with a package missing and no root: exit $rc, $(cat "$tmp/quick.out")"
-ok "setup-debian.sh --auto: silent when set up, installs as root, else stops naming 'sudo pipeline/setup-debian.sh' (and so does make quick)"
+# make test needs the test group: a missing valgrind stops it
+rc=0
+PATH=$stubs:$PATH MISSING=valgrind FAKE_UID=1000 make --no-print-directory test BIN="$tmp/nobin" \
+    > "$tmp/mtest.out" 2>&1 || rc=$?
+((rc != 0)) && grep -q "^  valgrind (the memcheck tests)" "$tmp/mtest.out" && [[ ! -e $tmp/nobin ]] ||
+    fail "make test with valgrind missing and no root: exit $rc, $(cat "$tmp/mtest.out")"
+out=$(FEATEVO_SETUP=no run_auto "gnuplot-nox" 1000 2>&1) && [[ -z $out && ! -e $LOG ]] ||
+    fail "FEATEVO_SETUP=no did not skip the set-up: $out"
+ok "setup-debian.sh --auto: silent when set up; says what it installs and why; asks at a terminal; --for run ignores the test tools; installs as root, else stops naming the command (make quick and make test too); FEATEVO_SETUP=no skips it"
 
 echo "test_install.sh: $checks checks passed"
