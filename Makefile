@@ -119,10 +119,12 @@ include pipeline/paper.mk
 help:
 	@echo "featevo $(VERSION): the paper's figures and tables from raw MNIST (README.md, featevo(7))"
 	@echo
-	@echo "Main jobs (each installs missing Debian packages first, where it may):"
+	@echo "Main jobs (each names missing Debian packages and installs them, asking first):"
 	@echo "  make quick          the whole graph on a small subset, into results/quick/ (~3 min)"
 	@echo "  make all            every figure and table at the paper's settings (hours)"
-	@echo "  make paper-short    the same with Figure 1's ResNet-18 run cut to 3 epochs"
+	@echo "  make paper-short    the same with Figure 1's ResNet-18 run cut to 3 epochs, into"
+	@echo "                     results/paper-short/ (about 1 h)"
+	@echo "  make compare        regenerated results/ against the committed ones (tolerances)"
 	@echo "  make table1-seeds   the Table 1 run for SEEDS=\"0 1 2 3 4\": mean and spread"
 	@echo "  make sweep          the Table 1 run over SEEDS x LRS x INITS (make -jN: N at once)"
 	@echo "  make test           every test: plain, ASan+UBSan, valgrind, fuzz smoke (<15 min)"

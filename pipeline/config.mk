@@ -102,6 +102,20 @@ LIMIT         ?= 0
 # test images used (of 10,000)
 TEST_LIMIT    ?= 0
 
+# ours: what `make all` says before it starts (pipeline/estimate.sh): seconds per
+# full-data ResNet-18 epoch, training and evaluation (2 cores of an AMD EPYC, Zen 5,
+# 2026-12-05: 311-381 s of training plus about 60 s of evaluation), and per epoch's
+# AGOPs and CNFA rows of the 20 convs over 500 images (35 s + 15 s)
+EST_RESNET_EPOCH_S ?= 420
+EST_AGOP_EPOCH_S   ?= 50
+
+# `make paper-short`: the paper's settings with Figure 1's run cut to 3 epochs, into
+# results/paper-short/ (its runs in runs/paper-short-mnist), never over the
+# committed results/figures and results/tables of `make all`
+ifeq ($(PROFILE),paper-short)
+  EPOCHS_RESNET := 3
+endif
+
 # `make quick`: the same graph on a small subset with few epochs, into results/quick/
 ifeq ($(PROFILE),quick)
   LIMIT := 1024

@@ -3,7 +3,7 @@
 # pipeline/data.mk (DATASET and the data files).)
 #
 #   make all           the paper's settings            -> results/figures, results/tables
-#   make paper-short   the same, ResNet-18 for 3 epochs -> results/figures, results/tables
+#   make paper-short   the same, ResNet-18 for 3 epochs -> results/paper-short/..., runs/paper-short-mnist
 #   make quick         a small subset, few epochs      -> results/quick/...
 #   make table1-seeds  the Table 1 run for each of SEEDS, mean and spread -> tables/table1-seeds.*
 #   make all DATASET=fashion-mnist                     -> results/fashion-mnist/...
@@ -33,9 +33,9 @@ ifeq ($(filter fp32 bf16,$(PRECISION)),)
   $(error PRECISION must be fp32 or bf16, not '$(PRECISION)')
 endif
 PREC_DIR := $(if $(filter bf16,$(PRECISION)),/bf16)
-ifeq ($(PROFILE),quick)
-  RES  := results/quick$(if $(filter-out mnist,$(DATASET)),/$(DATASET))$(PREC_DIR)
-  RUNS := runs/quick-$(DATASET)$(if $(PREC_DIR),-bf16)
+ifneq ($(filter quick paper-short,$(PROFILE)),)
+  RES  := results/$(PROFILE)$(if $(filter-out mnist,$(DATASET)),/$(DATASET))$(PREC_DIR)
+  RUNS := runs/$(PROFILE)-$(DATASET)$(if $(PREC_DIR),-bf16)
 else
   RES  := results$(if $(filter-out mnist,$(DATASET)),/$(DATASET))$(PREC_DIR)
   RUNS := runs/$(DATASET)$(if $(PREC_DIR),-bf16)
@@ -82,17 +82,28 @@ FIGURES := $(addprefix $(FIG)/,fig1-resnet18-curves.png fig2-lenet5-curves.png f
 # then each run's metrics table, RUN_TABLES (run_rules, below)
 TABLES  := $(addprefix $(TAB)/,table1.tsv table1.md cnfa.tsv cnfa-sample-size.tsv)
 
-.PHONY: all paper-short quick figures tables results table1-seeds FORCE
+.PHONY: all paper-short quick figures tables results table1-seeds estimate compare FORCE
 all:
 	@$(MAKE) --no-print-directory results
 paper-short:
-	@$(MAKE) --no-print-directory results EPOCHS_RESNET=3
+	@$(MAKE) --no-print-directory results PROFILE=paper-short
 quick:
 	@$(MAKE) --no-print-directory results PROFILE=quick
 results: figures tables
-figures: $(FIGURES)
+figures: estimate $(FIGURES)
 # ($$: RUN_TABLES is complete once the runs below have been read)
-tables: $(TABLES) $$(RUN_TABLES)
+tables: estimate $(TABLES) $$(RUN_TABLES)
+# Before the work starts: how much training and AGOP is left and about how long it
+# takes (pipeline/estimate.sh; EST_* in config.mk).  It comes first because make
+# takes prerequisites in order (without -j); once per make.
+# make compare: the results directory of these settings against git's (pipeline/compare.sh)
+compare:
+	pipeline/compare.sh $(RES)
+estimate:
+	@pipeline/estimate.sh "make $(if $(PROFILE),$(PROFILE),all) -> $(RES)" \
+	  $(if $(filter-out 0,$(LIMIT)),$$(awk 'BEGIN { print $(LIMIT) / 60000 }'),1) \
+	  $(EST_RESNET_EPOCH_S) $$(awk 'BEGIN { print $(EST_AGOP_EPOCH_S) * $(AGOP_COUNT_RESNET) / 500 }') \
+	  $(lenet5_dir):$(EPOCHS_LENET):lenet $(resnet18_dir):$(EPOCHS_RESNET):resnet $(T1_dir):$(EPOCHS_T1):resnet
 
 # Every output is written under a temporary name and renamed when complete.
 TMP = $@.tmp
