@@ -134,17 +134,33 @@ $(1)/trained-$(3): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
 endef
 
 # A run's AGOPs of one epoch, every layer of its list, come from one agop call:
-# the layers share its backward passes (agop(1)), so ResNet-18's five convs cost
-# about what conv1 alone does.  $(call agop_rule,RUN,LAYERS,IMAGES) makes the
-# pattern rule (stem: the epoch) whose targets are its AGOP files.
-agop_out = $(foreach l,$(2),$(WORK)/agop/$(1)@$(l)@$(3).npy)
+# the layers share its backward passes (agop(1)), so ResNet-18's 20 convs cost
+# about what conv1 alone does.  The same recipe writes the epoch's CNFA rows, a
+# file per layer, cnfa/RUN@LAYER@EPOCH.tsv: model layer epoch corr(NFM, AGOP)
+# corr(NFM, NFM at epoch 0) (the epoch's NFM goes through a pipe into corr, which
+# reads it once for both numbers; a failing corr fails the recipe).  Then it
+# removes the AGOPs but conv1's, which Figure 7 draws, and AGOP_KEEP's: a run's 20
+# ResNet-18 AGOPs take 0.4 GB per epoch.  One recipe makes the rows and the kept
+# AGOPs together (a pattern rule with several targets), so no file that a later
+# make compares is missing or rewritten behind the back of what was made from
+# it: a second make, or make -n, after a finished one has nothing to do.
+# $(call agop_rule,RUN,LAYERS,IMAGES) makes that pattern rule (stem: the epoch).
+cnfa_out  = $(foreach l,$(2),$(WORK)/cnfa/$(1)@$(l)@$(3).tsv)
+agop_kept = $(foreach l,$(filter conv1 $(AGOP_KEEP),$(2)),$(WORK)/agop/$(1)@$(l)@$(3).npy)
 define agop_rule
-$(call agop_out,$(1),$(2),%): $(RUNS)/$(1)/epoch-%.npz $(TRAIN_X) $(BIN)/agop
-	@mkdir -p $$(@D)
+$(call cnfa_out,$(1),$(2),%) $(call agop_kept,$(1),$(2),%): $(RUNS)/$(1)/epoch-%.npz $(TRAIN_X) \
+    $(foreach l,$(2),$(WORK)/nfm/$(1)@$(l)@000.npy) $(BIN)/agop $(BIN)/snapshot $(BIN)/featmat $(BIN)/corr
+	@mkdir -p $(WORK)/agop $(WORK)/cnfa
 	$$(RUN) $$(BIN)/agop --ckpt $$< --images $$(TRAIN_X) --count $(3) --batch $$(AGOP_BATCH) \
 	  --threads $$(THREADS) --mean $$(MEAN) --std $$(STD) --quiet \
 	  $(foreach l,$(2),--layer $(l) -o $(WORK)/agop/$(1)@$(l)@$$*.npy)
-.PRECIOUS: $(call agop_out,$(1),$(2),%)
+	for l in $(2); do \
+	  c=$$$$($$(BIN)/snapshot --ckpt $$< --tensor $$$$l.weight | $$(BIN)/featmat \
+	    | $$(BIN)/corr - $(WORK)/agop/$(1)@$$$$l@$$*.npy $(WORK)/nfm/$(1)@$$$$l@000.npy) || exit 1; \
+	  printf '%s\t%s\t%d\t%s\n' $(1) $$$$l $$$$((10#$$*)) "$$$$c" > $(WORK)/cnfa/$(1)@$$$$l@$$*.tsv.tmp && \
+	  mv $(WORK)/cnfa/$(1)@$$$$l@$$*.tsv.tmp $(WORK)/cnfa/$(1)@$$$$l@$$*.tsv || exit 1; \
+	done
+	$(if $(filter-out conv1 $(AGOP_KEEP),$(2)),rm -f $(foreach l,$(filter-out conv1 $(AGOP_KEEP),$(2)),$(WORK)/agop/$(1)@$(l)@$$*.npy))
 endef
 
 # $(call run_rules,ID,NAME,MODEL,EPOCHS,TRAIN OPTIONS,CNFA LAYERS,AGOP COUNT,METRICS TABLE[,ITS OTHER PREREQUISITES])
@@ -168,7 +184,7 @@ $(1)_dir    := $(RUNS)/$(2)
 $(1)_done   := $(RUNS)/$(2)/trained-$(4)
 $(1)_epochs := $(call epochs,$(4))
 $(call train_rule,$(RUNS)/$(2),$(3),$(4),$(5))
-$(foreach e,$(call epochs,$(4)),$(RUNS)/$(2)/epoch-$(e).npz): $(RUNS)/$(2)/trained-$(4) ;
+$(foreach e,$(call epochs,$(4)),$(RUNS)/$(2)/epoch-$(e).npz): | $(RUNS)/$(2)/trained-$(4) ;
 $(call agop_rule,$(2),$(6),$(7))
 CNFA_ROWS  += $(foreach l,$(6),$(foreach e,$(call epochs,$(4)),$(WORK)/cnfa/$(2)@$(l)@$(e).tsv))
 RUN_TABLES += $(TAB)/$(8)
@@ -186,12 +202,21 @@ $(eval $(call run_rules,T1,$(T1),resnet18,$(EPOCHS_T1),$(call t1_opts,$(SEED)),$
 # and for any seed (make table1-seeds): its training alone, a pattern rule (stem: the seed)
 $(eval $(call train_rule,$(call RT,%),resnet18,$(EPOCHS_T1),$$(call t1_opts,$$*)))
 
-$(T1_STAMP): FORCE
-	@mkdir -p $(@D)
-	@[ "$$(cat $@ 2>/dev/null)" = "$(T1)" ] || echo "$(T1)" > $@
-$(SEEDS_STAMP): FORCE
-	@mkdir -p $(@D)
-	@[ "$$(cat $@ 2>/dev/null)" = "$(strip $(SEEDS)) $(T1_TAG)" ] || echo "$(strip $(SEEDS)) $(T1_TAG)" > $@
+# $(call stamp_rule,FILE,TEXT): FILE holds TEXT, and changes (is rewritten) only when
+# TEXT does.  The check is made when make reads this file, not by a FORCE'd recipe,
+# so `make -n` does not take the stamp, and all that depends on it, as remade.
+define stamp_rule
+ifneq ($(wildcard $(1)),)
+ifneq ($$(strip $$(file < $(1))),$(strip $(2)))
+$$(file > $(1),$(strip $(2)))
+endif
+endif
+$(1):
+	@mkdir -p $$(@D)
+	echo "$(strip $(2))" > $$@
+endef
+$(eval $(call stamp_rule,$(T1_STAMP),$(T1)))
+$(eval $(call stamp_rule,$(SEEDS_STAMP),$(SEEDS) $(T1_TAG)))
 
 # ---- Figures 1-2: learning curves (gnuplot) -------------------------------
 $(FIG)/fig1-resnet18-curves.png: $(resnet18_done) pipeline/plot-curves.gp
@@ -245,24 +270,6 @@ $(WORK)/gram/%.npy: $$(call stem_ckpt,$$*) $(BIN)/snapshot $(BIN)/featmat
 	@mkdir -p $(@D)
 	$(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat --gram -o $(TMP)
 	mv $(TMP) $@
-
-# one row: model layer epoch corr(NFM, AGOP) corr(NFM, NFM at epoch 0)
-# (stem_nfm0: the NFM of the stem's run and layer at epoch 0.  The epoch's NFM
-# goes through a pipe into corr, which reads it once for both numbers; the AGOP
-# is removed after its row unless it is conv1's, which Figure 7 draws, or of a
-# layer in AGOP_KEEP: a run's 20 ResNet-18 AGOPs take 0.4 GB per epoch.  An
-# AGOP is an intermediate file: make remakes a missing one only when what it is
-# made from changed.  The corrs are kept in a variable first, so that a failure
-# fails the row.)
-stem_nfm0 = $(WORK)/nfm/$(call stem_model,$(1))@$(call stem_layer,$(1))@000.npy
-$(WORK)/cnfa/%.tsv: $$(call stem_ckpt,$$*) $(WORK)/agop/%.npy $$(call stem_nfm0,$$*) \
-                    $(BIN)/snapshot $(BIN)/featmat $(BIN)/corr
-	@mkdir -p $(@D)
-	c=$$($(BIN)/snapshot --ckpt $< --tensor $(call stem_layer,$*).weight | $(BIN)/featmat \
-	  | $(BIN)/corr - $(WORK)/agop/$*.npy $(call stem_nfm0,$*)) && \
-	  printf '%s\t%s\t%d\t%s\n' $(call stem_model,$*) $(call stem_layer,$*) \
-	    $$((10#$(call stem_epoch,$*))) "$$c" > $(TMP) && mv $(TMP) $@
-	$(if $(filter $(call stem_layer,$*),conv1 $(AGOP_KEEP)),,rm $(WORK)/agop/$*.npy)
 
 # CNFA_ROWS: every run's rows (run_rules), in the runs' order: LeNet-5, then
 # ResNet-18's two runs, "resnet18" (lr LR_RESNET) and the Table 1 run $(T1)
@@ -370,10 +377,7 @@ $(RUNS)/sweep/%/trained-$(EPOCHS_T1): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_
 	@mkdir -p $(@D)
 	$(RUN_TRAIN) $(BIN)/train --model resnet18 --out $(@D) --epochs $(EPOCHS_T1) $(call resnet18_opts,$(call sweep_lr,$*),$(call sweep_seed,$*),--init normal:$(call sweep_init,$*) $(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
 	touch $@
-$(SW_STAMP): FORCE
-	@mkdir -p $(@D)
-	@[ "$$(cat $@ 2>/dev/null)" = "$(strip $(LRS)) / $(strip $(INITS)) / $(strip $(SEEDS))" ] || \
-	  echo "$(strip $(LRS)) / $(strip $(INITS)) / $(strip $(SEEDS))" > $@
+$(eval $(call stamp_rule,$(SW_STAMP),$(strip $(LRS)) / $(strip $(INITS)) / $(strip $(SEEDS))))
 $(TAB)/sweep.tsv: $(addsuffix /trained-$(EPOCHS_T1),$(SW_RUNS)) $(SW_STAMP) pipeline/sweep.sh \
                   pipeline/table1-seeds.sh
 	@mkdir -p $(@D)

@@ -39,6 +39,21 @@ graph "$tmp/A" -j1
 WRAP_LOG=$tmp/wrap.log graph "$tmp/B" -j2 RUN="$tmp/wrap" RUN_TRAIN="$tmp/wrap"
 [[ -s $tmp/A/res/tables/sweep.tsv && -s $tmp/A/res/figures/fig-sweep.png ]] || fail "make sweep made nothing"
 
+# a finished graph has nothing left to do: make -n lists no command that makes a
+# file, and make runs none (a FORCE'd stamp or a checkpoint older than its run's
+# marker made make -n list the whole analysis again)
+# shellcheck disable=SC2046
+make -n --no-print-directory "${settings[@]}" RUNS="$tmp/A/runs" RES="$tmp/A/res" \
+    $(graph_targets "$tmp/A") > "$tmp/again.n" 2>&1 || fail "make -n again: $(cat "$tmp/again.n")"
+grep -v -e "^pipeline/estimate.sh" -e "^  " -e "^make: .* is up to date" -e "^make: Nothing to be done" \
+    "$tmp/again.n" > "$tmp/again.cmds" || true
+[[ ! -s $tmp/again.cmds ]] || fail "make -n after a finished make lists work: $(head -5 "$tmp/again.cmds")"
+cp -a "$tmp/A" "$tmp/A2"
+graph "$tmp/A2"
+grep -q "bin/\|gnuplot" "$tmp/A2.log" && fail "make again ran: $(grep "bin/\|gnuplot" "$tmp/A2.log" | head -3)"
+rm -rf "$tmp/A2" "$tmp/A2.log"
+ok "after a finished make, make -n lists nothing to do and make does nothing"
+
 # the same files, byte for byte (metrics.tsv: without seconds and images/s)
 same_files "$tmp/A" "$tmp/B" "make -j1 and -j2 (with RUN)"
 ok "make -j2 with RUN/RUN_TRAIN gives the same $nfiles files as make -j1 (figures, tables, checkpoints, analysis)"
