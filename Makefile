@@ -88,6 +88,8 @@ COMM := $(if $(MPI_LIBS),comm_mpi,comm_single)
 # bindir gets the front end `featevo` only; the tools go to libexecdir/featevo
 # (`featevo --exec-path`), because `train` and `stack` would collide with other
 # packages' commands on PATH.  Man pages: featevo(1), featevo-TOOL(1), featevo(7).
+# The Python module for checkpoints (tools/python/featevo.py) goes to pythondir, as
+# data: nothing installed runs it, and PyTorch users add it with PYTHONPATH.
 PREFIX      ?= /usr/local
 prefix      ?= $(PREFIX)
 exec_prefix ?= $(prefix)
@@ -97,6 +99,7 @@ datarootdir ?= $(prefix)/share
 mandir      ?= $(datarootdir)/man
 man1dir     ?= $(mandir)/man1
 man7dir     ?= $(mandir)/man7
+pythondir   ?= $(datarootdir)/featevo/python
 INSTALL         ?= install
 INSTALL_PROGRAM ?= $(INSTALL)
 INSTALL_DATA    ?= $(INSTALL) -m 644
@@ -156,21 +159,25 @@ $(BIN)/featevo: tools/featevo.in tools/featevo.awk $(TOOL_SRC) Makefile
 	chmod 755 $@.tmp
 	mv $@.tmp $@
 
-install: $(TOOLS) tools/featevo.in tools/featevo.awk $(MAN1) $(MAN7)
+install: $(TOOLS) tools/featevo.in tools/featevo.awk $(MAN1) $(MAN7) tools/python/featevo.py
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/featevo $(DESTDIR)$(man1dir) \
-	  $(DESTDIR)$(man7dir)
+	  $(DESTDIR)$(man7dir) $(DESTDIR)$(pythondir)
 	$(INSTALL_PROGRAM) $(TOOLS) $(DESTDIR)$(libexecdir)/featevo/
 	$(FRONTEND) > $(DESTDIR)$(bindir)/featevo.tmp
 	chmod 755 $(DESTDIR)$(bindir)/featevo.tmp
 	mv $(DESTDIR)$(bindir)/featevo.tmp $(DESTDIR)$(bindir)/featevo
 	$(INSTALL_DATA) $(MAN1) $(DESTDIR)$(man1dir)/
 	$(INSTALL_DATA) $(MAN7) $(DESTDIR)$(man7dir)/
+	$(INSTALL_DATA) tools/python/featevo.py $(DESTDIR)$(pythondir)/
 
 uninstall:
 	rm -f $(DESTDIR)$(bindir)/featevo $(addprefix $(DESTDIR)$(libexecdir)/featevo/,$(TOOL_NAMES)) \
 	  $(addprefix $(DESTDIR)$(man1dir)/,$(notdir $(MAN1))) \
-	  $(addprefix $(DESTDIR)$(man7dir)/,$(notdir $(MAN7)))
+	  $(addprefix $(DESTDIR)$(man7dir)/,$(notdir $(MAN7))) \
+	  $(DESTDIR)$(pythondir)/featevo.py $(DESTDIR)$(pythondir)/__pycache__/featevo.*.pyc
 	-rmdir $(DESTDIR)$(libexecdir)/featevo 2> /dev/null
+	rmdir $(DESTDIR)$(pythondir)/__pycache__ $(DESTDIR)$(pythondir) $(DESTDIR)$(datarootdir)/featevo \
+	  2> /dev/null || true
 
 $(O)/%.o: tools/%.c $(HDRS)
 	@mkdir -p $(@D)

@@ -5,6 +5,8 @@
 #     each page and `mandoc -Tlint` finds nothing in tools/man/;
 #   - the installed tools run a pipe (train, then snapshot | featmat | heatmap)
 #     from a directory outside the checkout, through `featevo TOOL`;
+#   - the Python module lands in share/featevo/python and, from there, reads
+#     that run's metrics.tsv (numpy) and loads its checkpoint (if torch is there);
 #   - the front end: --help lists every tools/NAME.c with the summary its first
 #     line gives, --exec-path, --version (every tool's --version says the same
 #     version), unknown tools refused (exit 2, "featevo: ...");
@@ -53,6 +55,8 @@ for t in "${tools[@]}"; do
 done
 [[ -f $stage/usr/share/man/man1/featevo.1 && -f $stage/usr/share/man/man7/featevo.7 ]] ||
     fail "featevo.1 or featevo.7 not installed"
+cmp -s "$stage/usr/share/featevo/python/featevo.py" tools/python/featevo.py ||
+    fail "tools/python/featevo.py not installed as share/featevo/python/featevo.py"
 n=0
 for page in "$stage"/usr/share/man/man[17]/*; do
     out=$(MANWIDTH=80 man -l -P cat "$page" 2> "$tmp/man.err") || fail "man -l $page: $(cat "$tmp/man.err")"
@@ -99,8 +103,20 @@ rc=0
     --optimizer sgd --lr 0.01 --seed 0 --threads 1 --quiet
 "$fe" snapshot --ckpt run/epoch-001.npz --tensor conv1.weight | "$fe" featmat | "$fe" heatmap -o nfm.png
 [[ $(head -c 8 nfm.png | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "nfm.png is not a PNG"
-cd "$FE_ROOT"
 ok "installed tools, from $away: idx2bin, train, then snapshot | featmat | heatmap -> a PNG"
+# the installed Python module, on that run (numpy only; the model too where torch is)
+if /usr/bin/python3 -c 'import numpy' 2> /dev/null; then
+    py=$(PYTHONPATH=$stage/usr/share/featevo/python /usr/bin/python3 -c '
+import featevo
+print(featevo.__file__, featevo.read_metrics("run/metrics.tsv")["epoch"].tolist(), end=" ")
+print(type(featevo.load("run/epoch-001.npz")).__name__ if featevo.torch else "LeNet5")' 2>&1) ||
+        fail "the installed featevo.py: $py"
+    [[ $py == "$stage/usr/share/featevo/python/featevo.py [0, 1] LeNet5" ]] ||
+        fail "the installed featevo.py: $py"
+    ok "the installed featevo.py reads the run's metrics.tsv$(/usr/bin/python3 -c 'import torch' \
+        2> /dev/null && echo " and loads its checkpoint")"
+fi
+cd "$FE_ROOT"
 
 # --- uninstall ------------------------------------------------------------------------
 make -s --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr > "$tmp/uninstall.log" 2>&1 ||

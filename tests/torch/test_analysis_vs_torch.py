@@ -14,8 +14,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(__file__))
-import featevo_torch as ft  # noqa: E402
+# the models from the user-facing module (tools/python/featevo.py), so that the
+# classes users load checkpoints into are the ones these tests check
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                "python"))
+import featevo as ft  # noqa: E402
 
 BIN = os.environ.get("BIN", "bin")
 torch.set_num_threads(1)
@@ -74,7 +77,7 @@ def case(model_name, init, layers, count, batch):
             "--val-split", "0", "--threads", "1", "--quiet")
         ckpt = f"{tmp}/run/epoch-001.npz"
         model = ft.make(model_name).double()
-        ft.load_npz(model, ckpt)
+        model.load_state_dict(ft.state_dict(ckpt), strict=True)
         model = model.double().eval()
         x = ft.normalise(imgs).double()
         for layer in layers:

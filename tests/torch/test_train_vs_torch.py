@@ -20,8 +20,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(__file__))
-import featevo_torch as ft  # noqa: E402
+# the models from the user-facing module (tools/python/featevo.py), so that the
+# classes users load checkpoints into are the ones these tests check
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                "python"))
+import featevo as ft  # noqa: E402
 
 BIN = os.environ.get("BIN", "bin")
 torch.set_num_threads(1)
@@ -93,7 +96,7 @@ def torch_run(model_name, out, imgs, labels, opt, lr, wd, batch, epochs, dtype, 
     """The same run in torch; returns the state_dict after each epoch.  fresh: a new
     optimiser every epoch, as the report's Table 1 notebook built one per call."""
     model = ft.make(model_name)
-    ft.load_npz(model, f"{out}/epoch-000.npz")
+    model.load_state_dict(ft.state_dict(f"{out}/epoch-000.npz"), strict=True)
     model = model.to(dtype)
     model.train()
 
