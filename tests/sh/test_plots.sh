@@ -2,6 +2,8 @@
 # test_plots.sh - the gnuplot scripts' epoch axis: a tic every epoch up to 12
 # epochs, every 5 beyond (at 30 epochs one label per epoch ran together).  Each
 # script is run on made-up data and asked, after it ends, for its x tics.
+# Then plot-matrices.gp's colour bars (Figures 6-7), read from what
+# gnuplot really prints: the script drawn as SVG, where every label is text.
 # Env: FE_ROOT (repository root).
 set -euo pipefail
 : "${FE_ROOT:?set FE_ROOT}"
@@ -51,4 +53,71 @@ for e in $(seq 0 20); do printf '1e-7\t1e-4\t%d\t2\t50\t1\t50\t1\t50\t1\n' "$e" 
 s=$(xstep plot-sweep.gp "data='$tmp/s.tsv'; out='/dev/null'; groups='1e-7/1e-4'; name='t'")
 [[ $s == 5 ]] || fail "plot-sweep.gp, 20 epochs: x tics by '$s', want 5"
 checks=$((checks + 1))
+
+# plot-matrices.gp: each panel's colour-bar labels, parsed back to numbers, lie in
+# [min, max] of its matrix and are all different, and say their exponent in full
+# ("2.5e-14"; gnuplot's default wrote 2.5x10^-14, clipped at the figure's edge, and
+# 0.000001 for 1.0e-6 and 1.001e-6 alike); none runs past the figure's right edge
+# (its width guessed at 0.6 em a character).  The ranges: the quick run's AGOP at epoch 3,
+# the full run's NFM at epoch 3, a narrow one, a small one across 0, epoch 0's AGOP,
+# and one about 1.
+if [[ ! -x /usr/bin/python3 ]]; then
+    echo "note: no /usr/bin/python3; the colour-bar checks skipped"
+else
+    ranges="-5e-15:3.6e-14 1.5e-7:2.05e-6 1.000e-6:1.004e-6 -0.002:0.0125 -1.2e-28:5.3e-28 0.25:1.3"
+    files=
+    i=0
+    for r in $ranges; do
+        i=$((i + 1))
+        # 9x9, min and max both present, the rest spread between them
+        awk -v lo="${r%%:*}" -v hi="${r##*:}" 'BEGIN { for (a = 0; a < 9; a++) { l = "";
+            for (b = 0; b < 9; b++) { k = (a * 9 + b) * 37 % 81; l = l (b ? " " : "") sprintf("%.9g", lo + (hi - lo) * k / 80) }
+            print l } }' > "$tmp/m$i.txt"
+        files="$files $tmp/m$i.txt"
+    done
+    gnuplot -e "files='${files# }'; titles='a b c d e f'; rows=2; rowscale=2; term='svg'; out='$tmp/m.svg'; name='t'" \
+        "$G/plot-matrices.gp" || fail "plot-matrices.gp failed"
+    /usr/bin/python3 - "$tmp/m.svg" 2 $files <<'PY' || fail "plot-matrices.gp: colour bars (above)"
+import re, sys
+svg, rows, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+s = open(svg).read()
+W, H = (float(x) for x in re.search(r'<svg[^>]*width="([\d.]+)"[^>]*height="([\d.]+)"', s, re.S).groups())
+cb = {}
+for m in re.finditer(r'<g transform="translate\(([\d.]+),([\d.]+)\)"([^>]*)>\s*<text>(.*?)</text>', s, re.S):
+    x, y, attrs, text = float(m.group(1)), float(m.group(2)), m.group(3), re.sub(r"<[^>]*>", "", m.group(4)).strip()
+    size = float(re.search(r'font-size="([\d.]+)"', attrs).group(1))
+    row = int(y // (H / rows))
+    if 'text-anchor="start"' in attrs:      # colour-bar labels: one x per panel
+        cb.setdefault((row, x), []).append((text, size))
+bad = []
+panels = sorted(cb)
+if len(panels) != len(files):
+    bad.append(f"{len(panels)} colour bars for {len(files)} panels")
+for (row, x), f in zip(panels, files):
+    vals = [float(v) for l in open(f) for v in l.split()]
+    lo, hi = min(vals), max(vals)
+    labels = [t for t, _ in cb[(row, x)]]
+    try:
+        nums = [float(t) for t in labels]
+    except ValueError:
+        bad.append(f"{f}: labels {labels} are not numbers as printed"); continue
+    if len(nums) < 3:
+        bad.append(f"{f}: only {len(nums)} labels {labels}")
+    if len(set(labels)) != len(labels) or len(set(nums)) != len(nums):
+        bad.append(f"{f}: labels {labels} repeat")
+    tol = (hi - lo) * 1e-6
+    if any(not lo - tol <= v <= hi + tol for v in nums):
+        bad.append(f"{f}: labels {labels} outside [{lo:g}, {hi:g}]")
+    # a label that rounds to 0 while it stands for another value ("0.000000")
+    for t, v in zip(labels, nums):
+        if v != 0 and abs(v) < (hi - lo) * 1e-3:
+            bad.append(f"{f}: label {t} reads as 0 against a span of {hi - lo:g}")
+    for t, size in cb[(row, x)]:
+        if x + 0.6 * size * len(t) > W:
+            bad.append(f"{f}: label {t} at x {x} runs past the figure's right edge {W}")
+print("\n".join(bad) if bad else f"{len(panels)} colour bars: ok")
+sys.exit(1 if bad else 0)
+PY
+    checks=$((checks + 1))
+fi
 echo "test_plots.sh: $checks checks passed"
