@@ -280,7 +280,7 @@ space := $(subst ,, )
 
 $(FIG)/fig6-resnet18-nfm.png: $(call MATS,nfm) pipeline/plot-matrices.gp $(T1_STAMP)
 	@mkdir -p $(@D)
-	gnuplot -e "files='$(call MATS,nfm)'; titles='$(FEAT_TITLES)'; rows=1; rowscale=0; out='$(TMP)'; name='$(T1_NAME): neural feature matrix W^T W (9x9), one grey scale'" pipeline/plot-matrices.gp
+	gnuplot -e "files='$(call MATS,nfm)'; titles='$(FEAT_TITLES)'; rows=1; rowscale=0; kernel=3; out='$(TMP)'; name='$(T1_NAME): neural feature matrix W^T W (9x9), one grey scale'" pipeline/plot-matrices.gp
 	mv $(TMP) $@
 
 $(FIG)/fig6b-resnet18-gram.png: $(call MATS,gram) pipeline/plot-matrices.gp $(T1_STAMP)
@@ -290,7 +290,7 @@ $(FIG)/fig6b-resnet18-gram.png: $(call MATS,gram) pipeline/plot-matrices.gp $(T1
 
 $(FIG)/fig7-resnet18-agop.png: $(call MATS,nfm) $(call MATS,agop) pipeline/plot-matrices.gp $(T1_STAMP)
 	@mkdir -p $(@D)
-	gnuplot -e "files='$(call MATS,nfm) $(call MATS,agop)'; titles='$(addprefix NFM_,$(FEAT_TITLES)) $(addprefix AGOP_,$(FEAT_TITLES))'; rows=2; rowscale=2; out='$(TMP)'; name='$(T1_NAME): NFM W^T W (top) and patch AGOP over $(AGOP_COUNT_RESNET) images (bottom), each panel its own grey scale'" pipeline/plot-matrices.gp
+	gnuplot -e "files='$(call MATS,nfm) $(call MATS,agop)'; titles='$(addprefix NFM_,$(FEAT_TITLES)) $(addprefix AGOP_,$(FEAT_TITLES))'; rows=2; rowscale=2; kernel=3; out='$(TMP)'; name='$(T1_NAME): NFM W^T W (top) and patch AGOP over $(AGOP_COUNT_RESNET) images (bottom), each panel its own grey scale'" pipeline/plot-matrices.gp
 	mv $(TMP) $@
 
 $(FIG)/fig8-cnfa-correlation.png: $(TAB)/cnfa.tsv pipeline/plot-cnfa.gp

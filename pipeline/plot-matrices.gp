@@ -6,9 +6,13 @@
 #   rowscale 0: one grey scale shared by every panel; 1: one scale per row;
 #            2: each panel its own scale
 #   out, name  output PNG and figure title
+#   kernel   (optional) K: matrices of K*K rows are a KxK kernel's W^T W (one input
+#            channel), row i the kernel entry (kh, kw) with i = K*kh + kw: their y
+#            tics say so, "4 (1,1)"
 #   term     (optional) the gnuplot terminal, pngcairo unless given (tests: svg)
 n = words(files)
 cols = n / rows
+if (!exists("kernel")) { kernel = 0 }
 if (!exists("term")) { term = "pngcairo" }
 set terminal @term size 360*cols+100, 330*rows+50 font "sans,10"
 set output out
@@ -57,6 +61,17 @@ do for [i=1:n] {
     d = dim[i]
     set xrange [-0.5:d-0.5]
     set yrange [d-0.5:-0.5]
+    if (kernel > 0 && d == kernel * kernel) {
+        yt = ""
+        do for [k=0:d-1] { yt = yt.sprintf('%s"%d (%d,%d)" %d', k ? ", " : "", k, k / kernel, k % kernel, k) }
+        eval "set ytics (".yt.")"
+        set xtics 1
+        set xlabel sprintf("index = %d kh + kw", kernel) font ",8" offset 0,0.5
+    } else {
+        set ytics autofreq
+        set xtics autofreq
+        unset xlabel
+    }
     set colorbox
     set cbtics font ",7"
     plot word(files, i) matrix with image

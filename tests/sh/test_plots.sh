@@ -2,7 +2,7 @@
 # test_plots.sh - the gnuplot scripts' epoch axis: a tic every epoch up to 12
 # epochs, every 5 beyond (at 30 epochs one label per epoch ran together).  Each
 # script is run on made-up data and asked, after it ends, for its x tics.
-# Then plot-matrices.gp's colour bars (Figures 6-7), read from what
+# Then plot-matrices.gp's colour bars and kernel key (Figures 6-7), read from what
 # gnuplot really prints: the script drawn as SVG, where every label is text.
 # Env: FE_ROOT (repository root).
 set -euo pipefail
@@ -58,7 +58,8 @@ checks=$((checks + 1))
 # [min, max] of its matrix and are all different, and say their exponent in full
 # ("2.5e-14"; gnuplot's default wrote 2.5x10^-14, clipped at the figure's edge, and
 # 0.000001 for 1.0e-6 and 1.001e-6 alike); none runs past the figure's right edge
-# (its width guessed at 0.6 em a character).  The ranges: the quick run's AGOP at epoch 3,
+# (its width guessed at 0.6 em a character); a 9x9 matrix with kernel=3 has the
+# index -> (kh, kw) key on its y axis.  The ranges: the quick run's AGOP at epoch 3,
 # the full run's NFM at epoch 3, a narrow one, a small one across 0, epoch 0's AGOP,
 # and one about 1.
 if [[ ! -x /usr/bin/python3 ]]; then
@@ -75,20 +76,22 @@ else
             print l } }' > "$tmp/m$i.txt"
         files="$files $tmp/m$i.txt"
     done
-    gnuplot -e "files='${files# }'; titles='a b c d e f'; rows=2; rowscale=2; term='svg'; out='$tmp/m.svg'; name='t'" \
+    gnuplot -e "files='${files# }'; titles='a b c d e f'; rows=2; rowscale=2; kernel=3; term='svg'; out='$tmp/m.svg'; name='t'" \
         "$G/plot-matrices.gp" || fail "plot-matrices.gp failed"
-    /usr/bin/python3 - "$tmp/m.svg" 2 $files <<'PY' || fail "plot-matrices.gp: colour bars (above)"
+    /usr/bin/python3 - "$tmp/m.svg" 2 $files <<'PY' || fail "plot-matrices.gp: colour bars or kernel key (above)"
 import re, sys
 svg, rows, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 s = open(svg).read()
 W, H = (float(x) for x in re.search(r'<svg[^>]*width="([\d.]+)"[^>]*height="([\d.]+)"', s, re.S).groups())
-cb = {}
+cb, yt = {}, {}
 for m in re.finditer(r'<g transform="translate\(([\d.]+),([\d.]+)\)"([^>]*)>\s*<text>(.*?)</text>', s, re.S):
     x, y, attrs, text = float(m.group(1)), float(m.group(2)), m.group(3), re.sub(r"<[^>]*>", "", m.group(4)).strip()
     size = float(re.search(r'font-size="([\d.]+)"', attrs).group(1))
     row = int(y // (H / rows))
     if 'text-anchor="start"' in attrs:      # colour-bar labels: one x per panel
         cb.setdefault((row, x), []).append((text, size))
+    elif 'text-anchor="end"' in attrs:      # y tic labels, left of each panel
+        yt.setdefault((row, x), []).append(text)
 bad = []
 panels = sorted(cb)
 if len(panels) != len(files):
@@ -115,8 +118,12 @@ for (row, x), f in zip(panels, files):
     for t, size in cb[(row, x)]:
         if x + 0.6 * size * len(t) > W:
             bad.append(f"{f}: label {t} at x {x} runs past the figure's right edge {W}")
-print("\n".join(bad) if bad else f"{len(panels)} colour bars: ok")
-sys.exit(1 if bad else 0)
+want = [f"{k} ({k // 3},{k % 3})" for k in range(9)]
+for key in sorted(yt):
+    if sorted(yt[key]) != sorted(want):
+        bad.append(f"y tics {yt[key]}, want {want}")
+print("\n".join(bad) if bad else f"{len(panels)} colour bars, {len(yt)} kernel keys: ok")
+sys.exit(1 if bad or len(yt) != len(files) else 0)
 PY
     checks=$((checks + 1))
 fi
