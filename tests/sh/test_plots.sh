@@ -47,6 +47,22 @@ for c in 3:1 30:5; do
     checks=$((checks + 1))
 done
 
+# Figure 8's key: below each panel, under its x label "epoch" (inside the panel
+# it covered the dashed lines near 0).  The SVG's text: each key entry's y is
+# below (greater than) every "epoch"'s.
+gnuplot -e "data='$tmp/c.tsv'; out='$tmp/c.svg'; term='svg'; lenet='conv1'; resnet='conv1'; lr_resnet='1e-4'; t1='t1run'" \
+    "$G/plot-cnfa.gp" || fail "plot-cnfa.gp failed"
+ys() {   # ys TEXT: the y of each text element that reads TEXT
+    grep -B1 "<text><tspan[^>]*>$1</tspan></text>" "$tmp/c.svg" | sed -n 's/.*translate([0-9.]*,\([0-9.]*\)).*/\1/p'
+}
+key=$(ys conv1) epoch=$(ys epoch)
+[[ $(wc -w <<< "$key") == 3 && $(wc -w <<< "$epoch") == 3 ]] || fail "plot-cnfa.gp: key entries '$key', x labels '$epoch'"
+lowest=$(sort -g <<< "$epoch" | tail -1)
+for y in $key; do
+    awk -v y="$y" -v e="$lowest" 'BEGIN { exit !(y > e) }' || fail "plot-cnfa.gp: a key entry (y $y) above the x label (y $lowest): inside the panel"
+done
+checks=$((checks + 1))
+
 # sweep.tsv: epochs in column 3
 printf 'lr\tinit\tepoch\truns\ttrain_acc_mean\ttrain_acc_sd\tval_acc_mean\tval_acc_sd\ttest_acc_mean\ttest_acc_sd\n' > "$tmp/s.tsv"
 for e in $(seq 0 20); do printf '1e-7\t1e-4\t%d\t2\t50\t1\t50\t1\t50\t1\n' "$e" >> "$tmp/s.tsv"; done
