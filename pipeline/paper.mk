@@ -185,7 +185,7 @@ $(SEEDS_STAMP): FORCE
 # ---- Figures 1-2: learning curves (gnuplot) -------------------------------
 $(FIG)/fig1-resnet18-curves.png: $(resnet18_done) pipeline/plot-curves.gp
 	@mkdir -p $(@D)
-	gnuplot -e "metrics='$(<D)/metrics.tsv'; out='$(TMP)'; name='ResNet-18, SGD lr $(LR_RESNET), $(EPOCHS_RESNET) epochs$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) images))'" pipeline/plot-curves.gp
+	gnuplot -e "metrics='$(<D)/metrics.tsv'; out='$(TMP)'; name='ResNet-18, SGD (as the report''s code; its text says Adam), lr $(LR_RESNET), $(EPOCHS_RESNET) epochs$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) images))'" pipeline/plot-curves.gp
 	mv $(TMP) $@
 
 $(FIG)/fig2-lenet5-curves.png: $(lenet5_done) pipeline/plot-curves.gp
