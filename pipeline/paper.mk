@@ -215,13 +215,18 @@ $(WORK)/maps/%.npy: $$(call stem_ckpt,$$*) $(TEST_X) $(BIN)/snapshot
 $(WORK)/maps/%-stack.npy: $$(foreach e,$$(lenet5_epochs),$$(WORK)/maps/lenet5@$$*@$$(e).npy) $(BIN)/stack
 	$(BIN)/stack -o $@ $(filter %.npy,$^)
 
-# one row per epoch 0..N (top to bottom), one tile per channel, each tile its own scale
-$(FIG)/fig4-lenet5-conv1-maps.png: $(WORK)/maps/conv1-stack.npy $(BIN)/heatmap
+# gnuplot (pipeline/plot-maps.gp) from the stack as text (txt_rule, below): one row per
+# epoch 0..N (top to bottom), one column per filter, labelled, ONE grey scale for the
+# whole figure (each tile its own scale hid how the maps' amplitudes change)
+MAP_TITLE = LeNet-5 $(1) for test image $(SAMPLE_INDEX) after each epoch$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) training images)), one grey scale for all tiles
+$(FIG)/fig4-lenet5-conv1-maps.png: $(WORK)/txt/maps@conv1-stack.txt pipeline/plot-maps.gp
 	@mkdir -p $(@D)
-	$(BIN)/heatmap --cmap grey --cols 6 --per-tile $< -o $@
-$(FIG)/fig5-lenet5-conv2-maps.png: $(WORK)/maps/conv2-stack.npy $(BIN)/heatmap
+	gnuplot -e "file='$<'; filters=6; epochs='$(shell seq 0 $(EPOCHS_LENET))'; out='$(TMP)'; name='$(call MAP_TITLE,relu(conv1))'" pipeline/plot-maps.gp
+	mv $(TMP) $@
+$(FIG)/fig5-lenet5-conv2-maps.png: $(WORK)/txt/maps@conv2-stack.txt pipeline/plot-maps.gp
 	@mkdir -p $(@D)
-	$(BIN)/heatmap --cmap grey --cols 16 --per-tile $< -o $@
+	gnuplot -e "file='$<'; filters=16; epochs='$(shell seq 0 $(EPOCHS_LENET))'; out='$(TMP)'; name='$(call MAP_TITLE,relu(conv2))'" pipeline/plot-maps.gp
+	mv $(TMP) $@
 
 # ---- NFM, AGOP and their correlation per model, layer and epoch -----------
 # (the AGOPs: agop_rule, made for each run by run_rules above)
@@ -262,14 +267,15 @@ $(TAB)/cnfa.tsv: $(CNFA_ROWS) $(T1_STAMP)
 # ---- Figures 6-8 (gnuplot) -------------------------------------------------
 # txt/KIND@MODEL@LAYER@EPOCH.txt: the matrix KIND/MODEL@LAYER@EPOCH.npy (KIND: nfm,
 # gram or agop) as text for gnuplot; a pattern rule per KIND, so that its stem is
-# the analysis stem and names the .npy as it stands
+# the analysis stem and names the .npy as it stands (and txt/maps@LAYER-stack.txt:
+# Figures 4-5's stacks of maps, a matrix per epoch and filter)
 define txt_rule
 $(WORK)/txt/$(1)@%.txt: $(WORK)/$(1)/%.npy $(BIN)/npy2txt
 	@mkdir -p $$(@D)
 	$(BIN)/npy2txt $$< > $$(TMP) && mv $$(TMP) $$@
 .PRECIOUS: $(WORK)/txt/$(1)@%.txt
 endef
-$(foreach k,nfm gram agop,$(eval $(call txt_rule,$(k))))
+$(foreach k,nfm gram agop maps,$(eval $(call txt_rule,$(k))))
 
 # Figures 6, 6b and 7: conv1 of the Table 1 run (lr LR_T1), as in the report
 MATS = $(foreach e,$(FEAT_E),$(WORK)/txt/$(1)@$(T1)@conv1@$(e).txt)

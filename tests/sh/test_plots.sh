@@ -162,4 +162,30 @@ sys.exit(1 if bad or len(yt) != len(files) else 0)
 PY
     checks=$((checks + 1))
 fi
+# plot-maps.gp (Figures 4-5): E epochs x C filters of HxW maps from npy2txt's 3-D
+# text (two blank lines between tiles); epoch e's maps are (e+1) times epoch 0's.
+# One colour scale for the figure: the range the script leaves set is [0, E] over
+# all tiles (each tile its own scale hid the growth); the rows and columns are
+# labelled "epoch e" and the filter numbers; at least 4 pixels a value
+# ((SVG width - the 190 pixels of margins) / the grid's width in values).
+stack() {   # stack E C H W: the text of the stack
+    awk -v E="$1" -v C="$2" -v H="$3" -v W="$4" 'BEGIN { for (e = 0; e < E; e++) for (c = 0; c < C; c++) {
+        if (e || c) printf "\n\n"
+        for (i = 0; i < H; i++) { l = ""; for (j = 0; j < W; j++) l = l (j ? " " : "") (e + 1) * ((i * W + j + c) % 7) / 6; print l } } }'
+}
+for c in 3:4:5:5 11:6:28:28 11:16:10:10; do
+    IFS=: read -r e nc h w <<< "$c"
+    stack "$e" "$nc" "$h" "$w" > "$tmp/s.txt"
+    cbr=$(gnuplot -e "file='$tmp/s.txt'; filters=$nc; epochs='$(seq -s ' ' 0 $((e - 1)))'; term='svg'; out='$tmp/s.svg'; name='t'" \
+        "$G/plot-maps.gp" -e "show cbrange" 2>&1 | sed -n 's/.*set cbrange \[ *\([-0-9.e+]*\) *: *\([-0-9.e+]*\) *\].*/\1:\2/p')
+    awk -v r="$cbr" -v e="$e" 'BEGIN { split(r, v, ":"); exit !(v[1] == 0 && v[2] == e) }' ||
+        fail "plot-maps.gp $c: colour range '$cbr', want 0:$e (one scale over every tile)"
+    for l in "epoch 0" "epoch $((e - 1))" filter 0 $((nc - 1)); do
+        grep -q "<tspan[^>]*> *$l</tspan>" "$tmp/s.svg" || fail "plot-maps.gp $c: no label '$l'"
+    done
+    width=$(sed -n 's/.*<svg[^>]*width="\([0-9.]*\)".*/\1/p;s/^ *width="\([0-9.]*\)".*/\1/p' "$tmp/s.svg" | head -1)
+    awk -v W="$width" -v g=$(((w + 9) / 10)) -v nc="$nc" -v w="$w" 'BEGIN { exit !((W - 190) / (nc * (w + g) - g) >= 4) }' ||
+        fail "plot-maps.gp $c: $width pixels wide: under 4 pixels a value"
+    checks=$((checks + 1))
+done
 echo "test_plots.sh: $checks checks passed"
