@@ -3,7 +3,9 @@
 # epochs, every 5 beyond (at 30 epochs one label per epoch ran together).  Each
 # script is run on made-up data and asked, after it ends, for its x tics.
 # Then plot-matrices.gp's colour bars and kernel key (Figures 6-7), read from what
-# gnuplot really prints: the script drawn as SVG, where every label is text.
+# gnuplot really prints: the script drawn as SVG, where every label is text; Figure
+# 1's zoomed and log panels, Figure 8's key, Figures 4-5's maps (plot-maps.gp), and
+# featevo-npy2txt(1)'s gnuplot example (row 0 at the top).
 # Env: FE_ROOT (repository root).
 set -euo pipefail
 : "${FE_ROOT:?set FE_ROOT}"
@@ -188,4 +190,63 @@ for c in 3:4:5:5 11:6:28:28 11:16:10:10; do
         fail "plot-maps.gp $c: $width pixels wide: under 4 pixels a value"
     checks=$((checks + 1))
 done
+
+# featevo-npy2txt(1)'s gnuplot example, run as the page prints it on a 3x3 matrix
+# whose row 0 is 1 (yellow in gnuplot's default palette), row 1 0.5 (red), row 2
+# 0: row 0 must be drawn at the top like heatmap and Figures 6-7 (the yellow
+# pixels above the red ones); it drew it at the bottom.
+if [[ -x /usr/bin/python3 ]]; then
+    mkdir "$tmp/ex"
+    printf '1 1 1\n0.5 0.5 0.5\n0 0 0\n' > "$tmp/ex/nfm.txt"
+    # the example's gnuplot command: from "gnuplot" to the line without a trailing
+    # \e, with the roff escapes \- and \e undone
+    /usr/bin/python3 - "$FE_ROOT/tools/man/featevo-npy2txt.1" > "$tmp/ex/run.sh" <<'PY'
+import sys
+lines, out = open(sys.argv[1]).read().split("\n"), []
+for l in lines:
+    if l.startswith("gnuplot ") or out:
+        out.append(l.replace("\\-", "-").replace("\\e", "\\"))
+        if not l.endswith("\\e"):
+            break
+print("\n".join(out))
+PY
+    grep -q "^gnuplot " "$tmp/ex/run.sh" || fail "featevo-npy2txt(1): no gnuplot example found"
+    (cd "$tmp/ex" && bash run.sh) || fail "featevo-npy2txt(1)'s gnuplot example failed: $(cat "$tmp/ex/run.sh")"
+    /usr/bin/python3 - "$tmp/ex/nfm.png" <<'PY' || fail "featevo-npy2txt(1)'s gnuplot example: row 0 not at the top"
+import struct, sys, zlib
+d = open(sys.argv[1], "rb").read()
+pos, idat = 8, b""
+while pos < len(d):
+    n, typ = struct.unpack(">I4s", d[pos:pos + 8])
+    if typ == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", d[pos + 8:pos + 18])
+    elif typ == b"IDAT":
+        idat += d[pos + 8:pos + 8 + n]
+    pos += 12 + n
+bpp = {2: 3, 6: 4}[ctype]
+assert depth == 8, depth
+raw, stride, prev, ys = zlib.decompress(idat), bpp * w, bytearray(bpp * w), {"yellow": [], "red": []}
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], (prev[i - bpp] if i >= bpp else 0)
+        p = a + b - c
+        pred = [0, a, b, (a + b) // 2, a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else (b if abs(p - b) <= abs(p - c) else c)][f]
+        line[i] = (line[i] + pred) & 255
+    prev = line
+    for x in range(0, stride, bpp):
+        r, g, bl = line[x:x + 3]
+        if r > 200 and g > 200 and bl < 80:
+            ys["yellow"].append(y)
+        elif r > 150 and g < 80 and bl < 60:
+            ys["red"].append(y)
+if not ys["yellow"] or not ys["red"]:
+    sys.exit("no yellow or no red pixels")
+my, mr = (sum(v) / len(v) for v in (ys["yellow"], ys["red"]))
+print(f"row 0 (yellow) at y {my:.0f}, row 1 (red) at y {mr:.0f}")
+sys.exit(0 if my < mr else 1)
+PY
+    checks=$((checks + 1))
+fi
 echo "test_plots.sh: $checks checks passed"
