@@ -15,7 +15,7 @@ set ylabel "correlation"
 set yrange [-0.2:1.05]
 set grid
 # the key below each panel, outside it: inside, it hid the dashed lines near 0
-set key outside below center horizontal font ",9" height 1.5
+set key outside below center horizontal maxcols 3 font ",9" height 1.5
 sel(m, l) = (strcol(1) eq m && strcol(2) eq l) ? $3 : NaN
 # a tic every epoch up to 12 epochs, else every 5 (30 labels would run together)
 # (stats counts only values inside the y range: the epochs are counted without it)
