@@ -115,6 +115,7 @@ else
     done
     gnuplot -e "files='${files# }'; titles='a b c d e f'; rows=2; rowscale=2; kernel=3; term='svg'; out='$tmp/m.svg'; name='t'" \
         "$G/plot-matrices.gp" || fail "plot-matrices.gp failed"
+    # shellcheck disable=SC2086 # the file names, one argument each
     /usr/bin/python3 - "$tmp/m.svg" 2 $files <<'PY' || fail "plot-matrices.gp: colour bars or kernel key (above)"
 import re, sys
 svg, rows, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
