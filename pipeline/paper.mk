@@ -221,7 +221,7 @@ $(eval $(call stamp_rule,$(SEEDS_STAMP),$(SEEDS) $(T1_TAG)))
 # ---- Figures 1-2: learning curves (gnuplot) -------------------------------
 $(FIG)/fig1-resnet18-curves.png: $(resnet18_done) pipeline/plot-curves.gp
 	@mkdir -p $(@D)
-	gnuplot -e "metrics='$(<D)/metrics.tsv'; out='$(TMP)'; name='ResNet-18, SGD lr $(LR_RESNET), $(EPOCHS_RESNET) epochs$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) images))'" pipeline/plot-curves.gp
+	gnuplot -e "metrics='$(<D)/metrics.tsv'; out='$(TMP)'; name='ResNet-18, SGD (as the report''s code; its text says Adam), lr $(LR_RESNET), $(EPOCHS_RESNET) epochs$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) images))'" pipeline/plot-curves.gp
 	mv $(TMP) $@
 
 $(FIG)/fig2-lenet5-curves.png: $(lenet5_done) pipeline/plot-curves.gp
@@ -251,13 +251,18 @@ $(WORK)/maps/%.npy: $$(call stem_ckpt,$$*) $(TEST_X) $(BIN)/snapshot
 $(WORK)/maps/%-stack.npy: $$(foreach e,$$(lenet5_epochs),$$(WORK)/maps/lenet5@$$*@$$(e).npy) $(BIN)/stack
 	$(BIN)/stack -o $@ $(filter %.npy,$^)
 
-# one row per epoch 0..N (top to bottom), one tile per channel, each tile its own scale
-$(FIG)/fig4-lenet5-conv1-maps.png: $(WORK)/maps/conv1-stack.npy $(BIN)/heatmap
+# gnuplot (pipeline/plot-maps.gp) from the stack as text (txt_rule, below): one row per
+# epoch 0..N (top to bottom), one column per filter, labelled, ONE grey scale for the
+# whole figure (each tile its own scale hid how the maps' amplitudes change)
+MAP_TITLE = LeNet-5 $(1) for test image $(SAMPLE_INDEX) after each epoch$(if $(filter-out 0,$(LIMIT)), ($(LIMIT) training images)), one grey scale for all tiles
+$(FIG)/fig4-lenet5-conv1-maps.png: $(WORK)/txt/maps@conv1-stack.txt pipeline/plot-maps.gp
 	@mkdir -p $(@D)
-	$(BIN)/heatmap --cmap grey --cols 6 --per-tile $< -o $@
-$(FIG)/fig5-lenet5-conv2-maps.png: $(WORK)/maps/conv2-stack.npy $(BIN)/heatmap
+	gnuplot -e "file='$<'; filters=6; epochs='$(shell seq 0 $(EPOCHS_LENET))'; out='$(TMP)'; name='$(call MAP_TITLE,relu(conv1))'" pipeline/plot-maps.gp
+	mv $(TMP) $@
+$(FIG)/fig5-lenet5-conv2-maps.png: $(WORK)/txt/maps@conv2-stack.txt pipeline/plot-maps.gp
 	@mkdir -p $(@D)
-	$(BIN)/heatmap --cmap grey --cols 16 --per-tile $< -o $@
+	gnuplot -e "file='$<'; filters=16; epochs='$(shell seq 0 $(EPOCHS_LENET))'; out='$(TMP)'; name='$(call MAP_TITLE,relu(conv2))'" pipeline/plot-maps.gp
+	mv $(TMP) $@
 
 # ---- NFM, AGOP and their correlation per model, layer and epoch -----------
 # (the AGOPs: agop_rule, made for each run by run_rules above)
@@ -280,14 +285,15 @@ $(TAB)/cnfa.tsv: $(CNFA_ROWS) $(T1_STAMP)
 # ---- Figures 6-8 (gnuplot) -------------------------------------------------
 # txt/KIND@MODEL@LAYER@EPOCH.txt: the matrix KIND/MODEL@LAYER@EPOCH.npy (KIND: nfm,
 # gram or agop) as text for gnuplot; a pattern rule per KIND, so that its stem is
-# the analysis stem and names the .npy as it stands
+# the analysis stem and names the .npy as it stands (and txt/maps@LAYER-stack.txt:
+# Figures 4-5's stacks of maps, a matrix per epoch and filter)
 define txt_rule
 $(WORK)/txt/$(1)@%.txt: $(WORK)/$(1)/%.npy $(BIN)/npy2txt
 	@mkdir -p $$(@D)
 	$(BIN)/npy2txt $$< > $$(TMP) && mv $$(TMP) $$@
 .PRECIOUS: $(WORK)/txt/$(1)@%.txt
 endef
-$(foreach k,nfm gram agop,$(eval $(call txt_rule,$(k))))
+$(foreach k,nfm gram agop maps,$(eval $(call txt_rule,$(k))))
 
 # Figures 6, 6b and 7: conv1 of the Table 1 run (lr LR_T1), as in the report
 MATS = $(foreach e,$(FEAT_E),$(WORK)/txt/$(1)@$(T1)@conv1@$(e).txt)
@@ -298,7 +304,7 @@ space := $(subst ,, )
 
 $(FIG)/fig6-resnet18-nfm.png: $(call MATS,nfm) pipeline/plot-matrices.gp $(T1_STAMP)
 	@mkdir -p $(@D)
-	gnuplot -e "files='$(call MATS,nfm)'; titles='$(FEAT_TITLES)'; rows=1; rowscale=0; out='$(TMP)'; name='$(T1_NAME): neural feature matrix W^T W (9x9), one grey scale'" pipeline/plot-matrices.gp
+	gnuplot -e "files='$(call MATS,nfm)'; titles='$(FEAT_TITLES)'; rows=1; rowscale=0; kernel=3; out='$(TMP)'; name='$(T1_NAME): neural feature matrix W^T W (9x9), one grey scale'" pipeline/plot-matrices.gp
 	mv $(TMP) $@
 
 $(FIG)/fig6b-resnet18-gram.png: $(call MATS,gram) pipeline/plot-matrices.gp $(T1_STAMP)
@@ -308,7 +314,7 @@ $(FIG)/fig6b-resnet18-gram.png: $(call MATS,gram) pipeline/plot-matrices.gp $(T1
 
 $(FIG)/fig7-resnet18-agop.png: $(call MATS,nfm) $(call MATS,agop) pipeline/plot-matrices.gp $(T1_STAMP)
 	@mkdir -p $(@D)
-	gnuplot -e "files='$(call MATS,nfm) $(call MATS,agop)'; titles='$(addprefix NFM_,$(FEAT_TITLES)) $(addprefix AGOP_,$(FEAT_TITLES))'; rows=2; rowscale=2; out='$(TMP)'; name='$(T1_NAME): NFM W^T W (top) and patch AGOP over $(AGOP_COUNT_RESNET) images (bottom), each panel its own grey scale'" pipeline/plot-matrices.gp
+	gnuplot -e "files='$(call MATS,nfm) $(call MATS,agop)'; titles='$(addprefix NFM_,$(FEAT_TITLES)) $(addprefix AGOP_,$(FEAT_TITLES))'; rows=2; rowscale=2; kernel=3; out='$(TMP)'; name='$(T1_NAME): NFM W^T W (top) and patch AGOP over $(AGOP_COUNT_RESNET) images (bottom), each panel its own grey scale'" pipeline/plot-matrices.gp
 	mv $(TMP) $@
 
 $(FIG)/fig8-cnfa-correlation.png: $(TAB)/cnfa.tsv pipeline/plot-cnfa.gp

@@ -4,7 +4,9 @@
 #          resnet18 and the Table 1 run)
 #   lenet, resnet   space-separated layer names;  lr_resnet  Figure 1's learning rate;
 #   t1  the Table 1 run's name (resnet18-table1-lrLR-fresh|kept-seedS);  out  output PNG
-set terminal pngcairo size 1900,520 font "sans,11"
+#   term  (optional) the gnuplot terminal, pngcairo unless given (tests: svg)
+if (!exists("term")) { term = "pngcairo" }
+set terminal @term size 1900,580 font "sans,11"
 set output out
 set datafile separator "\t"
 set multiplot layout 1,3 title "CNFA: Pearson correlation of NFM = W^T W with the patch AGOP (solid), and of NFM with its epoch-0 value (dashed)" font "sans,12"
@@ -12,7 +14,8 @@ set xlabel "epoch"
 set ylabel "correlation"
 set yrange [-0.2:1.05]
 set grid
-set key bottom right font ",9"
+# the key below each panel, outside it: inside, it hid the dashed lines near 0
+set key outside below center horizontal maxcols 3 font ",9" height 1.5
 sel(m, l) = (strcol(1) eq m && strcol(2) eq l) ? $3 : NaN
 # a tic every epoch up to 12 epochs, else every 5 (30 labels would run together)
 # (stats counts only values inside the y range: the epochs are counted without it)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """check-results.py RESULTS_DIR [EPOCHS_LENET EPOCHS_RESNET EPOCHS_T1] - what CI checks of the
 pipeline's outputs: every figure is a valid PNG of at least 256 pixels on its short
-side and not blank; the tables have their columns and sane values (accuracies in
+side and not blank, Figures 4-5 at least 4 pixels a value; the tables have their columns and sane values (accuracies in
 0..100, correlations in -1..1, one CNFA row per model, layer and epoch).
 check-results.py --seeds TABLE1-SEEDS.TSV METRICS.TSV... - that make table1-seeds's
 table holds, per epoch, the number of runs and the mean and sample standard deviation
@@ -96,6 +96,16 @@ for f in FIGS:
               f"{w}x{h}, {distinct} distinct sampled byte values")
     except Exception as e:  # noqa: BLE001 - any failure to read is a failed check
         check(f, False, str(e))
+
+# Figures 4-5: a row of LeNet-5's 6 conv1 maps (28 x 28) or 16 conv2 maps (10 x 10) per
+# epoch, at least 4 pixels a value across (heatmap's grids had 1 to 3: 341 and 495
+# pixels wide)
+for f, values in (("fig4-lenet5-conv1-maps.png", 6 * 28), ("fig5-lenet5-conv2-maps.png", 16 * 10)):
+    try:
+        w, h, _ = png(os.path.join(res, "figures", f))
+        check(f"{f} pixel size", w >= 4 * values, f"{w} pixels wide for {values} values")
+    except Exception as e:  # noqa: BLE001
+        check(f"{f} pixel size", False, str(e))
 
 
 def table(path, header):

@@ -1,5 +1,6 @@
-/* npy2txt - a 1-D or 2-D .npy as text, one row per line, for gnuplot.
- * Whitespace-separated: the "matrix" format gnuplot plots with `matrix with image`. */
+/* npy2txt - a 1-D, 2-D or 3-D .npy as text, one row per line, for gnuplot.
+ * Whitespace-separated: the "matrix" format gnuplot plots with `matrix with image`;
+ * a 3-D [N,H,W] is N such matrices, two blank lines apart (gnuplot's `index`). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,8 @@ static void usage(FILE *f)
 "usage: npy2txt [M.npy]\n"
 "\n"
 "Prints a 1-D or 2-D array as text, one row per line (%%.9g), for gnuplot's\n"
-"`matrix with image`. Reads stdin when no file is named.\n"
+"`matrix with image`; a 3-D array [N,H,W] as N matrices, two blank lines apart\n"
+"(`matrix index I` picks one). Reads stdin when no file is named.\n"
 "\n"
 "  -h, --help    show this help and exit; --version: the version\n"
 "\n"
@@ -34,16 +36,21 @@ int main(int argc, char **argv)
     fe_tensor raw, t;
     if (npy_load(in, &raw, &err))
         fe_die(PROG, name, "%s", err.msg);
-    if (raw.ndim != 1 && raw.ndim != 2)
-        fe_die(PROG, name, "need a 1-D or 2-D array, got %d dimensions", raw.ndim);
+    if (raw.ndim < 1 || raw.ndim > 3)
+        fe_die(PROG, name, "need a 1-D, 2-D or 3-D array, got %d dimensions", raw.ndim);
     if (fe_tensor_to_f32(&raw, &t))
         fe_die(PROG, name, "cannot convert %s", fe_dtype_name(raw.dtype));
-    const int64_t rows = raw.ndim == 2 ? raw.shape[0] : 1, cols = raw.shape[raw.ndim - 1];
+    const int64_t blocks = raw.ndim == 3 ? raw.shape[0] : 1,
+                  rows = raw.ndim >= 2 ? raw.shape[raw.ndim - 2] : 1, cols = raw.shape[raw.ndim - 1];
     const float *x = t.data;
-    for (int64_t i = 0; i < rows; i++) {
-        for (int64_t j = 0; j < cols; j++)
-            printf(j ? " %.9g" : "%.9g", x[i * cols + j]);
-        putchar('\n');
+    for (int64_t b = 0; b < blocks; b++) {
+        if (b)
+            fputs("\n\n", stdout);
+        for (int64_t i = 0; i < rows; i++) {
+            for (int64_t j = 0; j < cols; j++)
+                printf(j ? " %.9g" : "%.9g", x[(b * rows + i) * cols + j]);
+            putchar('\n');
+        }
     }
     fe_stdout_flush_or_die(PROG);
     fe_tensor_free(&raw);

@@ -41,6 +41,7 @@ bad = a.copy(); bad[2, 3] = np.nan; np.save(f"{t}/nan.npy", bad)
 np.save(f"{t}/s1.npy", np.arange(12, dtype=np.float32).reshape(2, 2, 3))
 np.save(f"{t}/s2.npy", np.arange(6, dtype=np.float32).reshape(1, 2, 3) + 100)
 np.save(f"{t}/s3.npy", np.arange(8, dtype=np.float32).reshape(2, 4))
+np.save(f"{t}/s4.npy", np.arange(4, dtype=np.float32).reshape(1, 2, 1, 2))
 np.save(f"{t}/img.npy", (r.random((12, 28, 28)) ** 3 * 255).astype(np.uint8))
 np.save(f"{t}/lab.npy", r.integers(0, 10, 12).astype(np.uint8))
 np.save(f"{t}/imgf.npy", r.random((12, 28, 28)).astype(np.float32))
@@ -100,7 +101,9 @@ ok
 refused stack "$BIN/stack" -o "$tmp/out/x.npy" "$tmp/s1.npy" "$tmp/s3.npy"   # trailing shape
 refused stack "$BIN/stack" -o "$tmp/out/x.npy" "$tmp/s1.npy" "$tmp/missing.npy"
 [[ $("$BIN/npy2txt" "$tmp/s3.npy") == $'0 1 2 3\n4 5 6 7' ]] || fail "npy2txt output"; ok
-refused npy2txt "$BIN/npy2txt" "$tmp/s1.npy"                                 # 3-D
+# 3-D [N,H,W]: N matrices two blank lines apart, gnuplot's data sets (matrix index I)
+[[ $("$BIN/npy2txt" "$tmp/s1.npy") == $'0 1 2\n3 4 5\n\n\n6 7 8\n9 10 11' ]] || fail "npy2txt 3-D output"; ok
+refused npy2txt "$BIN/npy2txt" "$tmp/s4.npy"                                 # 4-D
 
 # ---- snapshot and agop on a tiny trained model --------------------------------
 "$BIN/train" --model lenet5 --images "$tmp/img.npy" --labels "$tmp/lab.npy" --out "$tmp/run" \
