@@ -62,11 +62,11 @@ static void usage(FILE *f)
 "corr_mean corr_sd ci95_lo ci95_hi (the 2.5%% and 97.5%% quantiles).\n"
 "  --mean M --std S   input normalisation (" FE_STR(FE_MEAN) ", " FE_STR(FE_STD) ")\n"
 "\n"
-"  agop --ckpt runs/resnet18/epoch-003.npz --images data/mnist/test-images.npy \\\n"
-"       --layer conv1 --count 1000 > agop.npy && corr nfm.npy agop.npy\n"
-"  agop --ckpt runs/resnet18/epoch-003.npz --images data/mnist/train-images.npy \\\n"
+"  agop --ckpt runs/quick-mnist/resnet18/epoch-003.npz --images data/mnist/test-images.npy \\\n"
+"       --layer conv1 --count 1000 -o agop.npy && corr nfm.npy agop.npy\n"
+"  agop --ckpt runs/quick-mnist/resnet18/epoch-003.npz --images data/mnist/train-images.npy \\\n"
 "       --count 500 --layer conv1 -o a1.npy --layer layer2.0.conv1 -o a2.npy\n"
-"  agop --ckpt runs/resnet18/epoch-003.npz --images data/mnist/train-images.npy \\\n"
+"  agop --ckpt runs/quick-mnist/resnet18/epoch-003.npz --images data/mnist/train-images.npy \\\n"
 "       --count 4000 --batch 25 --layer conv1 --sizes 100,500,2000 > sizes.tsv\n",
             fe_arch_names(models, sizeof models, "|"));
 }

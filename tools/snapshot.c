@@ -32,7 +32,7 @@ static void usage(FILE *f)
 "  --mean M --std S          input normalisation (" FE_STR(FE_MEAN) ", " FE_STR(FE_STD) ")\n"
 "  --threads T               OpenBLAS and OpenMP threads (default: all cores)\n"
 "\n"
-"  snapshot --ckpt runs/lenet5/epoch-010.npz --images data/mnist/test-images.npy \\\n"
+"  snapshot --ckpt runs/quick-mnist/lenet5/epoch-004.npz --images data/mnist/test-images.npy \\\n"
 "           --index 61 --layer conv1 | heatmap -o conv1.png\n",
             fe_arch_names(models, sizeof models, "|"));
 }

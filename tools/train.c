@@ -80,7 +80,7 @@ static void usage(FILE *f)
 "and DIR/state.npz. Example, LeNet-5 at the paper's settings:\n"
 "  train --model lenet5 --images data/mnist/train-images.npy \\\n"
 "        --labels data/mnist/train-labels.npy --test-images data/mnist/test-images.npy \\\n"
-"        --test-labels data/mnist/test-labels.npy --val-split 0.2 --out runs/lenet5 \\\n"
+"        --test-labels data/mnist/test-labels.npy --val-split 0.2 --out runs/lenet5-mine \\\n"
 "        --epochs 10 --batch 512 --optimizer adam --lr 1e-4 --init default --seed 0\n",
             fe_arch_names(models, sizeof models, "|"), fe_comm_is_mpi() ? "built with Open MPI"
                              : "built without MPI: install libopenmpi-dev and rebuild");

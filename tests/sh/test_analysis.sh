@@ -88,7 +88,11 @@ refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/missing.npy"
     fail "corr a a2 aneg b: $("$BIN/corr" "$tmp/a.npy" "$tmp/a2.npy" "$tmp/aneg.npy" "$tmp/b.npy")"; ok
 refused corr "$BIN/corr" - "$tmp/a.npy" -                                  # stdin twice
 refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/a2.npy" "$tmp/v5.npy"         # the third's shape
-grep -q "v5.npy: shape differs" "$tmp/err" || fail "corr: which array differs: $(cat "$tmp/err")"; ok
+grep -qF "v5.npy: shape [5] differs from $tmp/a.npy's [6,6]" "$tmp/err" ||
+    fail "corr: which array differs, both shapes: $(cat "$tmp/err")"; ok
+# options and operands in any order, "--" before a name with a dash
+[[ $("$BIN/corr" "$tmp/a.npy" -- "$tmp/a2.npy") == 1.000000 ]] || fail "corr A -- B"; ok
+[[ $("$BIN/corr" "$tmp/a.npy" "$tmp/a2.npy" -h | head -1) == "usage: corr"* ]] || fail "corr A B -h"; ok
 
 # ---- stack and npy2txt --------------------------------------------------------
 "$BIN/stack" -o "$tmp/st.npy" "$tmp/s1.npy" "$tmp/s2.npy"
@@ -98,9 +102,16 @@ s = np.load('$tmp/st.npy'); r = np.concatenate([np.load('$tmp/s1.npy'), np.load(
 assert s.shape == (3, 2, 3) and (s == r).all()" || fail "stack result"
 ok
 refused stack "$BIN/stack" -o "$tmp/out/x.npy" "$tmp/s1.npy" "$tmp/s3.npy"   # trailing shape
+grep -qF "s3.npy: float32 [2,4], but $tmp/s1.npy is float32 [2,2,3]" "$tmp/err" ||
+    fail "stack: both shapes: $(cat "$tmp/err")"; ok
+# -o after the inputs, or between them, as every tool takes options anywhere
+"$BIN/stack" "$tmp/s1.npy" "$tmp/s2.npy" -o "$tmp/st2.npy"
+"$BIN/stack" "$tmp/s1.npy" --output "$tmp/st3.npy" "$tmp/s2.npy"
+cmp -s "$tmp/st.npy" "$tmp/st2.npy" && cmp -s "$tmp/st.npy" "$tmp/st3.npy" || fail "stack A B -o OUT"; ok
 refused stack "$BIN/stack" -o "$tmp/out/x.npy" "$tmp/s1.npy" "$tmp/missing.npy"
 [[ $("$BIN/npy2txt" "$tmp/s3.npy") == $'0 1 2 3\n4 5 6 7' ]] || fail "npy2txt output"; ok
 refused npy2txt "$BIN/npy2txt" "$tmp/s1.npy"                                 # 3-D
+[[ $("$BIN/npy2txt" "$tmp/s3.npy" --version) == "npy2txt (featevo) "* ]] || fail "npy2txt M --version"; ok
 
 # ---- snapshot and agop on a tiny trained model --------------------------------
 "$BIN/train" --model lenet5 --images "$tmp/img.npy" --labels "$tmp/lab.npy" --out "$tmp/run" \

@@ -75,7 +75,20 @@ for t in "${tools[@]}"; do
     grep -qxF "  $(printf '%-8s' "$t")  $summary" help.txt || fail "featevo --help does not list $t: $summary"
     [[ $("$fe" "$t" --version) == "$t (featevo) $version" ]] ||
         fail "featevo $t --version: '$("$fe" "$t" --version)', not '$t (featevo) $version'"
+    # one command-line style: options anywhere, after an operand too; one usage
+    # spelling; one message for an unknown option
+    [[ $("$fe" "$t" x.npy --version) == "$t (featevo) $version" ]] || fail "$t x.npy --version"
+    "$fe" "$t" x.npy -h > "$t.help" || fail "$t x.npy -h: exit $?"
+    [[ $(head -1 "$t.help") == "usage: $t "* ]] || fail "$t -h: $(head -1 "$t.help")"
+    "$fe" "$t" --help | cmp -s - "$t.help" || fail "$t --help differs from $t x.npy -h"
+    rc=0
+    "$fe" "$t" x.npy --bogus < /dev/null > /dev/null 2> err.txt || rc=$?
+    ((rc == 2)) && [[ $(cat err.txt) == "$t: unknown option '--bogus' (see $t --help)" ]] ||
+        fail "$t --bogus: exit $rc, '$(cat err.txt)'"
+    # the help's examples use the runs make quick leaves (runs/quick-mnist/...)
+    ! grep -q "runs/\(lenet5\|resnet18\|mnist\)/" "$t.help" || fail "$t --help: $(grep "runs/" "$t.help")"
 done
+ok "every tool: --version, -h after an operand, 'usage: TOOL', \"unknown option '--bogus'\""
 [[ $(grep -c "^  [a-z0-9]\+ " help.txt) -eq ${#tools[@]} ]] || fail "featevo --help lists other tools: $(cat help.txt)"
 [[ $("$fe" --exec-path) == "$stage/usr/libexec/featevo" ]] || fail "--exec-path: $("$fe" --exec-path)"
 "$fe" --version | grep -q '^featevo [0-9]' || fail "--version: $("$fe" --version)"

@@ -38,11 +38,9 @@ void fe_load_images(const char *prog, const char *path, fe_tensor *t)
     if (npy_load(path, t, &err))
         fe_die(prog, path, "%s", err.msg);
     if (t->dtype != FE_U8 || t->ndim != 3 || t->shape[1] != FE_IMG || t->shape[2] != FE_IMG) {
-        char shape[160] = "";
-        for (int i = 0, u = 0; i < t->ndim && u < (int)sizeof shape - 24; i++)
-            u += snprintf(shape + u, sizeof shape - u, "%s%lld", i ? "," : "", (long long)t->shape[i]);
-        fe_die(prog, path, "expected uint8 images of shape [N,28,28], got %s [%s]",
-               fe_dtype_name(t->dtype), shape);
+        char shape[80];
+        fe_die(prog, path, "expected uint8 images of shape [N,28,28], got %s %s",
+               fe_dtype_name(t->dtype), fe_shape_str(t, shape, sizeof shape));
     }
 }
 
