@@ -115,6 +115,39 @@ rc=0
 cd "$FE_ROOT"
 ok "installed tools, from $away: idx2bin, train, then snapshot | featmat | heatmap -> a PNG"
 
+# --- the front end of a checkout, and through a symbolic link --------------------------
+# A checkout's layout in $tmp/co: bin/ with the front end (a copy: the script is
+# what is tested) and the tools, tools/man/ with the pages, run from elsewhere.
+co=$tmp/co
+mkdir -p "$co/bin" "$co/tools" "$tmp/home/bin" "$tmp/links"
+feb=${BIN:-$FE_ROOT/bin}
+[[ -x $feb/featevo ]] || make -s --no-print-directory "$feb/featevo" BIN="$feb" > /dev/null
+cp "$feb/featevo" "$co/bin/featevo"
+for t in "${tools[@]}"; do ln -s "$(cd "$feb" && pwd)/$t" "$co/bin/$t"; done
+ln -s "$FE_ROOT/tools/man" "$co/tools/man"
+cd "$away"
+# featevo help TOOL in a checkout: tools/man/featevo-TOOL.1 (nothing installed anywhere)
+out=$(MANPAGER=cat MANWIDTH=80 MANPATH=$tmp/nowhere "$co/bin/featevo" help agop 2> "$tmp/help.err") ||
+    fail "featevo help agop in a checkout: exit $?: $(cat "$tmp/help.err")"
+grep -q "featevo-agop" <<< "$out" && grep -q "average gradient outer product" <<< "$out" ||
+    fail "featevo help agop in a checkout shows: $(head -5 <<< "$out")"
+# ~/bin/featevo -> checkout/bin/featevo: the checkout's tools; also a relative link and a
+# link to a link
+real=$(cd "$co/bin" && pwd -P)
+ln -s "$co/bin/featevo" "$tmp/home/bin/featevo"
+ln -s ../../co/bin/featevo "$tmp/home/bin/featevo-rel"
+ln -s "$tmp/home/bin/featevo" "$tmp/links/featevo"
+for link in "$tmp/home/bin/featevo" "$tmp/home/bin/featevo-rel" "$tmp/links/featevo"; do
+    [[ $("$link" --exec-path) == "$real" ]] || fail "$link --exec-path: $("$link" --exec-path), not $real"
+    [[ $("$link" corr --version 2>&1) == "corr (featevo) $version" ]] ||
+        fail "$link corr --version: $("$link" corr --version 2>&1)"
+done
+out=$(MANPAGER=cat MANWIDTH=80 MANPATH=$tmp/nowhere "$tmp/links/featevo" help stack 2>&1) ||
+    fail "featevo help stack through a link: exit $?: $out"
+grep -q "featevo-stack" <<< "$out" || fail "featevo help stack through a link: $(head -3 <<< "$out")"
+cd "$FE_ROOT"
+ok "a checkout's front end: help TOOL shows tools/man/featevo-TOOL.1; through symbolic links (absolute, relative, chained) it runs the checkout's tools"
+
 # --- uninstall ------------------------------------------------------------------------
 make -s --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr > "$tmp/uninstall.log" 2>&1 ||
     fail "make uninstall: $(cat "$tmp/uninstall.log")"
