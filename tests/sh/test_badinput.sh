@@ -9,7 +9,8 @@
 #      (snapshot --tensor only extracts a tensor without loading the model: it
 #      must pass the NaN through unchanged);
 #   3. a ResNet-18 checkpoint with --model lenet5 (snapshot, agop: both models
-#      named) and train --resume of a LeNet-5 run with --model resnet18;
+#      named), a LeNet-5 one with --model resnet18 (snapshot --tensor, --list),
+#      --model vgg (exit 2) and train --resume of a LeNet-5 run with --model resnet18;
 #   4. an unknown layer on a ResNet-18 checkpoint: the ResNet layer names listed;
 #   5. -o into a missing directory: snapshot, featmat, agop, stack, idx2bin,
 #      heatmap (npy2txt has no -o and is skipped);
@@ -133,6 +134,16 @@ if [[ -z ${FE_SKIP_RESNET:-} ]]; then
     refused 1 agop "$rck" resnet18 lenet5 -- \
         "$BIN/agop" --model lenet5 --ckpt "$rck" --images "$tmp/img.npy" --layer conv1 --quiet -o "$O"
 fi
+# --tensor and --list check --model too (they read the archive, not the model),
+# and an unknown --model is a usage error in every form
+refused 1 snapshot "$ck: this is a lenet5 checkpoint, not a resnet18 one" -- \
+    "$BIN/snapshot" --model resnet18 --ckpt "$ck" --tensor conv1.weight -o "$O"
+refused 1 snapshot "$ck: this is a lenet5 checkpoint, not a resnet18 one" -- \
+    "$BIN/snapshot" --model resnet18 --ckpt "$ck" --list
+refused 2 snapshot "unknown model 'vgg'" -- "$BIN/snapshot" --model vgg --ckpt "$ck" --tensor conv1.weight -o "$O"
+refused 2 snapshot "unknown model 'vgg'" -- "$BIN/snapshot" --model vgg --ckpt "$ck" --list
+if "$BIN/snapshot" --model lenet5 --ckpt - --tensor conv1.weight < "$ck" | cmp -s - "$tmp/w.npy"; then ok
+else fail "snapshot --model lenet5 --tensor of a LeNet-5 checkpoint on stdin: not its conv1.weight"; fi
 refused 1 train "$tmp/runl/state.npz" model -- \
     "$BIN/train" --model resnet18 "${T[@]}" --epochs 2 --out "$tmp/runl" --resume
 if sums "$tmp/runl" | cmp -s - "$tmp/runl.sums"; then ok; else fail "train --resume with another --model changed the run"; fi

@@ -92,6 +92,17 @@ fe_model *fe_model_args_open(fe_model_args *a, const char *prog, int maxn, fe_te
     return m;
 }
 
+void fe_model_args_check_npz(const fe_model_args *a, const char *prog, const npz_t *z)
+{
+    const fe_arch *want = arch_of(a, prog, 0), *found = want ? fe_arch_detect(z) : NULL;
+    char names[256];
+    if (want && !found)
+        fe_die(prog, a->ckpt, "not a checkpoint of any model featevo knows (%s): none has all "
+               "its keys", fe_arch_names(names, sizeof names, ", "));
+    if (want && found != want)
+        fe_die(prog, a->ckpt, "this is a %s checkpoint, not a %s one", found->name, want->name);
+}
+
 fe_model *fe_model_args_new(fe_model_args *a, const char *prog, int maxn,
                             const struct fe_comm *comm)
 {
