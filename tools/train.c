@@ -47,6 +47,7 @@ static void usage(FILE *f)
 "  --init default   PyTorch's default Conv2d/Linear initialisation\n"
 "  --init normal:S  every conv weight ~ N(0, S), the rest default\n"
 "  --momentum M     SGD momentum (0.9); --weight-decay WD coupled L2 (0)\n"
+"  --out DIR        the run directory, made with its parents if missing\n"
 "  --threads T      OpenBLAS threads (default: all cores); same seed and threads\n"
 "                   give bit-identical checkpoints\n"
 "  --resume         continue the run in DIR from its last complete epoch, if\n"
@@ -618,10 +619,63 @@ struct run {
     int64_t *order, *test_idx, *lab;
 };
 
+/* The directories run_dir made for --out and its missing parents, deepest last:
+ * removed again, those still empty, when train stops before the run's first
+ * checkpoint (unmake_dirs at exit), kept once it is written (keep_dirs). */
+static struct {
+    char **path;
+    int n;
+} made;
+
+static void keep_dirs(void)
+{
+    for (int i = 0; i < made.n; i++)
+        free(made.path[i]);
+    free(made.path);
+    made.path = NULL;
+    made.n = 0;
+}
+
+static void unmake_dirs(void)
+{
+    for (int i = made.n - 1; i >= 0; i--)
+        rmdir(made.path[i]);            /* fails, harmlessly, on one that is not empty */
+    keep_dirs();
+}
+
+/* mkdir -p out: every missing directory of the path, each one made recorded. */
+static void make_dirs(const char *out)
+{
+    char *p = fe_xmalloc(strlen(out) + 1);
+    strcpy(p, out);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        const char c = *s;
+        *s = 0;
+        if (!mkdir(p, 0777)) {
+            made.path = realloc(made.path, sizeof(char *) * (made.n + 1));
+            if (!made.path)
+                fe_die(PROG, out, "out of memory");
+            made.path[made.n] = fe_xmalloc(strlen(p) + 1);
+            strcpy(made.path[made.n++], p);
+        } else if (errno != EEXIST) {
+            const int e = errno;
+            unmake_dirs();
+            if (!c)
+                fe_die(PROG, out, "cannot create the output directory: %s", strerror(e));
+            fe_die(PROG, out, "cannot create the output directory's parent %s: %s", p, strerror(e));
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    free(p);
+}
+
 static void run_dir(const char *out)
 {
-    if (mkdir(out, 0777) && errno != EEXIST)
-        fe_die(PROG, out, "cannot create the output directory: %s", strerror(errno));
+    make_dirs(out);
     struct stat st;
     if (stat(out, &st) || !S_ISDIR(st.st_mode))
         fe_die(PROG, out, "not a directory");
@@ -631,6 +685,9 @@ static void run_dir(const char *out)
     fe_err lerr;
     if (fe_run_lock(out, &lerr) < 0)
         fe_die(PROG, out, "%s", lerr.msg);
+    /* ours alone now: if train stops before epoch-000.npz, what it made goes */
+    if (made.n)
+        atexit(unmake_dirs);
 }
 
 static void banner(const struct run *r)
@@ -907,6 +964,7 @@ int main(int argc, char **argv)
         fe_rng_seed(&rng, (uint64_t)o.seed, "init", 0);
         fe_model_init(r.m, &rng, o.conv_std);
         record_epoch(&r, 0, NULL);
+        keep_dirs();            /* the run directory holds a run now */
         r.start = 0;
     }
     char diverged[256] = "";    /* set, the loop ends and everything is freed before the exit */

@@ -17,9 +17,12 @@
 #   6. a directory given as an input file, to every tool that reads one;
 #   7. stdout on /dev/full (when writable): corr, npy2txt, featmat, snapshot
 #      --tensor/--list, stack say "No space left on device";
-#   8. train --out errors: a regular file, a missing parent, a directory that
-#      already holds a run, a directory the user cannot write (as root: run as
-#      nobody through setpriv, else skipped), a path too long for the run's files;
+#   8. train --out errors: a regular file, a name too long or a parent that is a
+#      file (missing parents are made, and removed again when train stops before
+#      its first checkpoint), a directory that already holds a run, a directory
+#      the user cannot write (as root: run as nobody through setpriv, else
+#      skipped), a path too long for the run's files (in directories train made
+#      too: they go again);
 #   9. train with a label -1 (int64) and with a --test-labels label 11;
 #  10. train --limit / --test-limit beyond the number of images;
 #  11. train --resume with a malformed state.npz (optimiser buffer of the wrong
@@ -205,8 +208,17 @@ fi
 : > "$tmp/afile"
 refused 1 train "$tmp/afile: not a directory" -- "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/afile"
 if [[ -f $tmp/afile && ! -s $tmp/afile ]]; then ok; else fail "train --out FILE changed the file"; fi
-refused 1 train "$tmp/out/nodir/run: cannot create the output directory" "No such file or directory" -- \
-    "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/out/nodir/run"
+# missing parents are made (mkdir -p); what train made is removed again when it
+# then stops before the run's first checkpoint
+if "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/newp/a/run" 2> "$tmp/err" &&
+   [[ -f $tmp/newp/a/run/epoch-001.npz ]]; then ok
+else fail "train --out with missing parents: $(cat "$tmp/err")"; fi
+name=$(printf 'n%.0s' {1..300})             # a name over NAME_MAX (255)
+refused 1 train "$tmp/out/p/q/$name: cannot create the output directory: File name too long" -- \
+    "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/out/p/q/$name"
+: > "$tmp/afile2"
+refused 1 train "$tmp/afile2/x/run: cannot create the output directory's parent $tmp/afile2/x: Not a directory" -- \
+    "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/afile2/x/run"
 refused 1 train "$tmp/runl: already holds a run" "--resume" -- \
     "$BIN/train" --model lenet5 "${T[@]}" --epochs 2 --out "$tmp/runl"
 if sums "$tmp/runl" | cmp -s - "$tmp/runl.sums"; then ok; else fail "train over an existing run without --resume changed it"; fi
@@ -243,6 +255,11 @@ fi
 if [[ -z $(ls -A "$tmp/ro") ]]; then ok; else fail "train left files in an unwritable --out: $(ls -A "$tmp/ro")"; fi
 # an existing directory whose name leaves no room for DIR/state.npz within 4096 bytes
 long=$tmp/out
+while ((${#long} < 4090)); do long+=/.; done
+long=${long:0:4090}
+refused 1 train "path too long" -- "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$long"
+# the same in directories train makes: refused after making them, and they go again
+long=$tmp/out/new/sub
 while ((${#long} < 4090)); do long+=/.; done
 long=${long:0:4090}
 refused 1 train "path too long" -- "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$long"
