@@ -695,9 +695,9 @@ static void banner(const struct run *r)
     const struct train_opts *o = r->o;
     char blas[256];
     fprintf(stderr, PROG ": %s, %lld train / %lld validation / %lld test images, batch %lld, "
-            "%lld epochs\n", o->m.name, (long long)r->n_tr, (long long)r->n_val,
+            "%lld epoch%s\n", o->m.name, (long long)r->n_tr, (long long)r->n_val,
             (long long)(o->timages ? r->test.img.shape[0] : 0), (long long)o->m.batch,
-            (long long)o->epochs);
+            (long long)o->epochs, FE_PLURAL(o->epochs));
     fprintf(stderr, PROG ": %s lr %g momentum %g weight_decay %g init %s seed %lld "
             "normalise (x-%g)/%g shuffle %s%s%s\n", o->optim_s, o->lr,
             o->okind == FE_SGD ? o->momentum : 0.0, o->wd, o->init_s, (long long)o->seed,

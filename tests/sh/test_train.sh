@@ -408,6 +408,10 @@ ok "an existing run dir is refused without --resume, and with other settings, an
     fail "progress: no time left after epochs 1 and 2: $(cat "$tmp/stderr")"
 grep -q "^train: epoch 3: .*img/s)$" "$tmp/stderr" || fail "progress: epoch 3's line: $(cat "$tmp/stderr")"
 ok "without --quiet, each epoch's line but the last's gives the time to the run's end"
+"$train" "${base[@]:0:${#base[@]}-1}" --threads 1 --epochs 1 --val-split 0 --out "$tmp/P1" 2> "$tmp/stderr"
+grep -q "^train: lenet5, .*, batch 16, 1 epoch$" "$tmp/stderr" && grep -q "; 1 thread (asked for 1)$" "$tmp/stderr" ||
+    fail "one epoch, one thread: $(cat "$tmp/stderr")"
+ok "the settings lines say '1 epoch' and '1 thread'"
 
 # one train per run directory: a second is refused at once, naming the holder's pid;
 # the kernel drops the lock when the holder dies

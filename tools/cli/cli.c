@@ -156,8 +156,9 @@ const char *fe_blas_describe(char *buf, int len)
         snprintf(how, sizeof how, " (OPENBLAS_CORETYPE=%s from the environment)", user);
     else
         snprintf(how, sizeof how, " (OpenBLAS's own choice)");
-    snprintf(buf, len, "%s; core %s%s; %d threads", openblas_get_config(), openblas_get_corename(),
-             how, openblas_get_num_threads());
+    const int n = openblas_get_num_threads();
+    snprintf(buf, len, "%s; core %s%s; %d thread%s", openblas_get_config(), openblas_get_corename(),
+             how, n, FE_PLURAL(n));
     return buf;
 }
 

@@ -65,6 +65,9 @@ const char *fe_blas_describe(char *buf, int len);
  * "prog: <stdout>: write error: REASON" (a full disk, a closed pipe). */
 void fe_stdout_flush_or_die(const char *prog);
 
+/* "s" unless n is 1: "%d thread%s", n, FE_PLURAL(n). */
+#define FE_PLURAL(n) ((n) == 1 ? "" : "s")
+
 /* Seconds on a monotonic clock. */
 double fe_now(void);
 
