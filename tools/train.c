@@ -52,7 +52,9 @@ static void usage(FILE *f)
 "                   give bit-identical checkpoints\n"
 "  --resume         continue the run in DIR from its last complete epoch, if\n"
 "                   it was started with the same settings (starts afresh when DIR\n"
-"                   holds no run; one train at a time in DIR: a second one is\n"
+"                   holds no run; says 'nothing to do' and exits 0 when it is\n"
+"                   already at --epochs; warns when --threads differs from the\n"
+"                   last epoch's; one train at a time in DIR: a second one is\n"
 "                   refused, naming the first one's pid)\n"
 "  --no-shuffle     keep the file order every epoch (for tests)\n"
 "  --limit N        use only the first N images of --images (quick runs);\n"
@@ -65,7 +67,7 @@ static void usage(FILE *f)
 "                   float32 sums (AVX512_BF16; refused on CPUs without it), weights,\n"
 "                   weight gradients and everything else float32. A study of\n"
 "                   precision, slower than fp32 on CPUs measured so far (README)\n"
-"  --quiet          no progress on stderr\n"
+"  --quiet          no progress on stderr (warnings and errors still)\n"
 "\n"
 "Data-parallel on MPI (this train: %s):\n"
 "  mpirun -np R train ... --threads T   splits every batch into R parts, one per\n"
@@ -518,17 +520,22 @@ static void ident_check(const char *path, const npz_t *z, const struct run_ident
             ident_differs(path, &IDENT[k], &was, now);
 }
 
-/* state.npz: the epoch reached, the optimiser state and the run's identity. */
-static void state_save(const char *dir, int epoch, const fe_optim *o, struct run_ident *id)
+/* state.npz: the epoch reached, the optimiser state and the run's identity, and
+ * the threads and processes that trained the last epoch (not part of the
+ * identity: a resume with others is warned about, not refused). */
+static void state_save(const char *dir, int epoch, const fe_optim *o, struct run_ident *id,
+                       int64_t threads, int64_t ranks)
 {
     char path[4096], keys[NIDENT][40];
     fe_err err;
     int64_t e64 = epoch, step = o->step, n = (int64_t)o->n;
-    npz_entry e[2 + NIDENT + 2];
+    npz_entry e[4 + NIDENT + 2];
     memset(e, 0, sizeof e);
     int cnt = 0;
     e[cnt++] = (npz_entry){.name = "epoch", .t = {.dtype = FE_I64, .ndim = 0, .data = &e64}};
     e[cnt++] = (npz_entry){.name = "step", .t = {.dtype = FE_I64, .ndim = 0, .data = &step}};
+    e[cnt++] = (npz_entry){.name = "threads", .t = {.dtype = FE_I64, .ndim = 0, .data = &threads}};
+    e[cnt++] = (npz_entry){.name = "ranks", .t = {.dtype = FE_I64, .ndim = 0, .data = &ranks}};
     for (int k = 0; k < NIDENT; k++) {
         const struct ident_field *f = &IDENT[k];
         void *v = (char *)id + f->off;
@@ -547,8 +554,10 @@ static void state_save(const char *dir, int epoch, const fe_optim *o, struct run
         fe_die(PROG, path, "%s", err.msg);
 }
 
-/* Returns the epoch reached, or -1 when there is no state file. */
-static int state_load(const char *dir, fe_optim *o, const struct run_ident *id)
+/* Returns the epoch reached, or -1 when there is no state file; *threads and
+ * *ranks: what trained that epoch, or 0 when the state does not say (earlier trains). */
+static int state_load(const char *dir, fe_optim *o, const struct run_ident *id, int64_t *threads,
+                      int64_t *ranks)
 {
     char path[4096];
     fe_err err;
@@ -583,6 +592,9 @@ static int state_load(const char *dir, fe_optim *o, const struct run_ident *id)
     if (o->sq)
         memcpy(o->sq, sq->data, sizeof(float) * o->n);
     o->step = step;
+    const fe_tensor *th = npz_get(&z, "threads"), *rk = npz_get(&z, "ranks");
+    *threads = th && th->dtype == FE_I64 && fe_numel(th) == 1 ? *(int64_t *)th->data : 0;
+    *ranks = rk && rk->dtype == FE_I64 && fe_numel(rk) == 1 ? *(int64_t *)rk->data : 0;
     int epoch = (int)epoch64;
     npz_free(&z);
     return epoch;
@@ -751,9 +763,10 @@ static void run_open(struct run *r, struct train_opts *o, int *argc, char ***arg
     r->id = ident_of(o, N, r->n_val);
 
     char path[4096];
+    int64_t was_threads = 0, was_ranks = 0;
     r->start = -1;
     if (o->resume)
-        r->start = state_load(o->out, &r->opt, &r->id);
+        r->start = state_load(o->out, &r->opt, &r->id, &was_threads, &was_ranks);
     else {
         path_in(path, sizeof path, o->out, "state.npz");
         if (!access(path, F_OK))
@@ -761,7 +774,8 @@ static void run_open(struct run *r, struct train_opts *o, int *argc, char ***arg
     }
     r->comm.barrier(&r->comm);        /* every rank has looked before rank 0 writes */
     r->live = !quiet && isatty(2);
-    if (!quiet)
+    const int done = r->start >= o->epochs;     /* a finished run: nothing to train */
+    if (!quiet && !done)
         banner(r);
     if (r->start >= 0) {
         fe_err err;
@@ -769,8 +783,23 @@ static void run_open(struct run *r, struct train_opts *o, int *argc, char ***arg
         if (fe_model_load(r->m, path, &err))
             fe_die(PROG, path, "cannot resume: %s", err.msg);
         metrics_read(&r->mt, o->out, r->start);
-        if (!quiet)
-            fprintf(stderr, PROG ": resuming %s after epoch %d\n", o->out, r->start);
+        if (!quiet && done)
+            fprintf(stderr, PROG ": %s: already trained to epoch %d (--epochs %lld); nothing to "
+                    "do\n", o->out, r->start, (long long)o->epochs);
+        else if (!quiet)
+            fprintf(stderr, PROG ": resuming %s after epoch %d, to epoch %lld\n", o->out,
+                    r->start, (long long)o->epochs);
+        /* A warning, not a refusal: the run may go on on another machine. */
+        if (me == 0 && !done && was_threads > 0 && was_threads != r->nthreads)
+            fprintf(stderr, PROG ": %s: warning: epoch %d was trained with %lld thread%s, this "
+                    "resumes with %d: the rest may differ in the last bits from an uninterrupted "
+                    "run (bit-identity needs the same --threads)\n", o->out, r->start,
+                    (long long)was_threads, FE_PLURAL(was_threads), r->nthreads);
+        if (me == 0 && !done && was_ranks > 0 && was_ranks != R)
+            fprintf(stderr, PROG ": %s: warning: epoch %d was trained by %lld process%s, this "
+                    "resumes with %d: the rest may differ in the last bits from an uninterrupted "
+                    "run (bit-identity needs the same mpirun -np)\n", o->out, r->start,
+                    (long long)was_ranks, was_ranks == 1 ? "" : "es", R);
     }
 
     /* Split: a seeded permutation; the last n_val indices are the validation set.
@@ -929,7 +958,7 @@ static struct metrics_row record_epoch(struct run *r, int epoch, const struct ep
         if (fe_model_save(r->m, path, &err))
             fe_die(PROG, path, "%s", err.msg);
         metrics_write(&r->mt, o->out);
-        state_save(o->out, epoch, &r->opt, &r->id);
+        state_save(o->out, epoch, &r->opt, &r->id, r->nthreads, r->comm.size);
     }
     return row;
 }

@@ -4,7 +4,8 @@
 #     (LeNet-5, and one epoch of ResNet-18 on 16 images);
 #   - --resume continues a run to exactly what an uninterrupted run gives, also
 #     after a simulated crash between a checkpoint and its state file, and
-#     --resume on an empty directory starts the run afresh;
+#     --resume on an empty directory starts the run afresh; resuming a finished
+#     run says there is nothing to do (exit 0), another --threads is warned about;
 #   - metrics.tsv: its header, a row per epoch, accuracies within 0..100, the
 #     val/test columns empty when there are no such sets;
 #   - --fresh-optimizer: the first epoch as without it, later ones not; it resumes
@@ -173,10 +174,32 @@ ok "metrics.tsv: header, one row per epoch 0..N, accuracies in 0..100, empty val
 # --- resume equals uninterrupted --------------------------------------------------
 "$train" "${full[@]}" --epochs 1 --out "$tmp/R"
 [[ ! -e $tmp/R/epoch-002.npz ]] || fail "R: ran past --epochs 1"
-"$train" "${full[@]}" --epochs 3 --out "$tmp/R" --resume
+"$train" "${full[@]}" --epochs 3 --out "$tmp/R" --resume 2> "$tmp/stderr"
 same_run "$tmp/A" "$tmp/R" epoch-000.npz epoch-001.npz epoch-002.npz epoch-003.npz state.npz
 no_temps "$tmp/R"
+[[ ! -s $tmp/stderr ]] || fail "--quiet --resume with the same --threads said: $(cat "$tmp/stderr")"
 ok "1 epoch, then --resume --epochs 3: identical to 3 epochs straight"
+
+# --- resume messages: a finished run, another thread count --------------------------
+loud=()
+for a in "${full[@]}"; do [[ $a == --quiet ]] || loud+=("$a"); done
+before=$(snap "$tmp/R")
+for n in 3 2; do        # at or below the last epoch: nothing to do, said so, exit 0
+    rc=0
+    "$train" "${loud[@]}" --epochs $n --out "$tmp/R" --resume 2> "$tmp/stderr" || rc=$?
+    ((rc == 0)) && [[ $(cat "$tmp/stderr") == "train: $tmp/R: already trained to epoch 3 (--epochs $n); nothing to do" ]] ||
+        fail "--resume --epochs $n of a run at epoch 3: exit $rc: $(cat "$tmp/stderr")"
+done
+[[ $(snap "$tmp/R") == "$before" ]] || fail "a finished run resumed: files changed"
+# another --threads: a warning (bit-identity needs the same count), not a refusal;
+# --quiet does not silence it
+"$train" "${full[@]}" --epochs 1 --out "$tmp/W"
+"$train" "${full[@]}" --threads 1 --epochs 2 --out "$tmp/W" --resume 2> "$tmp/stderr" ||
+    fail "--resume with --threads 1 after 2: exit $?: $(cat "$tmp/stderr")"
+grep -q "^train: $tmp/W: warning: epoch 1 was trained with 2 threads, this resumes with 1: .*the same --threads" \
+    "$tmp/stderr" || fail "--resume with another --threads: $(cat "$tmp/stderr")"
+[[ -e $tmp/W/epoch-002.npz ]] || fail "--resume with another --threads did not train"
+ok "--resume of a finished run says there is nothing to do (exit 0, nothing written); another --threads is warned about"
 
 # a crash after epoch-002.npz was written but before state.npz was: state says 1
 "$train" "${full[@]}" --epochs 1 --out "$tmp/K"
