@@ -6,6 +6,8 @@
 #     after a simulated crash between a checkpoint and its state file, and
 #     --resume on an empty directory starts the run afresh; resuming a finished
 #     run says there is nothing to do (exit 0), another --threads is warned about;
+#   - progress: the time left per epoch, "1 epoch"/"1 thread", evaluation's
+#     progress on a terminal;
 #   - metrics.tsv: its header, a row per epoch, accuracies within 0..100, the
 #     val/test columns empty when there are no such sets;
 #   - --fresh-optimizer: the first epoch as without it, later ones not; it resumes
@@ -435,6 +437,17 @@ ok "without --quiet, each epoch's line but the last's gives the time to the run'
 grep -q "^train: lenet5, .*, batch 16, 1 epoch$" "$tmp/stderr" && grep -q "; 1 thread (asked for 1)$" "$tmp/stderr" ||
     fail "one epoch, one thread: $(cat "$tmp/stderr")"
 ok "the settings lines say '1 epoch' and '1 thread'"
+# evaluation's progress on a terminal: a line per set, erased before the epoch's line
+if command -v script > /dev/null && script -qec true /dev/null > /dev/null 2>&1; then
+    cmd=$(printf '%q ' "$train" "${loud[@]}" --epochs 1 --out "$tmp/PT")
+    script -qec "$cmd" /dev/null > "$tmp/tty.out" 2>&1 || fail "train on a terminal: $(cat "$tmp/tty.out")"
+    for want in "epoch 0/1  validation 0/24 images" "epoch 0/1  test 0/16 images" \
+                "epoch 1/1  validation 0/24 images" "epoch 1/1  test 0/16 images"; do
+        grep -qF "$want" "$tmp/tty.out" || fail "train on a terminal: no '$want': $(cat -A "$tmp/tty.out")"
+    done
+    grep -q $'\r *\rtrain: epoch 1: ' "$tmp/tty.out" || fail "train on a terminal: evaluation line not erased"
+    ok "on a terminal, evaluation shows its progress per set (validation, test) and erases it"
+fi
 
 # one train per run directory: a second is refused at once, naming the holder's pid;
 # the kernel drops the lock when the holder dies
