@@ -42,6 +42,7 @@ np.save(f"{t}/s1.npy", np.arange(12, dtype=np.float32).reshape(2, 2, 3))
 np.save(f"{t}/s2.npy", np.arange(6, dtype=np.float32).reshape(1, 2, 3) + 100)
 np.save(f"{t}/s3.npy", np.arange(8, dtype=np.float32).reshape(2, 4))
 np.save(f"{t}/img.npy", (r.random((12, 28, 28)) ** 3 * 255).astype(np.uint8))
+np.save(f"{t}/img520.npy", (r.random((520, 28, 28)) ** 3 * 255).astype(np.uint8))
 np.save(f"{t}/lab.npy", r.integers(0, 10, 12).astype(np.uint8))
 np.save(f"{t}/imgf.npy", r.random((12, 28, 28)).astype(np.float32))
 PYEOF
@@ -147,6 +148,13 @@ $PY -c "
 import numpy as np
 assert np.allclose(np.load('$tmp/ag3.npy'), np.load('$tmp/nfm3.npy'), rtol=1e-5, atol=1e-7)" || fail "agop(fc3) != W^T W"
 ok
+# the default --count: 500 images (of 520), not all of them
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img520.npy" --layer conv1 --quiet -o "$tmp/agd.npy"
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img520.npy" --layer conv1 --count 500 --quiet -o "$tmp/ag500.npy"
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img520.npy" --layer conv1 --count 520 --quiet -o "$tmp/ag520.npy"
+cmp -s "$tmp/agd.npy" "$tmp/ag500.npy" && ! cmp -s "$tmp/agd.npy" "$tmp/ag520.npy" ||
+    fail "agop's default --count is not 500"; ok
+"$BIN/agop" --help | grep -q -- "--count N .*(default 500" || fail "agop --help: the default --count"; ok
 # several layers in one run: each output the very bytes of a run for it alone
 "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --count 5 --batch 2 --quiet \
     --layer fc3 -o "$tmp/agm3.npy" --layer conv1 -o "$tmp/agm1.npy" --layer fc1 -o "$tmp/agm_fc1.npy"
