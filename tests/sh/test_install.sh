@@ -148,6 +148,20 @@ grep -q "featevo-stack" <<< "$out" || fail "featevo help stack through a link: $
 cd "$FE_ROOT"
 ok "a checkout's front end: help TOOL shows tools/man/featevo-TOOL.1; through symbolic links (absolute, relative, chained) it runs the checkout's tools"
 
+# --- install-strip: the same files, the programs without debugging symbols -----------
+stage2=$tmp/stage-strip
+make -s --no-print-directory install-strip DESTDIR="$stage2" PREFIX=/usr > "$tmp/install-strip.log" 2>&1 ||
+    fail "make install-strip: $(cat "$tmp/install-strip.log")"
+diff <(cd "$stage" && find . | sort) <(cd "$stage2" && find . | sort) > /dev/null ||
+    fail "make install-strip installs other files than make install"
+for t in "${tools[@]}"; do
+    readelf -S "$stage/usr/libexec/featevo/$t" | grep -q '\.symtab' || fail "make install stripped $t"
+    ! readelf -S "$stage2/usr/libexec/featevo/$t" | grep -q '\.symtab\|\.debug_' || fail "make install-strip: $t not stripped"
+    "$stage2/usr/libexec/featevo/$t" --version > /dev/null || fail "stripped $t does not run"
+done
+cmp -s "$stage/usr/bin/featevo" "$stage2/usr/bin/featevo" || fail "install-strip changed the front end"
+ok "make install-strip: the same files, every tool without symbols, and they run"
+
 # --- uninstall ------------------------------------------------------------------------
 make -s --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr > "$tmp/uninstall.log" 2>&1 ||
     fail "make uninstall: $(cat "$tmp/uninstall.log")"
