@@ -32,6 +32,8 @@ static void usage(FILE *f)
 "                            with --tensor or --list too (then the whole file is read)\n"
 "  --mean M --std S          input normalisation (" FE_STR(FE_MEAN) ", " FE_STR(FE_STD) ")\n"
 "  --threads T               OpenBLAS and OpenMP threads (default: all cores)\n"
+"  --index I                 the image, 0 for the first of X.npy\n"
+"  -o OUT.npy                write here, atomically (default: standard output)\n"
 "\n"
 "  snapshot --ckpt runs/quick-mnist/lenet5/epoch-004.npz --images data/mnist/test-images.npy \\\n"
 "           --index 61 --layer conv1 | heatmap -o conv1.png\n",
