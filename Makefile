@@ -114,7 +114,7 @@ include pipeline/data.mk
 include tests/tests.mk
 include pipeline/paper.mk
 
-.PHONY: tools tests-build test test-plain test-asan fuzz clean data help install uninstall
+.PHONY: tools tests-build test test-plain test-asan fuzz clean data help install install-strip uninstall
 .DEFAULT_GOAL := help
 
 # Every user-facing target, one line each, main jobs first (tests/sh/test_install.sh
@@ -138,6 +138,7 @@ help:
 	@echo "  make data           raw MNIST -> data/mnist/*.npy (SHA-256 verified)"
 	@echo "  make figures        the figures of the current settings (make tables: the tables)"
 	@echo "  make install        install into PREFIX (/usr/local); DESTDIR stages; make uninstall"
+	@echo "  make install-strip  the same, the programs without their debugging symbols"
 	@echo "  make test-valgrind  the full memcheck pass    make fuzz   longer libFuzzer runs"
 	@echo "  make clean          remove build/ and bin/ (not data/, runs/ or results/)"
 	@echo
@@ -169,6 +170,10 @@ install: $(TOOLS) tools/featevo.in tools/featevo.awk $(MAN1) $(MAN7) tools/pytho
 	$(INSTALL_DATA) $(MAN1) $(DESTDIR)$(man1dir)/
 	$(INSTALL_DATA) $(MAN7) $(DESTDIR)$(man7dir)/
 	$(INSTALL_DATA) tools/python/featevo.py $(DESTDIR)$(pythondir)/
+
+# GNU's install-strip: install with the programs stripped (install -s).
+install-strip:
+	$(MAKE) --no-print-directory INSTALL_PROGRAM='$(INSTALL_PROGRAM) -s' install
 
 uninstall:
 	rm -f $(DESTDIR)$(bindir)/featevo $(addprefix $(DESTDIR)$(libexecdir)/featevo/,$(TOOL_NAMES)) \

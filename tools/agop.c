@@ -30,6 +30,9 @@
 #include "rng.h"
 
 #define PROG "agop"
+/* The default --count: ResNet-18's AGOP over 500 images takes minutes, over all
+ * of MNIST's 60,000 hours (the pipeline uses 500 for it, 2000 for LeNet-5). */
+#define AGOP_COUNT 500
 
 static void usage(FILE *f)
 {
@@ -44,13 +47,20 @@ static void usage(FILE *f)
 "       agop --help | --version\n"
 "\n"
 "The patch AGOP of a conv or linear layer: the mean over the first N images of\n"
-"X.npy (default all) of the sum over the 10 classes and every output position of\n"
+"X.npy of the sum over the 10 classes and every output position of\n"
 "grad_P f_c grad_P f_c^T, where P is the layer's input patch (eval mode). Writes\n"
 "float32 [d,d], d = c_in*k*k in (c_in, kh, kw) order (in_features for linear).\n"
 "Several layers, each --layer with its own -o (the i-th -o for the i-th --layer),\n"
 "share the backward passes: about the time of the deepest one alone.\n"
 "\n"
+"  --count N     average over the first N images (default %d, or all when the\n"
+"                file holds fewer; ResNet-18 does a few images a second a thread,\n"
+"                so all 60,000 of MNIST's training set take hours)\n"
 "  --batch B     images per backward pass (default 128)\n"
+"  --threads T   OpenBLAS and OpenMP threads (default: all cores)\n"
+"  -o OUT.npy    write here, atomically (default: standard output)\n"
+"  --quiet       no progress (a line at most every 5 s, with the time left) or\n"
+"                summary on stderr\n"
 "\n"
 "With --sizes, no AGOP is written: a table (TSV) of how corr(NFM, AGOP), the\n"
 "Pearson correlation of the entries of W^T W and of the AGOP (as corr(1)\n"
@@ -62,13 +72,13 @@ static void usage(FILE *f)
 "corr_mean corr_sd ci95_lo ci95_hi (the 2.5%% and 97.5%% quantiles).\n"
 "  --mean M --std S   input normalisation (" FE_STR(FE_MEAN) ", " FE_STR(FE_STD) ")\n"
 "\n"
-"  agop --ckpt runs/resnet18/epoch-003.npz --images data/mnist/test-images.npy \\\n"
-"       --layer conv1 --count 1000 > agop.npy && corr nfm.npy agop.npy\n"
-"  agop --ckpt runs/resnet18/epoch-003.npz --images data/mnist/train-images.npy \\\n"
+"  agop --ckpt runs/quick-mnist/resnet18/epoch-003.npz --images data/mnist/test-images.npy \\\n"
+"       --layer conv1 --count 1000 -o agop.npy && corr nfm.npy agop.npy\n"
+"  agop --ckpt runs/quick-mnist/resnet18/epoch-003.npz --images data/mnist/train-images.npy \\\n"
 "       --count 500 --layer conv1 -o a1.npy --layer layer2.0.conv1 -o a2.npy\n"
-"  agop --ckpt runs/resnet18/epoch-003.npz --images data/mnist/train-images.npy \\\n"
+"  agop --ckpt runs/quick-mnist/resnet18/epoch-003.npz --images data/mnist/train-images.npy \\\n"
 "       --count 4000 --batch 25 --layer conv1 --sizes 100,500,2000 > sizes.tsv\n",
-            fe_arch_names(models, sizeof models, "|"));
+            fe_arch_names(models, sizeof models, "|"), AGOP_COUNT);
 }
 
 typedef struct {
@@ -274,7 +284,7 @@ typedef struct {
     fe_model_args m;            /* --ckpt --images --model --mean --std --threads --batch */
     const char *layer[MAXL], *out[MAXL];
     int nl, no;
-    int64_t count;              /* -1: every image */
+    int64_t count;              /* -1: AGOP_COUNT, or every image when there are fewer */
     int quiet;
     int64_t sizes[MAXL];        /* --sizes, ascending; ns = 0: write AGOPs */
     int ns;
@@ -366,10 +376,10 @@ int main(int argc, char **argv)
     const int nl = o.nl;
     int64_t count = o.count, batch = o.m.batch;
     fe_tensor img;
-    fe_model *m = fe_model_args_open(&o.m, PROG, (int)(count > 0 && count < batch ? count : batch),
-                                     &img);
+    const int64_t maxn = count > 0 ? count : AGOP_COUNT;
+    fe_model *m = fe_model_args_open(&o.m, PROG, (int)(maxn < batch ? maxn : batch), &img);
     if (count < 0)
-        count = img.shape[0];
+        count = img.shape[0] < AGOP_COUNT ? img.shape[0] : AGOP_COUNT;
     if (count > img.shape[0])
         fe_die(PROG, o.m.images, "--count %lld but the file holds %lld images", (long long)count,
                (long long)img.shape[0]);
@@ -418,9 +428,10 @@ int main(int argc, char **argv)
         }
         double now = fe_now();
         if (!o.quiet && now - last > 5.0) {
-            fprintf(stderr, PROG ": %s %s%s: %lld/%lld images, %.0f img/s\n", o.m.name,
-                    o.layer[0], nl > 1 ? " and more" : "", (long long)(s + nb), (long long)count,
-                    (s + nb) / (now - t0));
+            const double ips = (s + nb) / (now - t0), eta = (count - s - nb) / ips;
+            fprintf(stderr, PROG ": %s %s%s: %lld/%lld images, %.1f img/s, ETA %.0f %s\n",
+                    o.m.name, o.layer[0], nl > 1 ? " and more" : "", (long long)(s + nb),
+                    (long long)count, ips, eta < 120 ? eta : eta / 60, eta < 120 ? "s" : "min");
             last = now;
         }
     }
@@ -435,14 +446,15 @@ int main(int argc, char **argv)
         if (fe_out_commit(&out, &err))
             fe_die(PROG, fe_name_out(path), "%s", err.msg);
         if (!o.quiet)
-            fprintf(stderr, PROG ": %s: %d layers, %d sizes, %lld resamples each in %.1fs\n",
-                    o.m.name, nl, o.ns, (long long)o.resamples, fe_now() - t0);
+            fprintf(stderr, PROG ": %s: %d layer%s, %d size%s, %lld resamples each in %.1fs\n",
+                    o.m.name, nl, FE_PLURAL(nl), o.ns, FE_PLURAL(o.ns), (long long)o.resamples,
+                    fe_now() - t0);
     }
     for (int i = 0; i < nl && !o.ns; i++) {
         const int d = finish(&m->layers[li[i]], &acc[i], count, o.out[i]);
         if (!o.quiet)
-            fprintf(stderr, PROG ": %s %s over %lld images: %d x %d in %.1fs\n", o.m.name,
-                    o.layer[i], (long long)count, d, d, fe_now() - t0);
+            fprintf(stderr, PROG ": %s %s over %lld image%s: %d x %d in %.1fs\n", o.m.name,
+                    o.layer[i], (long long)count, FE_PLURAL(count), d, d, fe_now() - t0);
     }
     for (int i = 0; i < nl; i++) {
         free(acc[i].g);

@@ -26,7 +26,8 @@ static void usage(FILE *f)
 "  -h, --help    show this help and exit; --version: the version\n"
 "\n"
 "  corr nfm.npy agop.npy\n"
-"  snapshot --ckpt C.npz --tensor conv1.weight | featmat | corr - agop.npy nfm0.npy\n");
+"  snapshot --ckpt runs/quick-mnist/lenet5/epoch-004.npz --tensor conv1.weight |\n"
+"    featmat | corr - agop.npy nfm000.npy\n");
 }
 
 static void load(const char *path, fe_tensor *t)
@@ -64,15 +65,17 @@ static void moments(const float *x, int64_t n, double *mean, double *ss)
 
 int main(int argc, char **argv)
 {
-    fe_help_or_version(argc, argv, PROG, usage);
+    static const struct option opts[] = {FE_STD_OPTIONS, {0, 0, 0, 0}};
+    const fe_cli cl = {PROG, "h", opts, usage};
+    while (fe_cli_next(&cl, argc, argv) != -1)
+        ;
+    argv += optind - 1;         /* the arrays: argv[1..argc-1] */
+    argc -= optind - 1;
     if (argc < 3)
         fe_usage_error(PROG, "need at least two arrays");
     int stdin_uses = 0;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1])
-            fe_usage_error(PROG, "unknown option %s", argv[i]);
+    for (int i = 1; i < argc; i++)
         stdin_uses += !strcmp(argv[i], "-");
-    }
     if (stdin_uses > 1)
         fe_usage_error(PROG, "only one input can be stdin");
     fe_tensor a;
@@ -91,8 +94,11 @@ int main(int argc, char **argv)
         int same = a.ndim == b.ndim;
         for (int i = 0; same && i < a.ndim; i++)
             same = a.shape[i] == b.shape[i];
-        if (!same)
-            fe_die(PROG, fe_name_in(argv[k]), "shape differs from %s's", fe_name_in(argv[1]));
+        if (!same) {
+            char sa[80], sb[80];
+            fe_die(PROG, fe_name_in(argv[k]), "shape %s differs from %s's %s",
+                   fe_shape_str(&b, sb, sizeof sb), fe_name_in(argv[1]), fe_shape_str(&a, sa, sizeof sa));
+        }
         const float *y = b.data;
         double my, syy, sxy = 0;
         moments(y, n, &my, &syy);

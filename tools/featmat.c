@@ -27,7 +27,8 @@ static void usage(FILE *f)
 "\n"
 "  -h, --help    show this help and exit; --version: the version\n"
 "\n"
-"  snapshot --ckpt runs/resnet18/epoch-003.npz --tensor conv1.weight | featmat > nfm.npy\n");
+"  snapshot --ckpt runs/quick-mnist/resnet18/epoch-003.npz --tensor conv1.weight |\n"
+"    featmat -o nfm.npy\n");
 }
 
 int main(int argc, char **argv)

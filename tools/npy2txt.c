@@ -27,10 +27,13 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    fe_help_or_version(argc, argv, PROG, usage);
-    if (argc > 2 || (argc == 2 && argv[1][0] == '-' && argv[1][1]))
+    static const struct option opts[] = {FE_STD_OPTIONS, {0, 0, 0, 0}};
+    const fe_cli cl = {PROG, "h", opts, usage};
+    while (fe_cli_next(&cl, argc, argv) != -1)
+        ;
+    if (argc - optind > 1)
         fe_usage_error(PROG, "one input at most");
-    const char *in = argc == 2 ? argv[1] : NULL;
+    const char *in = optind < argc ? argv[optind] : NULL;
     const char *name = fe_name_in(in);
     fe_err err;
     fe_tensor raw, t;

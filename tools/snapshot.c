@@ -28,11 +28,14 @@ static void usage(FILE *f)
 "--layer input writes the normalised input image itself, [1,28,28].\n"
 "The second writes one tensor of the checkpoint; --list names them all.\n"
 "\n"
-"  --model %s   check the checkpoint is of this model (default: detect)\n"
+"  --model %s   check the checkpoint is of this model (default: detect);\n"
+"                            with --tensor or --list too (then the whole file is read)\n"
 "  --mean M --std S          input normalisation (" FE_STR(FE_MEAN) ", " FE_STR(FE_STD) ")\n"
 "  --threads T               OpenBLAS and OpenMP threads (default: all cores)\n"
+"  --index I                 the image, 0 for the first of X.npy\n"
+"  -o OUT.npy                write here, atomically (default: standard output)\n"
 "\n"
-"  snapshot --ckpt runs/lenet5/epoch-010.npz --images data/mnist/test-images.npy \\\n"
+"  snapshot --ckpt runs/quick-mnist/lenet5/epoch-004.npz --images data/mnist/test-images.npy \\\n"
 "           --index 61 --layer conv1 | heatmap -o conv1.png\n",
             fe_arch_names(models, sizeof models, "|"));
 }
@@ -77,6 +80,7 @@ static void parse_args(snapshot_opts *o, int argc, char **argv)
         fe_usage_error(PROG, "give exactly one of --layer, --tensor, --list");
     if (o->layer && (!o->m.images || o->index < 0))
         fe_usage_error(PROG, "--layer needs --images and --index");
+    fe_model_args_check(&o->m, PROG);      /* an unknown --model, whatever the form */
 }
 
 /* --list: every tensor's name, dtype and shape; --tensor: one of them, as stored. */
@@ -85,9 +89,12 @@ static int stored(const snapshot_opts *o)
     fe_err err;
     npz_t z = {0};
     /* --tensor decodes and CRC-checks that member alone (every member's directory
-     * entry and local header are still checked) */
-    if (o->list ? npz_load(o->m.ckpt, &z, &err) : npz_load_one(o->m.ckpt, o->tensor, &z, &err))
+     * entry and local header are still checked); with --model, every member, to
+     * check the checkpoint is of that model */
+    const int whole = o->list || o->m.model;
+    if (whole ? npz_load(o->m.ckpt, &z, &err) : npz_load_one(o->m.ckpt, o->tensor, &z, &err))
         fe_die(PROG, o->m.ckpt, "%s", err.msg);
+    fe_model_args_check_npz(&o->m, PROG, &z);
     if (o->list) {
         for (int i = 0; i < z.n; i++) {
             const fe_tensor *t = &z.e[i].t;

@@ -14,30 +14,34 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: stack [-o OUT.npy] A.npy B.npy ...\n"
+"usage: stack [-o OUT.npy] A.npy [B.npy ...]\n"
 "\n"
 "Concatenates arrays along their first axis (all must share dtype and the other\n"
-"dimensions); writes .npy to -o or stdout (never to a terminal).\n"
+"dimensions); writes .npy to -o or stdout (never to a terminal). Options and\n"
+"inputs may come in any order.\n"
 "\n"
-"  -h, --help    show this help and exit; --version: the version\n"
+"  -o, --output OUT  write here (atomically); '-' or none: standard output\n"
+"  -h, --help        show this help and exit; --version: the version\n"
 "\n"
-"  stack -o maps.npy conv1-e0.npy conv1-e1.npy && heatmap --cols 6 maps.npy -o maps.png\n");
+"  stack -o maps.npy conv1-e000.npy conv1-e001.npy\n"
+"  heatmap --cols 6 --per-tile -o maps.png maps.npy\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *out = NULL;
-    int first = 1;
-    fe_help_or_version(argc, argv, PROG, usage);
-    if (argc > 2 && !strcmp(argv[1], "-o")) {
-        out = argv[2];
-        first = 3;
-    }
+    static const struct option opts[] = {{"output", 1, 0, 'o'}, FE_STD_OPTIONS, {0, 0, 0, 0}};
+    const fe_cli cl = {PROG, "o:h", opts, usage};
+    int c;
+    while ((c = fe_cli_next(&cl, argc, argv)) != -1)
+        if (c == 'o') {
+            if (out)
+                fe_usage_error(PROG, "option -o given twice");
+            out = optarg;
+        }
+    const int first = optind;
     if (first >= argc)
         fe_usage_error(PROG, "no input arrays");
-    for (int i = first; i < argc; i++)
-        if (argv[i][0] == '-')
-            fe_usage_error(PROG, "unexpected option '%s' (-o goes first)", argv[i]);
     int n = argc - first;
     fe_tensor *t = fe_xcalloc((size_t)n, sizeof *t);
     fe_err err;
@@ -51,8 +55,12 @@ int main(int argc, char **argv)
         int same = t[i].dtype == t[0].dtype && t[i].ndim == t[0].ndim;
         for (int d = 1; same && d < t[0].ndim; d++)
             same = t[i].shape[d] == t[0].shape[d];
-        if (!same)
-            fe_die(PROG, p, "dtype or trailing shape differs from %s", argv[first]);
+        if (!same) {
+            char a[80], b[80];
+            fe_die(PROG, p, "%s %s, but %s is %s %s: the dtype and every dimension but the "
+                   "first must agree", fe_dtype_name(t[i].dtype), fe_shape_str(&t[i], a, sizeof a),
+                   argv[first], fe_dtype_name(t[0].dtype), fe_shape_str(&t[0], b, sizeof b));
+        }
         total += t[i].shape[0];
     }
     fe_tensor r;

@@ -47,11 +47,14 @@ static void usage(FILE *f)
 "  --init default   PyTorch's default Conv2d/Linear initialisation\n"
 "  --init normal:S  every conv weight ~ N(0, S), the rest default\n"
 "  --momentum M     SGD momentum (0.9); --weight-decay WD coupled L2 (0)\n"
+"  --out DIR        the run directory, made with its parents if missing\n"
 "  --threads T      OpenBLAS threads (default: all cores); same seed and threads\n"
 "                   give bit-identical checkpoints\n"
 "  --resume         continue the run in DIR from its last complete epoch, if\n"
 "                   it was started with the same settings (starts afresh when DIR\n"
-"                   holds no run; one train at a time in DIR: a second one is\n"
+"                   holds no run; says 'nothing to do' and exits 0 when it is\n"
+"                   already at --epochs; warns when --threads differs from the\n"
+"                   last epoch's; one train at a time in DIR: a second one is\n"
 "                   refused, naming the first one's pid)\n"
 "  --no-shuffle     keep the file order every epoch (for tests)\n"
 "  --limit N        use only the first N images of --images (quick runs);\n"
@@ -64,7 +67,7 @@ static void usage(FILE *f)
 "                   float32 sums (AVX512_BF16; refused on CPUs without it), weights,\n"
 "                   weight gradients and everything else float32. A study of\n"
 "                   precision, slower than fp32 on CPUs measured so far (README)\n"
-"  --quiet          no progress on stderr\n"
+"  --quiet          no progress on stderr (warnings and errors still)\n"
 "\n"
 "Data-parallel on MPI (this train: %s):\n"
 "  mpirun -np R train ... --threads T   splits every batch into R parts, one per\n"
@@ -80,7 +83,7 @@ static void usage(FILE *f)
 "and DIR/state.npz. Example, LeNet-5 at the paper's settings:\n"
 "  train --model lenet5 --images data/mnist/train-images.npy \\\n"
 "        --labels data/mnist/train-labels.npy --test-images data/mnist/test-images.npy \\\n"
-"        --test-labels data/mnist/test-labels.npy --val-split 0.2 --out runs/lenet5 \\\n"
+"        --test-labels data/mnist/test-labels.npy --val-split 0.2 --out runs/lenet5-mine \\\n"
 "        --epochs 10 --batch 512 --optimizer adam --lr 1e-4 --init default --seed 0\n",
             fe_arch_names(models, sizeof models, "|"), fe_comm_is_mpi() ? "built with Open MPI"
                              : "built without MPI: install libopenmpi-dev and rebuild");
@@ -208,14 +211,42 @@ static void load_set(dataset *d, const char *ipath, const char *lpath, int64_t l
         fe_die(PROG, ipath, "no images");
 }
 
+/* An evaluation's progress on stderr, in the style of training's: on a terminal
+ * (live) a line redrawn twice a second and erased at the end, otherwise a line
+ * every 30 seconds of a long one (ResNet-18's 12,000 validation images take
+ * minutes); show 0: nothing (--quiet, and every rank but 0). */
+struct eval_progress {
+    int show, live, epoch, epochs;
+    const char *what;           /* "validation" or "test" */
+};
+
+/* Returns the length of the line printed (live: to erase it). */
+static int eval_line(const struct eval_progress *pg, int64_t done, int64_t count, double secs)
+{
+    const double ips = secs > 0 ? done / secs : 0, eta = ips > 0 ? (count - done) / ips : 0;
+    if (pg->live && !done)      /* the first, before any image: no pace yet */
+        return fprintf(stderr, "\repoch %d/%d  %s 0/%lld images   ", pg->epoch, pg->epochs,
+                       pg->what, (long long)count) - 1;
+    if (pg->live)
+        return fprintf(stderr, "\repoch %d/%d  %s %lld/%lld images  %.0f img/s  ETA %.0fs   ",
+                       pg->epoch, pg->epochs, pg->what, (long long)done, (long long)count, ips,
+                       eta) - 1;
+    return fprintf(stderr, PROG ": epoch %d/%d %s %lld/%lld images %.0f img/s ETA %.0fs\n",
+                   pg->epoch, pg->epochs, pg->what, (long long)done, (long long)count, ips, eta);
+}
+
 /* Mean loss and accuracy (percent) over idx[0..count) in eval mode; under MPI
  * each rank takes its share of every batch and the totals are added up. */
 static void evaluate(fe_model *m, const dataset *d, const int64_t *idx, int64_t count, int batch,
-                     float mean, float std, const fe_comm *comm, double *loss, double *acc)
+                     float mean, float std, const fe_comm *comm, const struct eval_progress *pg,
+                     double *loss, double *acc)
 {
     double tot[2] = {0, 0};     /* loss summed over images, correct predictions */
     int64_t correct = 0;
     int64_t *labels = fe_xmalloc(sizeof(int64_t) * batch);
+    const double t0 = fe_now();
+    double last = t0;
+    int shown = pg->show && pg->live ? eval_line(pg, 0, count, 0) : 0;
     fe_model_fix_weights(m, 1);
     for (int64_t s = 0; s < count; s += batch) {
         const int nb = (int)(count - s < batch ? count - s : batch);
@@ -228,7 +259,14 @@ static void evaluate(fe_model *m, const dataset *d, const int64_t *idx, int64_t 
             labels[j] = ((int64_t *)d->lab.data)[idx[s + lo + j]];
         fe_model_forward(m, nl, 0);
         tot[0] += softmax_xent(FE_CLASSES, nl, m->logits, labels, NULL, &correct, NULL) * nl;
+        const double now = fe_now();
+        if (pg->show && now - last > (pg->live ? 0.5 : 30.0)) {
+            shown = eval_line(pg, s + nb, count, now - t0);
+            last = now;
+        }
     }
+    if (pg->live && shown > 0)          /* erase it: the epoch's line comes next */
+        fprintf(stderr, "\r%*s\r", shown, "");
     fe_model_fix_weights(m, 0);
     free(labels);
     tot[1] = (double)correct;
@@ -517,17 +555,22 @@ static void ident_check(const char *path, const npz_t *z, const struct run_ident
             ident_differs(path, &IDENT[k], &was, now);
 }
 
-/* state.npz: the epoch reached, the optimiser state and the run's identity. */
-static void state_save(const char *dir, int epoch, const fe_optim *o, struct run_ident *id)
+/* state.npz: the epoch reached, the optimiser state and the run's identity, and
+ * the threads and processes that trained the last epoch (not part of the
+ * identity: a resume with others is warned about, not refused). */
+static void state_save(const char *dir, int epoch, const fe_optim *o, struct run_ident *id,
+                       int64_t threads, int64_t ranks)
 {
     char path[4096], keys[NIDENT][40];
     fe_err err;
     int64_t e64 = epoch, step = o->step, n = (int64_t)o->n;
-    npz_entry e[2 + NIDENT + 2];
+    npz_entry e[4 + NIDENT + 2];
     memset(e, 0, sizeof e);
     int cnt = 0;
     e[cnt++] = (npz_entry){.name = "epoch", .t = {.dtype = FE_I64, .ndim = 0, .data = &e64}};
     e[cnt++] = (npz_entry){.name = "step", .t = {.dtype = FE_I64, .ndim = 0, .data = &step}};
+    e[cnt++] = (npz_entry){.name = "threads", .t = {.dtype = FE_I64, .ndim = 0, .data = &threads}};
+    e[cnt++] = (npz_entry){.name = "ranks", .t = {.dtype = FE_I64, .ndim = 0, .data = &ranks}};
     for (int k = 0; k < NIDENT; k++) {
         const struct ident_field *f = &IDENT[k];
         void *v = (char *)id + f->off;
@@ -546,8 +589,10 @@ static void state_save(const char *dir, int epoch, const fe_optim *o, struct run
         fe_die(PROG, path, "%s", err.msg);
 }
 
-/* Returns the epoch reached, or -1 when there is no state file. */
-static int state_load(const char *dir, fe_optim *o, const struct run_ident *id)
+/* Returns the epoch reached, or -1 when there is no state file; *threads and
+ * *ranks: what trained that epoch, or 0 when the state does not say (earlier trains). */
+static int state_load(const char *dir, fe_optim *o, const struct run_ident *id, int64_t *threads,
+                      int64_t *ranks)
 {
     char path[4096];
     fe_err err;
@@ -582,6 +627,9 @@ static int state_load(const char *dir, fe_optim *o, const struct run_ident *id)
     if (o->sq)
         memcpy(o->sq, sq->data, sizeof(float) * o->n);
     o->step = step;
+    const fe_tensor *th = npz_get(&z, "threads"), *rk = npz_get(&z, "ranks");
+    *threads = th && th->dtype == FE_I64 && fe_numel(th) == 1 ? *(int64_t *)th->data : 0;
+    *ranks = rk && rk->dtype == FE_I64 && fe_numel(rk) == 1 ? *(int64_t *)rk->data : 0;
     int epoch = (int)epoch64;
     npz_free(&z);
     return epoch;
@@ -618,10 +666,63 @@ struct run {
     int64_t *order, *test_idx, *lab;
 };
 
+/* The directories run_dir made for --out and its missing parents, deepest last:
+ * removed again, those still empty, when train stops before the run's first
+ * checkpoint (unmake_dirs at exit), kept once it is written (keep_dirs). */
+static struct {
+    char **path;
+    int n;
+} made;
+
+static void keep_dirs(void)
+{
+    for (int i = 0; i < made.n; i++)
+        free(made.path[i]);
+    free(made.path);
+    made.path = NULL;
+    made.n = 0;
+}
+
+static void unmake_dirs(void)
+{
+    for (int i = made.n - 1; i >= 0; i--)
+        rmdir(made.path[i]);            /* fails, harmlessly, on one that is not empty */
+    keep_dirs();
+}
+
+/* mkdir -p out: every missing directory of the path, each one made recorded. */
+static void make_dirs(const char *out)
+{
+    char *p = fe_xmalloc(strlen(out) + 1);
+    strcpy(p, out);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        const char c = *s;
+        *s = 0;
+        if (!mkdir(p, 0777)) {
+            made.path = realloc(made.path, sizeof(char *) * (made.n + 1));
+            if (!made.path)
+                fe_die(PROG, out, "out of memory");
+            made.path[made.n] = fe_xmalloc(strlen(p) + 1);
+            strcpy(made.path[made.n++], p);
+        } else if (errno != EEXIST) {
+            const int e = errno;
+            unmake_dirs();
+            if (!c)
+                fe_die(PROG, out, "cannot create the output directory: %s", strerror(e));
+            fe_die(PROG, out, "cannot create the output directory's parent %s: %s", p, strerror(e));
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    free(p);
+}
+
 static void run_dir(const char *out)
 {
-    if (mkdir(out, 0777) && errno != EEXIST)
-        fe_die(PROG, out, "cannot create the output directory: %s", strerror(errno));
+    make_dirs(out);
     struct stat st;
     if (stat(out, &st) || !S_ISDIR(st.st_mode))
         fe_die(PROG, out, "not a directory");
@@ -631,6 +732,9 @@ static void run_dir(const char *out)
     fe_err lerr;
     if (fe_run_lock(out, &lerr) < 0)
         fe_die(PROG, out, "%s", lerr.msg);
+    /* ours alone now: if train stops before epoch-000.npz, what it made goes */
+    if (made.n)
+        atexit(unmake_dirs);
 }
 
 static void banner(const struct run *r)
@@ -638,9 +742,9 @@ static void banner(const struct run *r)
     const struct train_opts *o = r->o;
     char blas[256];
     fprintf(stderr, PROG ": %s, %lld train / %lld validation / %lld test images, batch %lld, "
-            "%lld epochs\n", o->m.name, (long long)r->n_tr, (long long)r->n_val,
+            "%lld epoch%s\n", o->m.name, (long long)r->n_tr, (long long)r->n_val,
             (long long)(o->timages ? r->test.img.shape[0] : 0), (long long)o->m.batch,
-            (long long)o->epochs);
+            (long long)o->epochs, FE_PLURAL(o->epochs));
     fprintf(stderr, PROG ": %s lr %g momentum %g weight_decay %g init %s seed %lld "
             "normalise (x-%g)/%g shuffle %s%s%s\n", o->optim_s, o->lr,
             o->okind == FE_SGD ? o->momentum : 0.0, o->wd, o->init_s, (long long)o->seed,
@@ -694,9 +798,10 @@ static void run_open(struct run *r, struct train_opts *o, int *argc, char ***arg
     r->id = ident_of(o, N, r->n_val);
 
     char path[4096];
+    int64_t was_threads = 0, was_ranks = 0;
     r->start = -1;
     if (o->resume)
-        r->start = state_load(o->out, &r->opt, &r->id);
+        r->start = state_load(o->out, &r->opt, &r->id, &was_threads, &was_ranks);
     else {
         path_in(path, sizeof path, o->out, "state.npz");
         if (!access(path, F_OK))
@@ -704,7 +809,8 @@ static void run_open(struct run *r, struct train_opts *o, int *argc, char ***arg
     }
     r->comm.barrier(&r->comm);        /* every rank has looked before rank 0 writes */
     r->live = !quiet && isatty(2);
-    if (!quiet)
+    const int done = r->start >= o->epochs;     /* a finished run: nothing to train */
+    if (!quiet && !done)
         banner(r);
     if (r->start >= 0) {
         fe_err err;
@@ -712,8 +818,23 @@ static void run_open(struct run *r, struct train_opts *o, int *argc, char ***arg
         if (fe_model_load(r->m, path, &err))
             fe_die(PROG, path, "cannot resume: %s", err.msg);
         metrics_read(&r->mt, o->out, r->start);
-        if (!quiet)
-            fprintf(stderr, PROG ": resuming %s after epoch %d\n", o->out, r->start);
+        if (!quiet && done)
+            fprintf(stderr, PROG ": %s: already trained to epoch %d (--epochs %lld); nothing to "
+                    "do\n", o->out, r->start, (long long)o->epochs);
+        else if (!quiet)
+            fprintf(stderr, PROG ": resuming %s after epoch %d, to epoch %lld\n", o->out,
+                    r->start, (long long)o->epochs);
+        /* A warning, not a refusal: the run may go on on another machine. */
+        if (me == 0 && !done && was_threads > 0 && was_threads != r->nthreads)
+            fprintf(stderr, PROG ": %s: warning: epoch %d was trained with %lld thread%s, this "
+                    "resumes with %d: the rest may differ in the last bits from an uninterrupted "
+                    "run (bit-identity needs the same --threads)\n", o->out, r->start,
+                    (long long)was_threads, FE_PLURAL(was_threads), r->nthreads);
+        if (me == 0 && !done && was_ranks > 0 && was_ranks != R)
+            fprintf(stderr, PROG ": %s: warning: epoch %d was trained by %lld process%s, this "
+                    "resumes with %d: the rest may differ in the last bits from an uninterrupted "
+                    "run (bit-identity needs the same mpirun -np)\n", o->out, r->start,
+                    (long long)was_ranks, was_ranks == 1 ? "" : "es", R);
     }
 
     /* Split: a seeded permutation; the last n_val indices are the validation set.
@@ -857,12 +978,15 @@ static struct metrics_row record_epoch(struct run *r, int epoch, const struct ep
         row.images_per_s = r->n_tr / st->seconds;
         row.train_acc_batchmean = st->acc_batchmean;
     }
+    struct eval_progress pg = {.show = !o->quiet && r->comm.rank == 0, .live = r->live,
+                               .epoch = epoch, .epochs = (int)o->epochs, .what = "validation"};
     if (r->n_val)
         evaluate(r->m, &r->train, r->val_idx, r->n_val, batch, o->m.mean, o->m.std, &r->comm,
-                 &row.val_loss, &row.val_acc);
+                 &pg, &row.val_loss, &row.val_acc);
+    pg.what = "test";
     if (o->timages)
         evaluate(r->m, &r->test, r->test_idx, r->test.img.shape[0], batch, o->m.mean, o->m.std,
-                 &r->comm, &row.test_loss, &row.test_acc);
+                 &r->comm, &pg, &row.test_loss, &row.test_acc);
     metrics_add(&r->mt, &row);
     if (r->comm.rank == 0) {
         char name[32], path[4096];
@@ -872,7 +996,7 @@ static struct metrics_row record_epoch(struct run *r, int epoch, const struct ep
         if (fe_model_save(r->m, path, &err))
             fe_die(PROG, path, "%s", err.msg);
         metrics_write(&r->mt, o->out);
-        state_save(o->out, epoch, &r->opt, &r->id);
+        state_save(o->out, epoch, &r->opt, &r->id, r->nthreads, r->comm.size);
     }
     return row;
 }
@@ -907,6 +1031,7 @@ int main(int argc, char **argv)
         fe_rng_seed(&rng, (uint64_t)o.seed, "init", 0);
         fe_model_init(r.m, &rng, o.conv_std);
         record_epoch(&r, 0, NULL);
+        keep_dirs();            /* the run directory holds a run now */
         r.start = 0;
     }
     char diverged[256] = "";    /* set, the loop ends and everything is freed before the exit */

@@ -43,6 +43,7 @@ np.save(f"{t}/s2.npy", np.arange(6, dtype=np.float32).reshape(1, 2, 3) + 100)
 np.save(f"{t}/s3.npy", np.arange(8, dtype=np.float32).reshape(2, 4))
 np.save(f"{t}/s4.npy", np.arange(4, dtype=np.float32).reshape(1, 2, 1, 2))
 np.save(f"{t}/img.npy", (r.random((12, 28, 28)) ** 3 * 255).astype(np.uint8))
+np.save(f"{t}/img520.npy", (r.random((520, 28, 28)) ** 3 * 255).astype(np.uint8))
 np.save(f"{t}/lab.npy", r.integers(0, 10, 12).astype(np.uint8))
 np.save(f"{t}/imgf.npy", r.random((12, 28, 28)).astype(np.float32))
 PYEOF
@@ -89,7 +90,11 @@ refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/missing.npy"
     fail "corr a a2 aneg b: $("$BIN/corr" "$tmp/a.npy" "$tmp/a2.npy" "$tmp/aneg.npy" "$tmp/b.npy")"; ok
 refused corr "$BIN/corr" - "$tmp/a.npy" -                                  # stdin twice
 refused corr "$BIN/corr" "$tmp/a.npy" "$tmp/a2.npy" "$tmp/v5.npy"         # the third's shape
-grep -q "v5.npy: shape differs" "$tmp/err" || fail "corr: which array differs: $(cat "$tmp/err")"; ok
+grep -qF "v5.npy: shape [5] differs from $tmp/a.npy's [6,6]" "$tmp/err" ||
+    fail "corr: which array differs, both shapes: $(cat "$tmp/err")"; ok
+# options and operands in any order, "--" before a name with a dash
+[[ $("$BIN/corr" "$tmp/a.npy" -- "$tmp/a2.npy") == 1.000000 ]] || fail "corr A -- B"; ok
+[[ $("$BIN/corr" "$tmp/a.npy" "$tmp/a2.npy" -h | head -1) == "usage: corr"* ]] || fail "corr A B -h"; ok
 
 # ---- stack and npy2txt --------------------------------------------------------
 "$BIN/stack" -o "$tmp/st.npy" "$tmp/s1.npy" "$tmp/s2.npy"
@@ -99,11 +104,18 @@ s = np.load('$tmp/st.npy'); r = np.concatenate([np.load('$tmp/s1.npy'), np.load(
 assert s.shape == (3, 2, 3) and (s == r).all()" || fail "stack result"
 ok
 refused stack "$BIN/stack" -o "$tmp/out/x.npy" "$tmp/s1.npy" "$tmp/s3.npy"   # trailing shape
+grep -qF "s3.npy: float32 [2,4], but $tmp/s1.npy is float32 [2,2,3]" "$tmp/err" ||
+    fail "stack: both shapes: $(cat "$tmp/err")"; ok
+# -o after the inputs, or between them, as every tool takes options anywhere
+"$BIN/stack" "$tmp/s1.npy" "$tmp/s2.npy" -o "$tmp/st2.npy"
+"$BIN/stack" "$tmp/s1.npy" --output "$tmp/st3.npy" "$tmp/s2.npy"
+cmp -s "$tmp/st.npy" "$tmp/st2.npy" && cmp -s "$tmp/st.npy" "$tmp/st3.npy" || fail "stack A B -o OUT"; ok
 refused stack "$BIN/stack" -o "$tmp/out/x.npy" "$tmp/s1.npy" "$tmp/missing.npy"
 [[ $("$BIN/npy2txt" "$tmp/s3.npy") == $'0 1 2 3\n4 5 6 7' ]] || fail "npy2txt output"; ok
 # 3-D [N,H,W]: N matrices two blank lines apart, gnuplot's data sets (matrix index I)
 [[ $("$BIN/npy2txt" "$tmp/s1.npy") == $'0 1 2\n3 4 5\n\n\n6 7 8\n9 10 11' ]] || fail "npy2txt 3-D output"; ok
 refused npy2txt "$BIN/npy2txt" "$tmp/s4.npy"                                 # 4-D
+[[ $("$BIN/npy2txt" "$tmp/s3.npy" --version) == "npy2txt (featevo) "* ]] || fail "npy2txt M --version"; ok
 
 # ---- snapshot and agop on a tiny trained model --------------------------------
 "$BIN/train" --model lenet5 --images "$tmp/img.npy" --labels "$tmp/lab.npy" --out "$tmp/run" \
@@ -139,6 +151,13 @@ $PY -c "
 import numpy as np
 assert np.allclose(np.load('$tmp/ag3.npy'), np.load('$tmp/nfm3.npy'), rtol=1e-5, atol=1e-7)" || fail "agop(fc3) != W^T W"
 ok
+# the default --count: 500 images (of 520), not all of them
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img520.npy" --layer conv1 --quiet -o "$tmp/agd.npy"
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img520.npy" --layer conv1 --count 500 --quiet -o "$tmp/ag500.npy"
+"$BIN/agop" --ckpt "$ck" --images "$tmp/img520.npy" --layer conv1 --count 520 --quiet -o "$tmp/ag520.npy"
+cmp -s "$tmp/agd.npy" "$tmp/ag500.npy" && ! cmp -s "$tmp/agd.npy" "$tmp/ag520.npy" ||
+    fail "agop's default --count is not 500"; ok
+"$BIN/agop" --help | grep -q -- "--count N .*(default 500" || fail "agop --help: the default --count"; ok
 # several layers in one run: each output the very bytes of a run for it alone
 "$BIN/agop" --ckpt "$ck" --images "$tmp/img.npy" --count 5 --batch 2 --quiet \
     --layer fc3 -o "$tmp/agm3.npy" --layer conv1 -o "$tmp/agm1.npy" --layer fc1 -o "$tmp/agm_fc1.npy"

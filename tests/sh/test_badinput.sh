@@ -9,16 +9,20 @@
 #      (snapshot --tensor only extracts a tensor without loading the model: it
 #      must pass the NaN through unchanged);
 #   3. a ResNet-18 checkpoint with --model lenet5 (snapshot, agop: both models
-#      named) and train --resume of a LeNet-5 run with --model resnet18;
+#      named), a LeNet-5 one with --model resnet18 (snapshot --tensor, --list),
+#      --model vgg (exit 2) and train --resume of a LeNet-5 run with --model resnet18;
 #   4. an unknown layer on a ResNet-18 checkpoint: the ResNet layer names listed;
 #   5. -o into a missing directory: snapshot, featmat, agop, stack, idx2bin,
 #      heatmap (npy2txt has no -o and is skipped);
 #   6. a directory given as an input file, to every tool that reads one;
 #   7. stdout on /dev/full (when writable): corr, npy2txt, featmat, snapshot
 #      --tensor/--list, stack say "No space left on device";
-#   8. train --out errors: a regular file, a missing parent, a directory that
-#      already holds a run, a directory the user cannot write (as root: run as
-#      nobody through setpriv, else skipped), a path too long for the run's files;
+#   8. train --out errors: a regular file, a name too long or a parent that is a
+#      file (missing parents are made, and removed again when train stops before
+#      its first checkpoint), a directory that already holds a run, a directory
+#      the user cannot write (as root: run as nobody through setpriv, else
+#      skipped), a path too long for the run's files (in directories train made
+#      too: they go again);
 #   9. train with a label -1 (int64) and with a --test-labels label 11;
 #  10. train --limit / --test-limit beyond the number of images;
 #  11. train --resume with a malformed state.npz (optimiser buffer of the wrong
@@ -133,6 +137,16 @@ if [[ -z ${FE_SKIP_RESNET:-} ]]; then
     refused 1 agop "$rck" resnet18 lenet5 -- \
         "$BIN/agop" --model lenet5 --ckpt "$rck" --images "$tmp/img.npy" --layer conv1 --quiet -o "$O"
 fi
+# --tensor and --list check --model too (they read the archive, not the model),
+# and an unknown --model is a usage error in every form
+refused 1 snapshot "$ck: this is a lenet5 checkpoint, not a resnet18 one" -- \
+    "$BIN/snapshot" --model resnet18 --ckpt "$ck" --tensor conv1.weight -o "$O"
+refused 1 snapshot "$ck: this is a lenet5 checkpoint, not a resnet18 one" -- \
+    "$BIN/snapshot" --model resnet18 --ckpt "$ck" --list
+refused 2 snapshot "unknown model 'vgg'" -- "$BIN/snapshot" --model vgg --ckpt "$ck" --tensor conv1.weight -o "$O"
+refused 2 snapshot "unknown model 'vgg'" -- "$BIN/snapshot" --model vgg --ckpt "$ck" --list
+if "$BIN/snapshot" --model lenet5 --ckpt - --tensor conv1.weight < "$ck" | cmp -s - "$tmp/w.npy"; then ok
+else fail "snapshot --model lenet5 --tensor of a LeNet-5 checkpoint on stdin: not its conv1.weight"; fi
 refused 1 train "$tmp/runl/state.npz" model -- \
     "$BIN/train" --model resnet18 "${T[@]}" --epochs 2 --out "$tmp/runl" --resume
 if sums "$tmp/runl" | cmp -s - "$tmp/runl.sums"; then ok; else fail "train --resume with another --model changed the run"; fi
@@ -194,8 +208,17 @@ fi
 : > "$tmp/afile"
 refused 1 train "$tmp/afile: not a directory" -- "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/afile"
 if [[ -f $tmp/afile && ! -s $tmp/afile ]]; then ok; else fail "train --out FILE changed the file"; fi
-refused 1 train "$tmp/out/nodir/run: cannot create the output directory" "No such file or directory" -- \
-    "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/out/nodir/run"
+# missing parents are made (mkdir -p); what train made is removed again when it
+# then stops before the run's first checkpoint
+if "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/newp/a/run" 2> "$tmp/err" &&
+   [[ -f $tmp/newp/a/run/epoch-001.npz ]]; then ok
+else fail "train --out with missing parents: $(cat "$tmp/err")"; fi
+name=$(printf 'n%.0s' {1..300})             # a name over NAME_MAX (255)
+refused 1 train "$tmp/out/p/q/$name: cannot create the output directory: File name too long" -- \
+    "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/out/p/q/$name"
+: > "$tmp/afile2"
+refused 1 train "$tmp/afile2/x/run: cannot create the output directory's parent $tmp/afile2/x: Not a directory" -- \
+    "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$tmp/afile2/x/run"
 refused 1 train "$tmp/runl: already holds a run" "--resume" -- \
     "$BIN/train" --model lenet5 "${T[@]}" --epochs 2 --out "$tmp/runl"
 if sums "$tmp/runl" | cmp -s - "$tmp/runl.sums"; then ok; else fail "train over an existing run without --resume changed it"; fi
@@ -232,6 +255,11 @@ fi
 if [[ -z $(ls -A "$tmp/ro") ]]; then ok; else fail "train left files in an unwritable --out: $(ls -A "$tmp/ro")"; fi
 # an existing directory whose name leaves no room for DIR/state.npz within 4096 bytes
 long=$tmp/out
+while ((${#long} < 4090)); do long+=/.; done
+long=${long:0:4090}
+refused 1 train "path too long" -- "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$long"
+# the same in directories train makes: refused after making them, and they go again
+long=$tmp/out/new/sub
 while ((${#long} < 4090)); do long+=/.; done
 long=${long:0:4090}
 refused 1 train "path too long" -- "$BIN/train" --model lenet5 "${T[@]}" --epochs 1 --out "$long"

@@ -220,17 +220,46 @@ assert min(got[128]) >= 240
     ok "16x9x9 stack -> 4x4 grid of 72-pixel tiles, 294x294"
 fi
 
+# --- a 4-D conv weight [O,I,KH,KW]: a grid row per output channel, I tiles each ---
+# f4.npy is (1, 2, 3, 4): one row of two 3x4 tiles; K = ceil(256/3) = 86, gap 21
+"$hm" -o "$tmp/w4.png" $fx/f4.npy
+expect_size "$tmp/w4.png" $((2 * 4 * 86 + 21)) $((3 * 86))
+ok "4-D (1, 2, 3, 4) -> one row of 2 tiles, 709x258"
+if ((numpy)); then
+    /usr/bin/python3 -c '
+import sys, numpy as np
+r = np.random.RandomState(1)
+for name, shape in (("w16", (16, 6, 5, 5)), ("w6", (6, 1, 5, 5))):
+    w = r.randn(*shape).astype(np.float32)
+    np.save(f"{sys.argv[1]}/{name}.npy", w)
+    np.save(f"{sys.argv[1]}/{name}-3d.npy", w.reshape(-1, shape[2], shape[3]))' "$tmp"
+    # [16,6,5,5] is the stack [96,5,5] in 6 columns; [6,1,5,5] the stack [6,5,5]
+    "$hm" --cmap diverging -o "$tmp/w16.png" "$tmp/w16.npy"
+    "$hm" --cmap diverging --cols 6 -o "$tmp/w16-3d.png" "$tmp/w16-3d.npy"
+    cmp -s "$tmp/w16.png" "$tmp/w16-3d.png" || fail "4-D [16,6,5,5] is not the stack [96,5,5] in 6 columns"
+    "$hm" --per-tile < "$tmp/w6.npy" > "$tmp/w6.png"
+    "$hm" --per-tile -o "$tmp/w6-3d.png" "$tmp/w6-3d.npy"
+    cmp -s "$tmp/w6.png" "$tmp/w6-3d.png" || fail "4-D [6,1,5,5] is not the stack [6,5,5]"
+    "$hm" --cols 4 -o "$tmp/w16c.png" "$tmp/w16.npy"
+    "$hm" --cols 4 -o "$tmp/w16c-3d.png" "$tmp/w16-3d.npy"
+    cmp -s "$tmp/w16c.png" "$tmp/w16c-3d.png" || fail "4-D with --cols 4 is not the stack with --cols 4"
+    ok "4-D [16,6,5,5] = the stack [96,5,5] in 6 columns, [6,1,5,5] = [6,5,5], --cols wins"
+fi
+
 # --- bad inputs: exit 1, "heatmap: FILE: ...", nothing left behind -------------
 mkdir "$tmp/bad" "$tmp/out"
 cp $fx/i8.npy "$tmp/bad/1d.npy"
-cp $fx/f4.npy "$tmp/bad/4d.npy"
+# a 5-D float32 (1, 1, 1, 1, 1): the .npy header written here (128 bytes in all)
+hdr="{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1), }"
+hdr=$(printf '%-117s' "$hdr")
+{ printf '\x93NUMPY\x01\x00\x76\x00%s\n' "$hdr"; printf '\x00\x00\x80\x3f'; } > "$tmp/bad/5d.npy"
 cp $fx/f8.npy "$tmp/bad/0d.npy"
 cp $fx/empty.npy "$tmp/bad/empty.npy"
 head -c 100 $fx/u1.npy > "$tmp/bad/truncated.npy"
 echo "not a npy" > "$tmp/bad/junk.npy"
 declare -A expect=(
-    [1d.npy]="need a 2-D matrix or a 3-D \[N,H,W\] stack, got 1-D shape (5,)"
-    [4d.npy]="got 4-D shape (1, 2, 3, 4)" [0d.npy]="got 0-D" [empty.npy]="zero-sized dimension"
+    [1d.npy]="need a 2-D matrix, a 3-D \[N,H,W\] stack or a 4-D \[O,I,KH,KW\] conv weight, got 1-D shape (5,)"
+    [5d.npy]="got 5-D shape (1, 1, 1, 1, 1)" [0d.npy]="got 0-D" [empty.npy]="zero-sized dimension"
     [truncated.npy]="" [junk.npy]=""
 )
 if ((numpy)); then
@@ -290,7 +319,8 @@ fi
 # --- usage: exit 2 with a hint --------------------------------------------------
 "$hm" --help > "$tmp/help" || fail "--help failed"
 { grep -q "^usage: heatmap" "$tmp/help" &&
-  grep -qF "snapshot --ckpt C.npz --tensor conv1.weight | featmat | heatmap -o nfm.png" "$tmp/help"; } ||
+  grep -qF "featmat | heatmap -o nfm.png" "$tmp/help" &&
+  grep -qF "snapshot --ckpt runs/quick-mnist/lenet5/epoch-004.npz --tensor conv1.weight |" "$tmp/help"; } ||
     fail "--help text"
 "$hm" -h | cmp - "$tmp/help" || fail "-h differs from --help"
 "$hm" --version | grep -q '^heatmap' || fail "--version"

@@ -79,7 +79,20 @@ for t in "${tools[@]}"; do
     grep -qxF "  $(printf '%-8s' "$t")  $summary" help.txt || fail "featevo --help does not list $t: $summary"
     [[ $("$fe" "$t" --version) == "$t (featevo) $version" ]] ||
         fail "featevo $t --version: '$("$fe" "$t" --version)', not '$t (featevo) $version'"
+    # one command-line style: options anywhere, after an operand too; one usage
+    # spelling; one message for an unknown option
+    [[ $("$fe" "$t" x.npy --version) == "$t (featevo) $version" ]] || fail "$t x.npy --version"
+    "$fe" "$t" x.npy -h > "$t.help" || fail "$t x.npy -h: exit $?"
+    [[ $(head -1 "$t.help") == "usage: $t "* ]] || fail "$t -h: $(head -1 "$t.help")"
+    "$fe" "$t" --help | cmp -s - "$t.help" || fail "$t --help differs from $t x.npy -h"
+    rc=0
+    "$fe" "$t" x.npy --bogus < /dev/null > /dev/null 2> err.txt || rc=$?
+    ((rc == 2)) && [[ $(cat err.txt) == "$t: unknown option '--bogus' (see $t --help)" ]] ||
+        fail "$t --bogus: exit $rc, '$(cat err.txt)'"
+    # the help's examples use the runs make quick leaves (runs/quick-mnist/...)
+    ! grep -q "runs/\(lenet5\|resnet18\|mnist\)/" "$t.help" || fail "$t --help: $(grep "runs/" "$t.help")"
 done
+ok "every tool: --version, -h after an operand, 'usage: TOOL', \"unknown option '--bogus'\""
 [[ $(grep -c "^  [a-z0-9]\+ " help.txt) -eq ${#tools[@]} ]] || fail "featevo --help lists other tools: $(cat help.txt)"
 [[ $("$fe" --exec-path) == "$stage/usr/libexec/featevo" ]] || fail "--exec-path: $("$fe" --exec-path)"
 "$fe" --version | grep -q '^featevo [0-9]' || fail "--version: $("$fe" --version)"
@@ -117,6 +130,53 @@ print(type(featevo.load("run/epoch-001.npz")).__name__ if featevo.torch else "Le
         2> /dev/null && echo " and loads its checkpoint")"
 fi
 cd "$FE_ROOT"
+
+# --- the front end of a checkout, and through a symbolic link --------------------------
+# A checkout's layout in $tmp/co: bin/ with the front end (a copy: the script is
+# what is tested) and the tools, tools/man/ with the pages, run from elsewhere.
+co=$tmp/co
+mkdir -p "$co/bin" "$co/tools" "$tmp/home/bin" "$tmp/links"
+feb=${BIN:-$FE_ROOT/bin}
+[[ -x $feb/featevo ]] || make -s --no-print-directory "$feb/featevo" BIN="$feb" > /dev/null
+cp "$feb/featevo" "$co/bin/featevo"
+for t in "${tools[@]}"; do ln -s "$(cd "$feb" && pwd)/$t" "$co/bin/$t"; done
+ln -s "$FE_ROOT/tools/man" "$co/tools/man"
+cd "$away"
+# featevo help TOOL in a checkout: tools/man/featevo-TOOL.1 (nothing installed anywhere)
+out=$(MANPAGER=cat MANWIDTH=80 MANPATH=$tmp/nowhere "$co/bin/featevo" help agop 2> "$tmp/help.err") ||
+    fail "featevo help agop in a checkout: exit $?: $(cat "$tmp/help.err")"
+grep -q "featevo-agop" <<< "$out" && grep -q "average gradient outer product" <<< "$out" ||
+    fail "featevo help agop in a checkout shows: $(head -5 <<< "$out")"
+# ~/bin/featevo -> checkout/bin/featevo: the checkout's tools; also a relative link and a
+# link to a link
+real=$(cd "$co/bin" && pwd -P)
+ln -s "$co/bin/featevo" "$tmp/home/bin/featevo"
+ln -s ../../co/bin/featevo "$tmp/home/bin/featevo-rel"
+ln -s "$tmp/home/bin/featevo" "$tmp/links/featevo"
+for link in "$tmp/home/bin/featevo" "$tmp/home/bin/featevo-rel" "$tmp/links/featevo"; do
+    [[ $("$link" --exec-path) == "$real" ]] || fail "$link --exec-path: $("$link" --exec-path), not $real"
+    [[ $("$link" corr --version 2>&1) == "corr (featevo) $version" ]] ||
+        fail "$link corr --version: $("$link" corr --version 2>&1)"
+done
+out=$(MANPAGER=cat MANWIDTH=80 MANPATH=$tmp/nowhere "$tmp/links/featevo" help stack 2>&1) ||
+    fail "featevo help stack through a link: exit $?: $out"
+grep -q "featevo-stack" <<< "$out" || fail "featevo help stack through a link: $(head -3 <<< "$out")"
+cd "$FE_ROOT"
+ok "a checkout's front end: help TOOL shows tools/man/featevo-TOOL.1; through symbolic links (absolute, relative, chained) it runs the checkout's tools"
+
+# --- install-strip: the same files, the programs without debugging symbols -----------
+stage2=$tmp/stage-strip
+make -s --no-print-directory install-strip DESTDIR="$stage2" PREFIX=/usr > "$tmp/install-strip.log" 2>&1 ||
+    fail "make install-strip: $(cat "$tmp/install-strip.log")"
+diff <(cd "$stage" && find . | sort) <(cd "$stage2" && find . | sort) > /dev/null ||
+    fail "make install-strip installs other files than make install"
+for t in "${tools[@]}"; do
+    readelf -S "$stage/usr/libexec/featevo/$t" | grep -q '\.symtab' || fail "make install stripped $t"
+    ! readelf -S "$stage2/usr/libexec/featevo/$t" | grep -q '\.symtab\|\.debug_' || fail "make install-strip: $t not stripped"
+    "$stage2/usr/libexec/featevo/$t" --version > /dev/null || fail "stripped $t does not run"
+done
+cmp -s "$stage/usr/bin/featevo" "$stage2/usr/bin/featevo" || fail "install-strip changed the front end"
+ok "make install-strip: the same files, every tool without symbols, and they run"
 
 # --- uninstall ------------------------------------------------------------------------
 make -s --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr > "$tmp/uninstall.log" 2>&1 ||

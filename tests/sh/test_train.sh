@@ -4,7 +4,10 @@
 #     (LeNet-5, and one epoch of ResNet-18 on 16 images);
 #   - --resume continues a run to exactly what an uninterrupted run gives, also
 #     after a simulated crash between a checkpoint and its state file, and
-#     --resume on an empty directory starts the run afresh;
+#     --resume on an empty directory starts the run afresh; resuming a finished
+#     run says there is nothing to do (exit 0), another --threads is warned about;
+#   - progress: the time left per epoch, "1 epoch"/"1 thread", evaluation's
+#     progress on a terminal;
 #   - metrics.tsv: its header, a row per epoch, accuracies within 0..100, the
 #     val/test columns empty when there are no such sets;
 #   - --fresh-optimizer: the first epoch as without it, later ones not; it resumes
@@ -173,10 +176,32 @@ ok "metrics.tsv: header, one row per epoch 0..N, accuracies in 0..100, empty val
 # --- resume equals uninterrupted --------------------------------------------------
 "$train" "${full[@]}" --epochs 1 --out "$tmp/R"
 [[ ! -e $tmp/R/epoch-002.npz ]] || fail "R: ran past --epochs 1"
-"$train" "${full[@]}" --epochs 3 --out "$tmp/R" --resume
+"$train" "${full[@]}" --epochs 3 --out "$tmp/R" --resume 2> "$tmp/stderr"
 same_run "$tmp/A" "$tmp/R" epoch-000.npz epoch-001.npz epoch-002.npz epoch-003.npz state.npz
 no_temps "$tmp/R"
+[[ ! -s $tmp/stderr ]] || fail "--quiet --resume with the same --threads said: $(cat "$tmp/stderr")"
 ok "1 epoch, then --resume --epochs 3: identical to 3 epochs straight"
+
+# --- resume messages: a finished run, another thread count --------------------------
+loud=()
+for a in "${full[@]}"; do [[ $a == --quiet ]] || loud+=("$a"); done
+before=$(snap "$tmp/R")
+for n in 3 2; do        # at or below the last epoch: nothing to do, said so, exit 0
+    rc=0
+    "$train" "${loud[@]}" --epochs $n --out "$tmp/R" --resume 2> "$tmp/stderr" || rc=$?
+    ((rc == 0)) && [[ $(cat "$tmp/stderr") == "train: $tmp/R: already trained to epoch 3 (--epochs $n); nothing to do" ]] ||
+        fail "--resume --epochs $n of a run at epoch 3: exit $rc: $(cat "$tmp/stderr")"
+done
+[[ $(snap "$tmp/R") == "$before" ]] || fail "a finished run resumed: files changed"
+# another --threads: a warning (bit-identity needs the same count), not a refusal;
+# --quiet does not silence it
+"$train" "${full[@]}" --epochs 1 --out "$tmp/W"
+"$train" "${full[@]}" --threads 1 --epochs 2 --out "$tmp/W" --resume 2> "$tmp/stderr" ||
+    fail "--resume with --threads 1 after 2: exit $?: $(cat "$tmp/stderr")"
+grep -q "^train: $tmp/W: warning: epoch 1 was trained with 2 threads, this resumes with 1: .*the same --threads" \
+    "$tmp/stderr" || fail "--resume with another --threads: $(cat "$tmp/stderr")"
+[[ -e $tmp/W/epoch-002.npz ]] || fail "--resume with another --threads did not train"
+ok "--resume of a finished run says there is nothing to do (exit 0, nothing written); another --threads is warned about"
 
 # a crash after epoch-002.npz was written but before state.npz was: state says 1
 "$train" "${full[@]}" --epochs 1 --out "$tmp/K"
@@ -408,6 +433,21 @@ ok "an existing run dir is refused without --resume, and with other settings, an
     fail "progress: no time left after epochs 1 and 2: $(cat "$tmp/stderr")"
 grep -q "^train: epoch 3: .*img/s)$" "$tmp/stderr" || fail "progress: epoch 3's line: $(cat "$tmp/stderr")"
 ok "without --quiet, each epoch's line but the last's gives the time to the run's end"
+"$train" "${base[@]:0:${#base[@]}-1}" --threads 1 --epochs 1 --val-split 0 --out "$tmp/P1" 2> "$tmp/stderr"
+grep -q "^train: lenet5, .*, batch 16, 1 epoch$" "$tmp/stderr" && grep -q "; 1 thread (asked for 1)$" "$tmp/stderr" ||
+    fail "one epoch, one thread: $(cat "$tmp/stderr")"
+ok "the settings lines say '1 epoch' and '1 thread'"
+# evaluation's progress on a terminal: a line per set, erased before the epoch's line
+if command -v script > /dev/null && script -qec true /dev/null > /dev/null 2>&1; then
+    cmd=$(printf '%q ' "$train" "${loud[@]}" --epochs 1 --out "$tmp/PT")
+    script -qec "$cmd" /dev/null > "$tmp/tty.out" 2>&1 || fail "train on a terminal: $(cat "$tmp/tty.out")"
+    for want in "epoch 0/1  validation 0/24 images" "epoch 0/1  test 0/16 images" \
+                "epoch 1/1  validation 0/24 images" "epoch 1/1  test 0/16 images"; do
+        grep -qF "$want" "$tmp/tty.out" || fail "train on a terminal: no '$want': $(cat -A "$tmp/tty.out")"
+    done
+    grep -q $'\r *\rtrain: epoch 1: ' "$tmp/tty.out" || fail "train on a terminal: evaluation line not erased"
+    ok "on a terminal, evaluation shows its progress per set (validation, test) and erases it"
+fi
 
 # one train per run directory: a second is refused at once, naming the holder's pid;
 # the kernel drops the lock when the holder dies

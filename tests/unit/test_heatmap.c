@@ -456,6 +456,55 @@ static void test_tiles(void **state)
     fe_tensor_free(&t2);
 }
 
+/* A 4-D [O,I,KH,KW] weight: the 3-D stack [O*I,KH,KW], a grid row per output
+ * channel (I columns); with I = 1 the stack [O,KH,KW]'s default grid; --cols wins. */
+static void test_conv_weight(void **state)
+{
+    (void)state;
+    float v[3 * 2 * 2 * 3];
+    for (int i = 0; i < 3 * 2 * 2 * 3; i++)
+        v[i] = (float)i;
+    int64_t s4[4] = {3, 2, 2, 3}, s41[4] = {6, 1, 2, 3};
+    fe_tensor t4 = mk(4, s4, v), t3 = mk3(6, 2, 3, v), t41 = mk(4, s41, v);
+    hm_opts o = opts(HM_VIRIDIS, 2), o3 = o;
+    o.gap = o3.gap = 1;
+    o3.cols = 2;
+    uint32_t w, h, w3, h3;
+    uint8_t *a = draw(&t4, &o, &w, &h), *b = draw(&t3, &o3, &w3, &h3);
+    /* 3 rows (output channels) of 2 tiles (input channels) of 3 x 2 values, K 2, gap 1 */
+    assert_int_equal(w, 2 * 6 + 1);
+    assert_int_equal(h, 3 * 4 + 2);
+    assert_int_equal(w3, w);
+    assert_int_equal(h3, h);
+    assert_memory_equal(a, b, (size_t)w * h * 3);
+    free(a);
+    free(b);
+    /* one input channel: the default grid of the 6 filters, ceil(sqrt 6) = 3 columns */
+    o3.cols = 0;
+    a = draw(&t41, &o, &w, &h);
+    b = draw(&t3, &o3, &w3, &h3);
+    assert_int_equal(w, 3 * 6 + 2);
+    assert_int_equal(h, 2 * 4 + 1);
+    assert_int_equal(w3, w);
+    assert_int_equal(h3, h);
+    assert_memory_equal(a, b, (size_t)w * h * 3);
+    free(a);
+    free(b);
+    /* --cols overrides: 4-D with --cols 3 is the 3-D stack with --cols 3 */
+    o.cols = o3.cols = 3;
+    a = draw(&t4, &o, &w, &h);
+    b = draw(&t3, &o3, &w3, &h3);
+    assert_int_equal(w, 3 * 6 + 2);
+    assert_int_equal(w3, w);
+    assert_int_equal(h3, h);
+    assert_memory_equal(a, b, (size_t)w * h * 3);
+    free(a);
+    free(b);
+    fe_tensor_free(&t4);
+    fe_tensor_free(&t3);
+    fe_tensor_free(&t41);
+}
+
 static void test_per_tile(void **state)
 {
     (void)state;
@@ -503,10 +552,11 @@ static void test_refusals(void **state)
 {
     (void)state;
     hm_opts o = opts(HM_GREY, 0);
-    int64_t s1[1] = {4}, s4[4] = {1, 2, 2, 2};
-    fe_tensor t1 = mk(1, s1, NULL), t4 = mk(4, s4, NULL);
-    refuse(&t1, &o, "need a 2-D matrix or a 3-D [N,H,W] stack, got 1-D shape (4,)");
-    refuse(&t4, &o, "got 4-D shape (1, 2, 2, 2)");
+    int64_t s1[1] = {4}, s5[5] = {1, 2, 2, 2, 1};
+    fe_tensor t1 = mk(1, s1, NULL), t5 = mk(5, s5, NULL);
+    refuse(&t1, &o, "need a 2-D matrix, a 3-D [N,H,W] stack or a 4-D [O,I,KH,KW] conv weight, "
+           "got 1-D shape (4,)");
+    refuse(&t5, &o, "got 5-D shape (1, 2, 2, 2, 1)");
     fe_tensor t0;
     assert_int_equal(fe_tensor_alloc(&t0, FE_F32, 0, NULL), 0);
     refuse(&t0, &o, "got 0-D");
@@ -568,7 +618,7 @@ static void test_refusals(void **state)
     int64_t s2[2] = {2, 2};
     assert_int_equal(fe_tensor_alloc(&u, FE_U8, 2, s2), 0);
     refuse(&u, &o, "float32");
-    fe_tensor *all[] = {&t1, &t4, &t0, &z, &z3, &n, &inf, &n3, &m, &wide, &many, &u};
+    fe_tensor *all[] = {&t1, &t5, &t0, &z, &z3, &n, &inf, &n3, &m, &wide, &many, &u};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fe_tensor_free(all[i]);
 }
@@ -665,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_upscale),
         cmocka_unit_test(test_auto_scale),
         cmocka_unit_test(test_tiles),
+        cmocka_unit_test(test_conv_weight),
         cmocka_unit_test(test_per_tile),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_png_deterministic),

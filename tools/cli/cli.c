@@ -36,19 +36,6 @@ int fe_version(const char *prog)
     return 0;
 }
 
-void fe_help_or_version(int argc, char **argv, const char *prog, void (*usage)(FILE *))
-{
-    if (argc < 2)
-        return;
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(stdout);
-        fe_stdout_flush_or_die(prog);
-        exit(0);
-    }
-    if (!strcmp(argv[1], "--version"))
-        exit(fe_version(prog));
-}
-
 int fe_cli_next(const fe_cli *cl, int argc, char **argv)
 {
     char shortopts[64];
@@ -67,6 +54,15 @@ int fe_cli_next(const fe_cli *cl, int argc, char **argv)
     case ':':
         fe_usage_error(cl->prog, "option '%s' needs an argument", argv[optind - 1]);
     case '?':
+        /* optopt: an unknown short option's letter, or a known long option's code
+         * given a value it does not take (--gram=1); 0 for an unknown long option */
+        if (optopt) {
+            for (const struct option *o = cl->opts; o->name; o++)
+                if (o->val == optopt && o->has_arg == no_argument && !strncmp(argv[optind - 1], "--", 2))
+                    fe_usage_error(cl->prog, "option '--%s' takes no value", o->name);
+            if (optopt < 256)
+                fe_usage_error(cl->prog, "unknown option '-%c'", optopt);
+        }
         fe_usage_error(cl->prog, "unknown option '%s'", argv[optind - 1]);
     default:
         return c;
@@ -160,8 +156,9 @@ const char *fe_blas_describe(char *buf, int len)
         snprintf(how, sizeof how, " (OPENBLAS_CORETYPE=%s from the environment)", user);
     else
         snprintf(how, sizeof how, " (OpenBLAS's own choice)");
-    snprintf(buf, len, "%s; core %s%s; %d threads", openblas_get_config(), openblas_get_corename(),
-             how, openblas_get_num_threads());
+    const int n = openblas_get_num_threads();
+    snprintf(buf, len, "%s; core %s%s; %d thread%s", openblas_get_config(), openblas_get_corename(),
+             how, n, FE_PLURAL(n));
     return buf;
 }
 

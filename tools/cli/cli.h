@@ -19,11 +19,6 @@ _Noreturn void fe_usage_error(const char *prog, const char *fmt, ...)
 /* "PROG (featevo) VERSION" on stdout, VERSION being the Makefile's; returns 0. */
 int fe_version(const char *prog);
 
-/* For programs that read their arguments by hand: when argv[1] is -h or --help,
- * print usage on stdout and exit 0; when it is --version, print the version and
- * exit 0. */
-void fe_help_or_version(int argc, char **argv, const char *prog, void (*usage)(FILE *));
-
 /* --help (-h) and --version, last in every program's option table. */
 enum { FE_OPT_VERSION = 0x7f00 };
 #define FE_STD_OPTIONS \
@@ -38,7 +33,8 @@ typedef struct {
 } fe_cli;
 
 /* The next option's code, as getopt_long returns it (optarg set), or -1 after
- * the last option.  Handles the rest itself: -h/--help prints usage on stdout
+ * the last option; options and operands may come in any order (getopt_long
+ * moves the operands to argv[optind..argc-1]), and "--" ends the options.  Handles the rest itself: -h/--help prints usage on stdout
  * and exits 0, --version prints the version and exits 0, an unknown option or
  * one without its argument is a usage error (exit 2). */
 int fe_cli_next(const fe_cli *cl, int argc, char **argv);
@@ -68,6 +64,9 @@ const char *fe_blas_describe(char *buf, int len);
 /* For tools that print text: flush stdout, or exit with
  * "prog: <stdout>: write error: REASON" (a full disk, a closed pipe). */
 void fe_stdout_flush_or_die(const char *prog);
+
+/* "s" unless n is 1: "%d thread%s", n, FE_PLURAL(n). */
+#define FE_PLURAL(n) ((n) == 1 ? "" : "s")
 
 /* Seconds on a monotonic clock. */
 double fe_now(void);

@@ -38,11 +38,9 @@ void fe_load_images(const char *prog, const char *path, fe_tensor *t)
     if (npy_load(path, t, &err))
         fe_die(prog, path, "%s", err.msg);
     if (t->dtype != FE_U8 || t->ndim != 3 || t->shape[1] != FE_IMG || t->shape[2] != FE_IMG) {
-        char shape[160] = "";
-        for (int i = 0, u = 0; i < t->ndim && u < (int)sizeof shape - 24; i++)
-            u += snprintf(shape + u, sizeof shape - u, "%s%lld", i ? "," : "", (long long)t->shape[i]);
-        fe_die(prog, path, "expected uint8 images of shape [N,28,28], got %s [%s]",
-               fe_dtype_name(t->dtype), shape);
+        char shape[80];
+        fe_die(prog, path, "expected uint8 images of shape [N,28,28], got %s %s",
+               fe_dtype_name(t->dtype), fe_shape_str(t, shape, sizeof shape));
     }
 }
 
@@ -92,6 +90,17 @@ fe_model *fe_model_args_open(fe_model_args *a, const char *prog, int maxn, fe_te
         fe_die(prog, a->ckpt, "%s", err.msg);
     a->name = m->arch->name;
     return m;
+}
+
+void fe_model_args_check_npz(const fe_model_args *a, const char *prog, const npz_t *z)
+{
+    const fe_arch *want = arch_of(a, prog, 0), *found = want ? fe_arch_detect(z) : NULL;
+    char names[256];
+    if (want && !found)
+        fe_die(prog, a->ckpt, "not a checkpoint of any model featevo knows (%s): none has all "
+               "its keys", fe_arch_names(names, sizeof names, ", "));
+    if (want && found != want)
+        fe_die(prog, a->ckpt, "this is a %s checkpoint, not a %s one", found->name, want->name);
 }
 
 fe_model *fe_model_args_new(fe_model_args *a, const char *prog, int maxn,

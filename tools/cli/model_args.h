@@ -72,6 +72,10 @@ void fe_model_args_check(const fe_model_args *a, const char *prog);
  * direct convolutions (m->exact_conv: the reported numbers, not Winograd's).
  * Exits with "prog: FILE: why" on a bad file. */
 fe_model *fe_model_args_open(fe_model_args *a, const char *prog, int maxn, fe_tensor *images);
+/* For a checkpoint read as an archive, not opened as a model (snapshot --tensor,
+ * --list): when --model is given, check z is a checkpoint of that model, or exit
+ * with "prog: CKPT: this is a lenet5 checkpoint, not a resnet18 one" (1). */
+void fe_model_args_check_npz(const fe_model_args *a, const char *prog, const npz_t *z);
 /* For train: a new --model for batches of up to maxn images, in --precision, its
  * batch-norm statistics over comm's ranks (NULL: this process only). */
 fe_model *fe_model_args_new(fe_model_args *a, const char *prog, int maxn,

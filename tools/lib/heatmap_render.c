@@ -288,9 +288,9 @@ int hm_plan_make(hm_plan *p, const fe_tensor *t, const hm_opts *o, fe_err *err)
     shape_str(t, shp, sizeof shp);
     if (t->dtype != FE_F32)
         return fe_fail(err, "internal: heatmap needs float32 data, got %s", fe_dtype_name(t->dtype));
-    if (t->ndim != 2 && t->ndim != 3)
-        return fe_fail(err, "need a 2-D matrix or a 3-D [N,H,W] stack, got %d-D shape %s",
-                       t->ndim, shp);
+    if (t->ndim < 2 || t->ndim > 4)
+        return fe_fail(err, "need a 2-D matrix, a 3-D [N,H,W] stack or a 4-D [O,I,KH,KW] "
+                       "conv weight, got %d-D shape %s", t->ndim, shp);
     for (int i = 0; i < t->ndim; i++)
         if (t->shape[i] <= 0)
             return fe_fail(err, "empty array: shape %s has a zero-sized dimension", shp);
@@ -299,9 +299,11 @@ int hm_plan_make(hm_plan *p, const fe_tensor *t, const hm_opts *o, fe_err *err)
     if (o->scale < 0 || o->cols < 0 || o->gap < -1)
         return fe_fail(err, "internal: bad options");
 
-    const int is3d = t->ndim == 3;
+    /* tiles: a 3-D stack's N; a 4-D weight's O x I filters, one grid row per
+     * output channel (or, with one input channel, O tiles as a 3-D stack) */
+    const int is3d = t->ndim >= 3;
     p->data = t->data;
-    p->n = is3d ? t->shape[0] : 1;
+    p->n = t->ndim == 4 ? t->shape[0] * t->shape[1] : is3d ? t->shape[0] : 1;
     p->h = t->shape[t->ndim - 2];
     p->w = t->shape[t->ndim - 1];
     const int64_t numel = p->n * p->h * p->w;
@@ -310,6 +312,8 @@ int hm_plan_make(hm_plan *p, const fe_tensor *t, const hm_opts *o, fe_err *err)
     /* grid */
     if (o->cols > 0) {
         p->cols = o->cols;
+    } else if (t->ndim == 4 && t->shape[1] > 1) {
+        p->cols = t->shape[1];
     } else {
         int64_t c = (int64_t)ceil(sqrt((double)p->n));
         while (c > 1 && (c - 1) * (c - 1) >= p->n)

@@ -2,7 +2,9 @@
  *
  * A 2-D [H,W] float32 tensor becomes one image; a 3-D [N,H,W] tensor a grid of
  * N tiles, row-major (tile i at grid row i / cols, column i % cols), with gap
- * pixels of a background colour between tiles.  Matrix row 0 is at the top (as
+ * pixels of a background colour between tiles.  A 4-D [O,I,KH,KW] tensor (a conv
+ * weight) is the 3-D stack [O*I,KH,KW] whose grid has I columns by default: filter
+ * (o, i) at row o, column i (with I = 1, the default grid of O tiles).  Matrix row 0 is at the top (as
  * matplotlib's imshow).  Every value pixel is upscaled to a K x K block
  * (nearest neighbour).
  *
@@ -50,7 +52,7 @@ typedef struct {
     int has_vmin, has_vmax;
     double vmin, vmax;   /* finite, used when has_vmin / has_vmax */
     int64_t scale;       /* K >= 1, or 0: automatic */
-    int64_t cols;        /* tiles per grid row (3-D), or 0: ceil(sqrt(N)) */
+    int64_t cols;        /* tiles per grid row (3-D, 4-D), or 0: ceil(sqrt(N)); 4-D: I */
     int64_t gap;         /* output pixels between tiles (3-D), or -1: max(1, K/4) */
     int per_tile;        /* 3-D: each tile its own default range */
 } hm_opts;
@@ -79,7 +81,7 @@ void hm_cmap_bg(hm_cmap c, uint8_t bg[3]);
  * NaN. */
 int hm_index(float v, double vmin, double vmax);
 
-/* Check the tensor (float32, 2-D or 3-D, no zero-sized dimension, some finite
+/* Check the tensor (float32, 2-D, 3-D or 4-D, no zero-sized dimension, some finite
  * value), resolve the options, bound the image size.  Returns 0, or -1 with a
  * one-line reason in err. */
 int hm_plan_make(hm_plan *p, const fe_tensor *t, const hm_opts *o, fe_err *err);

@@ -1,6 +1,7 @@
 /* tensor.c - fe_tensor helpers (tensor.h). */
 #include "tensor.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,18 @@ int64_t fe_numel(const fe_tensor *t)
 size_t fe_nbytes(const fe_tensor *t)
 {
     return (size_t)fe_numel(t) * fe_dtype_size(t->dtype);
+}
+
+const char *fe_shape_str(const fe_tensor *t, char *buf, size_t len)
+{
+    if (!len)
+        return buf;
+    size_t u = (size_t)snprintf(buf, len, "[");
+    for (int d = 0; d < t->ndim && u < len; d++)
+        u += (size_t)snprintf(buf + u, len - u, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+    if (u < len)
+        snprintf(buf + u, len - u, "]");
+    return buf;
 }
 
 int fe_tensor_alloc(fe_tensor *t, fe_dtype d, int ndim, const int64_t *shape)

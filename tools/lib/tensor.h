@@ -23,6 +23,9 @@ size_t fe_nbytes(const fe_tensor *t);
 /* Allocate zeroed data for the given dtype/shape. Returns 0, or -1 on overflow/OOM. */
 int fe_tensor_alloc(fe_tensor *t, fe_dtype d, int ndim, const int64_t *shape);
 void fe_tensor_free(fe_tensor *t);
+/* The shape as snapshot --list prints it, "[6,1,5,5]" ("[]" for a scalar), in buf
+ * (cut short when it does not fit); returns buf. */
+const char *fe_shape_str(const fe_tensor *t, char *buf, size_t len);
 /* Convert any numeric tensor to a new float32 tensor (dst allocated). */
 int fe_tensor_to_f32(const fe_tensor *src, fe_tensor *dst);
 
