@@ -116,12 +116,12 @@ COMMON_TRAIN = --images $(TRAIN_X) --labels $(TRAIN_Y) --test-images $(TEST_X) \
 # Each model's training options, after --model, --out and --epochs.
 LENET5_OPTS = --batch $(BATCH_LENET) --optimizer $(OPT_LENET) --lr $(LR_LENET) --weight-decay $(WD_LENET) \
   --init $(INIT_LENET) --seed $(SEED) $(COMMON_TRAIN)
-# $(call resnet18_opts,LR,SEED,EXTRA OPTIONS)
-resnet18_opts = --batch $(BATCH_RESNET) --optimizer $(OPT_RESNET) --lr $(1) --momentum $(MOM_RESNET) \
+# $(call resnet18_opts,LR,SEED,EXTRA OPTIONS[,BATCH: BATCH_RESNET])
+resnet18_opts = --batch $(if $(4),$(4),$(BATCH_RESNET)) --optimizer $(OPT_RESNET) --lr $(1) --momentum $(MOM_RESNET) \
   --weight-decay $(WD_RESNET) --init $(INIT_RESNET) --seed $(2) $(COMMON_TRAIN) $(3) \
   $(if $(filter bf16,$(PRECISION)),--precision bf16)
 # the Table 1 run's for seed $(1): lr LR_T1, a fresh optimiser each epoch when FRESH_T1 is 1
-t1_opts = $(call resnet18_opts,$(LR_T1),$(1),$(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
+t1_opts = $(call resnet18_opts,$(LR_T1),$(1),$(if $(filter 1,$(FRESH_T1)),--fresh-optimizer),$(BATCH_T1))
 
 # $(call train_rule,DIR,MODEL,EPOCHS,OPTIONS): DIR/trained-EPOCHS, the marker of a
 # finished training; until it exists, each make continues the run (--resume).
@@ -381,7 +381,7 @@ SW_STAMP := $(RUNS)/sweep.txt
 sweep: $(TAB)/sweep.tsv $(FIG)/fig-sweep.png
 $(RUNS)/sweep/%/trained-$(EPOCHS_T1): $(BIN)/train $(TRAIN_X) $(TRAIN_Y) $(TEST_X) $(TEST_Y)
 	@mkdir -p $(@D)
-	$(RUN_TRAIN) $(BIN)/train --model resnet18 --out $(@D) --epochs $(EPOCHS_T1) $(call resnet18_opts,$(call sweep_lr,$*),$(call sweep_seed,$*),--init normal:$(call sweep_init,$*) $(if $(filter 1,$(FRESH_T1)),--fresh-optimizer))
+	$(RUN_TRAIN) $(BIN)/train --model resnet18 --out $(@D) --epochs $(EPOCHS_T1) $(call resnet18_opts,$(call sweep_lr,$*),$(call sweep_seed,$*),--init normal:$(call sweep_init,$*) $(if $(filter 1,$(FRESH_T1)),--fresh-optimizer),$(BATCH_T1))
 	touch $@
 $(eval $(call stamp_rule,$(SW_STAMP),$(strip $(LRS)) / $(strip $(INITS)) / $(strip $(SEEDS))))
 $(TAB)/sweep.tsv: $(addsuffix /trained-$(EPOCHS_T1),$(SW_RUNS)) $(SW_STAMP) pipeline/sweep.sh \
