@@ -1,6 +1,6 @@
 #!/bin/sh
 # table1-md.sh TABLE1.TSV - Table 1 as Markdown, beside the report's two runs
-# (pipeline/report-table1.tsv, from ../shared/reference/seed-setup.md: run A is the
+# (pipeline/report-table1.tsv, from pipeline/SOURCES.md: run A is the
 # paper's Table 1, a new optimiser every epoch; run B kept one optimiser).
 # "train" is the mean of the epoch's per-batch accuracies in all columns; the
 # report's "validation" column is the test set.
