@@ -6,8 +6,9 @@
 #           fuzz-smoke needs it, so if it fails nothing else runs)
 #   lane 1: valgrind (tests/run-valgrind.sh quick; valgrind runs a program's threads
 #           one at a time, so it leaves the second core to lane 2), then results
-#           (make quick + tests/check-results.py, and make table1-seeds on a
-#           small subset, -j2), then fuzz-smoke (builds its harnesses first)
+#           (make quick + tests/check-results.py + tests/examples.sh, and make
+#           table1-seeds on a small subset, -j2), then fuzz-smoke (builds its
+#           harnesses first)
 #   lane 2: plain, asan (builds build/asan first; leaves the PyTorch comparisons to
 #           the plain part); a part whose build fails fails alone
 # Side by side, OpenMP threads wait passively (OMP_WAIT_POLICY=passive): spinning
@@ -52,6 +53,8 @@ results() {
     echo "make quick: $((SECONDS - t0)) s"
     # (4 3 3: the LeNet-5, ResNet-18 and Table 1 run epochs of the quick profile)
     tests/check-results.py results/quick 4 3 3 || return 1
+    # every example of the README and the manual pages, on make quick's runs
+    tests/examples.sh || return 1
     # make table1-seeds, two seeds side by side, on 256 images into build/test-seeds
     local s=build/test-seeds
     $make --no-print-directory -j2 table1-seeds PROFILE=quick SEEDS="1 2" LIMIT=256 TEST_LIMIT=100 \
