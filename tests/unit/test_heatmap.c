@@ -458,6 +458,22 @@ static void test_tiles(void **state)
 
 /* A 4-D [O,I,KH,KW] weight: the 3-D stack [O*I,KH,KW], a grid row per output
  * channel (I columns); with I = 1 the stack [O,KH,KW]'s default grid; --cols wins. */
+/* draw a with oa and b with ob: the same image, of want_w x want_h (want_h 0: any) */
+static void assert_same_drawing(const fe_tensor *a, const hm_opts *oa, const fe_tensor *b,
+                                const hm_opts *ob, uint32_t want_w, uint32_t want_h)
+{
+    uint32_t w, h, wb, hb;
+    uint8_t *pa = draw(a, oa, &w, &h), *pb = draw(b, ob, &wb, &hb);
+    assert_int_equal(w, want_w);
+    if (want_h)
+        assert_int_equal(h, want_h);
+    assert_int_equal(wb, w);
+    assert_int_equal(hb, h);
+    assert_memory_equal(pa, pb, (size_t)w * h * 3);
+    free(pa);
+    free(pb);
+}
+
 static void test_conv_weight(void **state)
 {
     (void)state;
@@ -469,37 +485,14 @@ static void test_conv_weight(void **state)
     hm_opts o = opts(HM_VIRIDIS, 2), o3 = o;
     o.gap = o3.gap = 1;
     o3.cols = 2;
-    uint32_t w, h, w3, h3;
-    uint8_t *a = draw(&t4, &o, &w, &h), *b = draw(&t3, &o3, &w3, &h3);
     /* 3 rows (output channels) of 2 tiles (input channels) of 3 x 2 values, K 2, gap 1 */
-    assert_int_equal(w, 2 * 6 + 1);
-    assert_int_equal(h, 3 * 4 + 2);
-    assert_int_equal(w3, w);
-    assert_int_equal(h3, h);
-    assert_memory_equal(a, b, (size_t)w * h * 3);
-    free(a);
-    free(b);
+    assert_same_drawing(&t4, &o, &t3, &o3, 2 * 6 + 1, 3 * 4 + 2);
     /* one input channel: the default grid of the 6 filters, ceil(sqrt 6) = 3 columns */
     o3.cols = 0;
-    a = draw(&t41, &o, &w, &h);
-    b = draw(&t3, &o3, &w3, &h3);
-    assert_int_equal(w, 3 * 6 + 2);
-    assert_int_equal(h, 2 * 4 + 1);
-    assert_int_equal(w3, w);
-    assert_int_equal(h3, h);
-    assert_memory_equal(a, b, (size_t)w * h * 3);
-    free(a);
-    free(b);
+    assert_same_drawing(&t41, &o, &t3, &o3, 3 * 6 + 2, 2 * 4 + 1);
     /* --cols overrides: 4-D with --cols 3 is the 3-D stack with --cols 3 */
     o.cols = o3.cols = 3;
-    a = draw(&t4, &o, &w, &h);
-    b = draw(&t3, &o3, &w3, &h3);
-    assert_int_equal(w, 3 * 6 + 2);
-    assert_int_equal(w3, w);
-    assert_int_equal(h3, h);
-    assert_memory_equal(a, b, (size_t)w * h * 3);
-    free(a);
-    free(b);
+    assert_same_drawing(&t4, &o, &t3, &o3, 3 * 6 + 2, 0);
     fe_tensor_free(&t4);
     fe_tensor_free(&t3);
     fe_tensor_free(&t41);
