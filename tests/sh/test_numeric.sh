@@ -16,7 +16,8 @@
 #   - stack and npy2txt on .npy headers whose shapes overflow or hold a zero
 #     beside a huge dimension: refused at once (no endless loop, no allocation);
 #   - train with --batch far beyond the data: trains, its buffers sized for the
-#     data (the same "MiB of activations" as --batch equal to the data).
+#     data (the same "MiB of activations" as --batch equal to the data, and it
+#     runs under ulimit -v 1000000 in the plain lane).
 # Data: 96 images made by /usr/bin/python3 with numpy (skip without it).
 # Env: BIN (the tools), FE_ROOT (repository root).
 set -euo pipefail
@@ -178,5 +179,16 @@ m96=$(grep -o '[0-9]* MiB of activations' "$tmp/b96.err") m64k=$(grep -o '[0-9]*
 [[ -n $m96 && $m96 == "$m64k" ]] || fail "--batch 65536 on 96 images: '$m64k', --batch 96: '$m96'"
 cmp -s "$tmp/b96/epoch-001.npz" "$tmp/b65536/epoch-001.npz" || fail "--batch 65536 and 96 differ on 96 images"
 ok "--batch 65536 on 96 images: $m64k, as --batch 96, and the same checkpoint"
+
+# and so within 1 GB of address space (ulimit -v), where the old train asked for 10 GB;
+# not under ASan, whose shadow memory needs terabytes of address space
+if ldd "$BIN/train" 2> /dev/null | grep -q libasan; then
+    echo "skipped (ASan build): --batch 65536 under ulimit -v"
+else
+    (ulimit -v 1000000 && "$BIN/train" "${base[@]}" --epochs 1 --batch 65536 --optimizer sgd \
+        --lr 0.01 --out "$tmp/uv/run") 2> "$tmp/err" || fail "--batch 65536 under ulimit -v 1000000: $(cat "$tmp/err")"
+    [[ -f $tmp/uv/run/epoch-001.npz ]] || fail "--batch 65536 under ulimit -v: no epoch-001.npz"
+    ok "--batch 65536 on 96 images trains within ulimit -v 1000000"
+fi
 
 echo "test_numeric: $checks checks passed"
