@@ -63,7 +63,7 @@ endif
 
 build/fuzz/lib/%.o: tools/lib/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow -c $< -o $@
 
 # The checkpoint harness also needs the models (tools/nn); their OpenMP pragmas
 # are ignored here (one thread) and their GEMMs go to OpenBLAS.
@@ -71,15 +71,15 @@ FUZZ_NN_OBJ := $(patsubst tools/nn/%.c,build/fuzz/nn/%.o,$(sort $(wildcard tools
 build/fuzz/nn/%.o: tools/nn/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itools/nn -Wno-source-uses-openmp \
-	  -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+	  -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow -c $< -o $@
 
 build/fuzz/fuzz_ckpt: tests/fuzz/fuzz_ckpt.c $(FUZZ_NN_OBJ) $(FUZZ_LIB_OBJ)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itools/nn -fsanitize=fuzzer,address,undefined $^ -lopenblas -lz -lm -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itools/nn -fsanitize=fuzzer,address,undefined,float-cast-overflow $^ -lopenblas -lz -lm -o $@
 
 $(filter-out build/fuzz/fuzz_ckpt,$(FUZZ_BINS)): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $^ -lz -lm -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined,float-cast-overflow $^ -lz -lm -o $@
 
 fuzz-smoke: fuzz-build
 	@tests/fuzz/run-fuzz.sh $(FUZZ_SMOKE_SECONDS) fuzz-smoke

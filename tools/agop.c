@@ -120,8 +120,9 @@ static void symmetrize(double *S, int n)
 }
 
 /* AGOP = W^T G W / n in double (G: the accumulated upper triangle of c), as
- * float32 [d,d]; written to out (NULL or "-": standard output).  Returns d. */
-static int finish(const fe_layer *l, agop_acc *c, int64_t count, const char *out)
+ * float32 [d,d] in *res; exits naming the layer when it is all zero or not
+ * finite (zero weights, a degenerate --mean/--std): no result to write. */
+static void finish(const fe_layer *l, agop_acc *c, int64_t count, const char *name, fe_tensor *res)
 {
     const int rows = c->rows;
     int d;
@@ -132,18 +133,22 @@ static int finish(const fe_layer *l, agop_acc *c, int64_t count, const char *out
                 0.0, T, d);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, rows, 1.0 / (double)count, Wd, d,
                 T, d, 0.0, A, d);
-    fe_tensor res;
     int64_t shape[2] = {d, d};
-    if (fe_tensor_alloc(&res, FE_F32, 2, shape))
-        fe_die(PROG, fe_name_out(out), "out of memory");
-    for (size_t i = 0; i < (size_t)d * d; i++)
-        ((float *)res.data)[i] = (float)A[i];
+    if (fe_tensor_alloc(res, FE_F32, 2, shape))
+        fe_die(PROG, name, "out of memory");
+    size_t nonzero = 0, bad = 0;
+    for (size_t i = 0; i < (size_t)d * d; i++) {
+        const float v = ((float *)res->data)[i] = (float)A[i];
+        nonzero += v != 0;
+        bad += !isfinite(v);
+    }
     free(A); free(T); free(Wd);
-    fe_err err;
-    if (npy_save(out, &res, &err))
-        fe_die(PROG, fe_name_out(out), "%s", err.msg);
-    fe_tensor_free(&res);
-    return d;
+    if (bad)
+        fe_die(PROG, name, "the AGOP has %zu entries that are not finite in float32 (the "
+               "weights or --mean/--std are too large): no result written", bad);
+    if (!nonzero)
+        fe_die(PROG, name, "the AGOP is all zero (the layer's weights or every gradient reaching "
+               "it are zero, or --std makes the input vanish): no result written");
 }
 
 /* What corr(NFM, AGOP) needs of one layer's weights (see the top). */
@@ -450,12 +455,21 @@ int main(int argc, char **argv)
                     o.m.name, nl, FE_PLURAL(nl), o.ns, FE_PLURAL(o.ns), (long long)o.resamples,
                     fe_now() - t0);
     }
+    /* every layer's AGOP checked before any is written */
+    fe_tensor *res = fe_xcalloc((size_t)nl, sizeof *res);
+    for (int i = 0; i < nl && !o.ns; i++)
+        finish(&m->layers[li[i]], &acc[i], count, o.layer[i], &res[i]);
     for (int i = 0; i < nl && !o.ns; i++) {
-        const int d = finish(&m->layers[li[i]], &acc[i], count, o.out[i]);
+        fe_err err;
+        if (npy_save(o.out[i], &res[i], &err))
+            fe_die(PROG, fe_name_out(o.out[i]), "%s", err.msg);
         if (!o.quiet)
-            fprintf(stderr, PROG ": %s %s over %lld image%s: %d x %d in %.1fs\n", o.m.name,
-                    o.layer[i], (long long)count, FE_PLURAL(count), d, d, fe_now() - t0);
+            fprintf(stderr, PROG ": %s %s over %lld image%s: %lld x %lld in %.1fs\n", o.m.name,
+                    o.layer[i], (long long)count, FE_PLURAL(count), (long long)res[i].shape[0],
+                    (long long)res[i].shape[1], fe_now() - t0);
+        fe_tensor_free(&res[i]);
     }
+    free(res);
     for (int i = 0; i < nl; i++) {
         free(acc[i].g);
         free(acc[i].acc);

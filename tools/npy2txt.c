@@ -41,6 +41,10 @@ int main(int argc, char **argv)
         fe_die(PROG, name, "%s", err.msg);
     if (raw.ndim < 1 || raw.ndim > 3)
         fe_die(PROG, name, "need a 1-D, 2-D or 3-D array, got %d dimensions", raw.ndim);
+    if (fe_numel(&raw) == 0) {      /* no number to print (not a loop over [2^40, 0]) */
+        char shape[80];
+        fe_die(PROG, name, "an empty array %s: nothing to print", fe_shape_str(&raw, shape, sizeof shape));
+    }
     if (fe_tensor_to_f32(&raw, &t))
         fe_die(PROG, name, "cannot convert %s", fe_dtype_name(raw.dtype));
     const int64_t blocks = raw.ndim == 3 ? raw.shape[0] : 1,

@@ -2,6 +2,7 @@
  *
  * The activation is the layer's output after its nonlinearity, what the paper drew
  * (LeNet conv1: relu(conv1(x)), [6,28,28]), computed in eval mode. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,21 @@ int main(int argc, char **argv)
         /* with N = 1, [C][N][H][W] is [C][H][W] */
         memcpy(t.data, l->post, fe_nbytes(&t));
     }
+    /* a result, not a degenerate one: zero weights or a --std that makes the input
+     * vanish give all zeros, float32 overflow gives inf or NaN */
+    size_t nonzero = 0, bad = 0;
+    for (int64_t i = 0; i < fe_numel(&t); i++) {
+        const float v = ((const float *)t.data)[i];
+        nonzero += v != 0;
+        bad += !isfinite(v);
+    }
+    if (bad)
+        fe_die(PROG, o.layer, "%zu activations for image %lld are not finite in float32 (the "
+               "weights or --mean/--std are too large): no result written", bad, (long long)o.index);
+    if (!nonzero)
+        fe_die(PROG, o.layer, "the activations for image %lld are all zero (the checkpoint's "
+               "weights are zero, or --mean/--std make the input vanish): no result written",
+               (long long)o.index);
     if (npy_save(o.out, &t, &err))
         fe_die(PROG, fe_name_out(o.out), "%s", err.msg);
     fe_tensor_free(&t);

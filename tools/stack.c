@@ -1,6 +1,7 @@
 /* stack - concatenate .npy arrays along their first axis.
  * They share dtype and trailing shape: a 3-D [C,H,W] per epoch becomes one
  * [E*C,H,W] stack for heatmap to tile. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,12 +62,25 @@ int main(int argc, char **argv)
                    "first must agree", fe_dtype_name(t[i].dtype), fe_shape_str(&t[i], a, sizeof a),
                    argv[first], fe_dtype_name(t[0].dtype), fe_shape_str(&t[0], b, sizeof b));
         }
+        if (t[i].shape[0] > INT64_MAX - total) {
+            char a[80];
+            fe_die(PROG, p, "%s: the stack's first dimension would pass 2^63",
+                   fe_shape_str(&t[i], a, sizeof a));
+        }
         total += t[i].shape[0];
     }
     fe_tensor r;
     int64_t shape[FE_MAXDIM];
     memcpy(shape, t[0].shape, sizeof shape);
     shape[0] = total;
+    int64_t numel;
+    if (fe_shape_numel(t[0].ndim, shape, fe_dtype_size(t[0].dtype), &numel)) {
+        char a[80];
+        fe_tensor all = t[0];
+        memcpy(all.shape, shape, sizeof shape);
+        fe_die(PROG, argv[first], "the stack would be %s %s: more bytes than memory can address",
+               fe_dtype_name(t[0].dtype), fe_shape_str(&all, a, sizeof a));
+    }
     if (fe_tensor_alloc(&r, t[0].dtype, t[0].ndim, shape))
         fe_die(PROG, argv[first], "out of memory");
     size_t off = 0;

@@ -45,8 +45,10 @@ static void usage(FILE *f)
 "  --val-split F    hold out this fraction of the images for validation, chosen\n"
 "                   with the seed (0 = none); the rest is reshuffled every epoch\n"
 "  --init default   PyTorch's default Conv2d/Linear initialisation\n"
-"  --init normal:S  every conv weight ~ N(0, S), the rest default\n"
-"  --momentum M     SGD momentum (0.9); --weight-decay WD coupled L2 (0)\n"
+"  --init normal:S  every conv weight ~ N(0, S), the rest default (1e-30 <= S <= 1e6)\n"
+"  --lr LR          the learning rate, 0 < LR <= 1e6\n"
+"  --momentum M     SGD momentum, 0..1 (0.9); --weight-decay WD coupled L2, 0..1e6 (0)\n"
+"  --mean M --std S  -1e6 <= M <= 1e6, 1e-6 <= S <= 1e6\n"
 "  --out DIR        the run directory, made with its parents if missing\n"
 "  --threads T      OpenBLAS threads (default: all cores); same seed and threads\n"
 "                   give bit-identical checkpoints\n"
@@ -101,6 +103,13 @@ struct train_opts {
     int resume, quiet, shuffle, fresh_opt;
 };
 
+/* The ranges of the real-valued settings (featevo-train(1)): beyond them the
+ * weights or their updates overflow float32 at once, or the setting does nothing. */
+#define LR_MAX 1e6
+#define WD_MAX 1e6
+#define INIT_STD_MIN 1e-30
+#define INIT_STD_MAX 1e6
+
 /* Every check of the command line alone; a usage error exits 2. */
 static void parse_train_args(struct train_opts *o, int argc, char **argv)
 {
@@ -132,9 +141,9 @@ static void parse_train_args(struct train_opts *o, int argc, char **argv)
         case O_OUT: o->out = optarg; break;
         case O_EPOCHS: bad = fe_parse_i64(optarg, &o->epochs) || o->epochs < 0 || o->epochs > 100000; break;
         case O_OPT: o->optim_s = optarg; break;
-        case O_LR: bad = fe_parse_double(optarg, &o->lr) || o->lr <= 0; break;
-        case O_MOM: bad = fe_parse_double(optarg, &o->momentum) || o->momentum < 0; break;
-        case O_WD: bad = fe_parse_double(optarg, &o->wd) || o->wd < 0; break;
+        case O_LR: o->lr = fe_cli_real(&cl, c, optarg, 0, 1, LR_MAX); break;
+        case O_MOM: o->momentum = fe_cli_real(&cl, c, optarg, 0, 0, 1); break;
+        case O_WD: o->wd = fe_cli_real(&cl, c, optarg, 0, 0, WD_MAX); break;
         case O_INIT: o->init_s = optarg; break;
         case O_SEED: bad = fe_parse_i64(optarg, &o->seed) || o->seed < 0; break;
         case O_VAL: bad = fe_parse_double(optarg, &o->val_split) || o->val_split < 0 || o->val_split >= 1; break;
@@ -162,8 +171,10 @@ static void parse_train_args(struct train_opts *o, int argc, char **argv)
     else
         fe_usage_error(PROG, "unknown optimizer '%s': sgd or adam", o->optim_s);
     if (!strncmp(o->init_s, "normal:", 7)) {
-        if (fe_parse_double(o->init_s + 7, &o->conv_std) || o->conv_std <= 0)
-            fe_usage_error(PROG, "invalid --init '%s': normal:STD with STD > 0", o->init_s);
+        if (fe_parse_double(o->init_s + 7, &o->conv_std) || !(o->conv_std >= INIT_STD_MIN) ||
+            o->conv_std > INIT_STD_MAX)
+            fe_usage_error(PROG, "invalid --init '%s': normal:STD with STD >= %g and <= %g",
+                           o->init_s, INIT_STD_MIN, INIT_STD_MAX);
     } else if (strcmp(o->init_s, "default")) {
         fe_usage_error(PROG, "unknown --init '%s': default or normal:STD", o->init_s);
     }
@@ -466,6 +477,15 @@ static _Noreturn void ident_differs(const char *path, const struct ident_field *
  * (its reals as near as the encoding allows) and returns 0, or -1 if it is not one. */
 static const char *const LEGACY_MODEL[] = {"lenet5", "resnet18"}, *const LEGACY_OPTIM[] = {"sgd", "adam"};
 
+/* x * 1e12 truncated, as earlier trains stored reals; values whose product does
+ * not fit int64 (none the option ranges allow) become INT64_MIN, which no such
+ * state holds for a setting in range, instead of a cast with undefined behaviour. */
+static int64_t legacy_real(double x)
+{
+    const double v = x * 1e12;
+    return v > -9.2e18 && v < 9.2e18 ? (int64_t)v : INT64_MIN;
+}
+
 static int legacy_encode(const struct run_ident *id, int64_t *v)
 {
     int64_t model = -1, optim = -1;
@@ -476,9 +496,9 @@ static int legacy_encode(const struct run_ident *id, int64_t *v)
             optim = k;
     }
     const int64_t head[NLEGACY] = {model, optim, id->seed, id->batch, id->val_images, id->images,
-        id->test_limit, (int64_t)(id->lr * 1e12), (int64_t)(id->weight_decay * 1e12),
-        (int64_t)(id->momentum * 1e12), id->shuffle, (int64_t)(id->init_std * 1e12),
-        (int64_t)(id->mean * 1e12), (int64_t)(id->std * 1e12)};
+        id->test_limit, legacy_real(id->lr), legacy_real(id->weight_decay),
+        legacy_real(id->momentum), id->shuffle, legacy_real(id->init_std),
+        legacy_real(id->mean), legacy_real(id->std)};
     memcpy(v, head, sizeof head);
     int n = NLEGACY;
     if (id->fresh_optimizer)
@@ -604,10 +624,13 @@ static int state_load(const char *dir, fe_optim *o, const struct run_ident *id, 
         fe_die(PROG, path, "%s", err.msg);
     const fe_tensor *ep = npz_get(&z, "epoch"), *st = npz_get(&z, "step"),
                     *buf = npz_get(&z, "optim.buf"), *sq = npz_get(&z, "optim.sq");
-    if (!ep || !st || !buf || ep->dtype != FE_I64 || st->dtype != FE_I64 || buf->dtype != FE_F32 ||
-        (o->sq && (!sq || sq->dtype != FE_F32)))
+    if (!ep || !st || !buf || ep->dtype != FE_I64 || st->dtype != FE_I64 || buf->dtype != FE_F32)
         fe_die(PROG, path, "not a featevo training state");
+    /* the settings first: another --optimizer is named as such, not taken for a
+     * state without Adam's optim.sq */
     ident_check(path, &z, id);
+    if (o->sq && (!sq || sq->dtype != FE_F32))
+        fe_die(PROG, path, "not a featevo training state");
     if (fe_numel(ep) != 1 || fe_numel(st) != 1)
         fe_die(PROG, path, "epoch and step must be single numbers");
     if (buf->ndim != 1 || buf->shape[0] != (int64_t)o->n ||
@@ -660,6 +683,8 @@ struct run {
     struct run_ident id;
     metrics mt;
     int start;                  /* the last complete epoch, -1 for a new run */
+    int maxn;                   /* images in the largest pass this run makes: --batch, or
+                                 * fewer when no set has that many (the buffers' size) */
     int nthreads, live;         /* live: progress redrawn on a terminal */
     int64_t *perm;              /* the seeded split: training images first, then validation */
     const int64_t *val_idx;     /* perm + n_tr, or NULL */
@@ -784,12 +809,17 @@ static void run_open(struct run *r, struct train_opts *o, int *argc, char ***arg
         fe_die(PROG, o->m.images, "%lld training images in batches of %lld leave a batch of %lld: "
                "fewer than one image for each of the %d ranks", (long long)r->n_tr,
                (long long)batch, (long long)(batch < R ? batch : r->n_tr % batch), R);
+    /* the buffers for the largest pass really made, not a nominal --batch beyond the data */
+    int64_t most = r->n_tr > r->n_val ? r->n_tr : r->n_val;
+    if (o->timages && r->test.img.shape[0] > most)
+        most = r->test.img.shape[0];
+    r->maxn = (int)(batch < most ? batch : most);
     if (me == 0)
         run_dir(o->out);
     r->comm.barrier(&r->comm);
 
     r->nthreads = fe_blas_threads((int)o->m.threads);
-    r->m = fe_model_args_new(&o->m, PROG, (int)batch, R > 1 ? &r->comm : NULL);
+    r->m = fe_model_args_new(&o->m, PROG, r->maxn, R > 1 ? &r->comm : NULL);
     if (fe_optim_init(&r->opt, o->okind, r->m->nparams))
         fe_die(PROG, o->out, "out of memory");
     r->opt.lr = o->lr;
@@ -855,7 +885,7 @@ static void run_open(struct run *r, struct train_opts *o, int *argc, char ***arg
         for (int64_t i = 0; i < r->test.img.shape[0]; i++)
             r->test_idx[i] = i;
     }
-    r->lab = fe_xmalloc(sizeof(int64_t) * batch);
+    r->lab = fe_xmalloc(sizeof(int64_t) * r->maxn);
 }
 
 static void run_close(struct run *r)
@@ -881,8 +911,19 @@ struct epoch_stats {
     double acc;                 /* percent of the training images predicted right */
     double acc_batchmean;       /* the mean over batches of the batch's accuracy */
     double t0, seconds;         /* its start (fe_now) and training time */
-    char diverged[256];         /* set when a loss was not finite: why training stopped */
+    char diverged[512];         /* set when a loss or weight was not finite: why training stopped */
 };
+
+/* Weights and batch-norm statistics (the state_dict) that are not finite. */
+static int64_t nonfinite(const fe_model *m)
+{
+    int64_t bad = 0;
+    for (size_t i = 0; i < m->nparams; i++)
+        bad += !isfinite(m->params[i]);
+    for (size_t i = 0; i < m->nbufs; i++)
+        bad += !isfinite(m->bufs[i]);
+    return bad;
+}
 
 /* Train one epoch: the epoch's seeded order, a step per batch (under MPI each
  * rank takes its part of every batch), progress on stderr. */
@@ -930,8 +971,8 @@ static struct epoch_stats train_epoch(struct run *r, int epoch)
         bacc_sum += 100.0 * (double)got / nb;
         if (!isfinite(loss)) {
             snprintf(st.diverged, sizeof st.diverged, "training diverged: loss is %g at epoch %d, "
-                     "batch %d; the last good checkpoint is epoch-%03d.npz", loss, epoch, b + 1,
-                     epoch - 1);
+                     "batch %d; no checkpoint written for epoch %d (the last one written is "
+                     "epoch-%03d.npz)", loss, epoch, b + 1, epoch, epoch - 1);
             return st;
         }
         fe_model_backward(m, 1, NULL);
@@ -949,6 +990,37 @@ static struct epoch_stats train_epoch(struct run *r, int epoch)
     double secs = fe_now() - t0, comm_secs = r->comm.seconds(&r->comm) - comm0;
     if (r->live)
         fputc('\n', stderr);
+    /* The last step's result, which no loss above has seen: the weights, and the
+     * last batch's loss again in eval mode, both over every rank. */
+    {
+        const int64_t s = (int64_t)(nbatches - 1) * batch;
+        const int nb = (int)(n_tr - s), lo = (int)((int64_t)nb * me / R),
+                  nl = (int)((int64_t)nb * (me + 1) / R) - lo;
+        double tot[2] = {0, (double)nonfinite(m)};
+        if (!tot[1]) {          /* (NaN weights give a NaN loss: no need to run them) */
+            fe_model_fix_weights(m, 1);
+            fe_model_set_input(m, r->train.img.data, r->order + s + lo, nl, (float)o->m.mean,
+                               (float)o->m.std);
+            for (int j = 0; j < nl; j++)
+                r->lab[j] = ((int64_t *)r->train.lab.data)[r->order[s + lo + j]];
+            fe_model_forward(m, nl, 0);
+            tot[0] = softmax_xent(FE_CLASSES, nl, m->logits, r->lab, NULL, NULL, NULL) * nl;
+            fe_model_fix_weights(m, 0);
+        }
+        r->comm.sum_f64(&r->comm, tot, 2);
+        if (tot[1])
+            snprintf(st.diverged, sizeof st.diverged, "training diverged: %.0f weights or "
+                     "batch-norm statistics are not finite after the last step of epoch %d; no "
+                     "checkpoint written for epoch %d (the last one written is epoch-%03d.npz)",
+                     tot[1], epoch, epoch, epoch - 1);
+        else if (!isfinite(tot[0]))
+            snprintf(st.diverged, sizeof st.diverged, "training diverged: after the last step "
+                     "of epoch %d the loss of its last batch is %g; no checkpoint written for "
+                     "epoch %d (the last one written is epoch-%03d.npz)", epoch, tot[0] / nb,
+                     epoch, epoch - 1);
+        if (st.diverged[0])
+            return st;
+    }
     if (R > 1 && !quiet)
         fprintf(stderr, PROG ": epoch %d: %.1f s of %.1f in the sums over %d ranks "
                 "(%.1f ms a step: gradients %.1f MB, loss and batch-norm statistics)\n",
@@ -965,10 +1037,11 @@ static struct epoch_stats train_epoch(struct run *r, int epoch)
  * validation and test sets, add its metrics row, and (rank 0) write its
  * checkpoint, metrics.tsv and state.npz, the state last: a run stopped in
  * between resumes from the epoch before. */
-static struct metrics_row record_epoch(struct run *r, int epoch, const struct epoch_stats *st)
+static struct metrics_row record_epoch(struct run *r, int epoch, const struct epoch_stats *st,
+                                       char *diverged, size_t dlen)
 {
     const struct train_opts *o = r->o;
-    const int batch = (int)o->m.batch;
+    const int batch = r->maxn;     /* (the same passes as --batch: no set is larger) */
     struct metrics_row row = {.epoch = epoch, .have_val = r->n_val > 0, .have_test = o->timages != NULL};
     if (st) {
         row.have_train = 1;
@@ -987,6 +1060,20 @@ static struct metrics_row record_epoch(struct run *r, int epoch, const struct ep
     if (o->timages)
         evaluate(r->m, &r->test, r->test_idx, r->test.img.shape[0], batch, o->m.mean, o->m.std,
                  &r->comm, &pg, &row.test_loss, &row.test_acc);
+    /* (every rank has the same sums: all see it, none writes) */
+    const char *bad = row.have_val && !isfinite(row.val_loss) ? "validation"
+                    : row.have_test && !isfinite(row.test_loss) ? "test" : NULL;
+    if (bad) {
+        const double loss = *bad == 'v' ? row.val_loss : row.test_loss;
+        if (epoch)
+            snprintf(diverged, dlen, "training diverged: the %s loss is %g after epoch %d; no "
+                     "checkpoint written for epoch %d (the last one written is epoch-%03d.npz)",
+                     bad, loss, epoch, epoch, epoch - 1);
+        else
+            snprintf(diverged, dlen, "training diverged: the initial model's %s loss is %g "
+                     "(--init %s); no checkpoint written", bad, loss, o->init_s);
+        return row;
+    }
     metrics_add(&r->mt, &row);
     if (r->comm.rank == 0) {
         char name[32], path[4096];
@@ -1030,18 +1117,28 @@ int main(int argc, char **argv)
         fe_rng rng;
         fe_rng_seed(&rng, (uint64_t)o.seed, "init", 0);
         fe_model_init(r.m, &rng, o.conv_std);
-        record_epoch(&r, 0, NULL);
+        char diverged0[512] = "";
+        record_epoch(&r, 0, NULL, diverged0, sizeof diverged0);
+        if (diverged0[0]) {     /* nothing written: directories train made go (unmake_dirs) */
+            const int me0 = r.comm.rank;
+            run_close(&r);
+            if (me0 != 0)
+                exit(1);
+            fe_die(PROG, o.out, "%s", diverged0);
+        }
         keep_dirs();            /* the run directory holds a run now */
         r.start = 0;
     }
-    char diverged[256] = "";    /* set, the loop ends and everything is freed before the exit */
-    for (int epoch = r.start + 1; epoch <= o.epochs; epoch++) {
+    char diverged[512] = "";    /* set, the loop ends and everything is freed before the exit */
+    for (int epoch = r.start + 1; epoch <= o.epochs && !diverged[0]; epoch++) {
         const struct epoch_stats st = train_epoch(&r, epoch);
         if (st.diverged[0]) {
             snprintf(diverged, sizeof diverged, "%s", st.diverged);
             break;
         }
-        const struct metrics_row row = record_epoch(&r, epoch, &st);
+        const struct metrics_row row = record_epoch(&r, epoch, &st, diverged, sizeof diverged);
+        if (diverged[0])
+            break;
         if (!o.quiet && r.comm.rank == 0)
             epoch_line(&r, &row, &st);
     }

@@ -482,15 +482,17 @@ fi
 ok "a second train on a busy run directory is refused naming the holder's pid; the lock dies with its holder"
 
 # divergence: a non-finite loss stops training, naming the epoch and batch; the last
-# good checkpoint stays and nothing later is written
+# checkpoint stays, nothing later is written, and nothing is called good (--lr 1e6,
+# the largest allowed: test_numeric.sh has divergence in an epoch's last step too)
 rc=0
-"$train" "${base[@]}" --epochs 3 --val-split 0 --optimizer sgd --lr 1e30 --out "$tmp/D" 2> "$tmp/stderr" || rc=$?
+"$train" "${base[@]}" --epochs 3 --val-split 0 --optimizer sgd --lr 1e6 --out "$tmp/D" 2> "$tmp/stderr" || rc=$?
 ((rc == 1)) || fail "divergence: exit $rc, expected 1"
-grep -q "^train: .*diverged: loss is .* at epoch 1, batch [0-9]*; the last good checkpoint is epoch-000.npz" \
+grep -q "^train: .*diverged: loss is .* at epoch 1, batch [0-9]*; no checkpoint written for epoch 1 (the last one written is epoch-000.npz)" \
     "$tmp/stderr" || fail "divergence: message: $(cat "$tmp/stderr")"
+! grep -qi good "$tmp/stderr" || fail "divergence: calls a checkpoint good: $(cat "$tmp/stderr")"
 [[ -f $tmp/D/epoch-000.npz && ! -e $tmp/D/epoch-001.npz ]] || fail "divergence: checkpoints $(ls "$tmp/D")"
 no_temps "$tmp/D"
-ok "a diverging run stops with the epoch and batch named and keeps its last good checkpoint"
+ok "a diverging run stops with the epoch and batch named and keeps its last checkpoint"
 
 if ((failures)); then
     echo "test_train.sh: $failures failures (see FAIL lines above), $checks checks passed" >&2

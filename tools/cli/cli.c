@@ -79,6 +79,23 @@ _Noreturn void fe_cli_bad_value(const fe_cli *cl, int code, const char *arg)
     fe_usage_error(cl->prog, "invalid value '%s' for -%c", arg, code);
 }
 
+double fe_cli_real(const fe_cli *cl, int code, const char *arg, double lo, int lo_open, double hi)
+{
+    double v;
+    if (!fe_parse_double(arg, &v) && (lo_open ? v > lo : v >= lo) && v <= hi)
+        return v;
+    const struct option *o = cl->opts;
+    while (o->name && o->val != code)
+        o++;
+    char name[64];
+    if (o->name)
+        snprintf(name, sizeof name, "--%s", o->name);
+    else
+        snprintf(name, sizeof name, "-%c", code);
+    fe_usage_error(cl->prog, "invalid value '%s' for %s: a number %s %g and <= %g", arg, name,
+                   lo_open ? ">" : ">=", lo, hi);
+}
+
 void fe_cli_no_operands(const fe_cli *cl, int argc, char **argv)
 {
     if (optind < argc)

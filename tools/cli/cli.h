@@ -47,6 +47,12 @@ void fe_cli_no_operands(const fe_cli *cl, int argc, char **argv);
 int fe_parse_i64(const char *s, int64_t *v);
 int fe_parse_double(const char *s, double *v);   /* finite values only */
 
+/* The real number ARG of option `code`, within [lo, hi] (lo excluded when
+ * lo_open): values that overflow or vanish when used in float32 are refused up
+ * front.  A usage error (exit 2) otherwise, naming the range:
+ * "invalid value '1e30' for --lr: a number > 0 and <= 1e+06". */
+double fe_cli_real(const fe_cli *cl, int code, const char *arg, double lo, int lo_open, double hi);
+
 /* OpenBLAS picks its kernels when the library loads.  Debian's 0.3.21 does not
  * recognise some AVX-512 CPUs and falls back to its slowest (Prescott) kernels.
  * When OPENBLAS_CORETYPE is unset and the CPU can run better ones, this sets it

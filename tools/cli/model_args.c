@@ -16,8 +16,8 @@ int fe_model_args_opt(fe_model_args *a, const fe_cli *cl, int code, const char *
     case FE_OPT_CKPT: a->ckpt = arg; break;
     case FE_OPT_IMAGES: a->images = arg; break;
     case FE_OPT_MODEL: a->model = arg; break;
-    case FE_OPT_MEAN: bad = fe_parse_double(arg, &a->mean); break;
-    case FE_OPT_STD: bad = fe_parse_double(arg, &a->std) || a->std <= 0; break;
+    case FE_OPT_MEAN: a->mean = fe_cli_real(cl, code, arg, -FE_MEAN_MAX, 0, FE_MEAN_MAX); break;
+    case FE_OPT_STD: a->std = fe_cli_real(cl, code, arg, FE_STD_MIN, 0, FE_STD_MAX); break;
     case FE_OPT_THREADS: bad = fe_parse_i64(arg, &a->threads) || a->threads < 0 || a->threads > 1024; break;
     case FE_OPT_BATCH: bad = fe_parse_i64(arg, &a->batch) || a->batch < 1 || a->batch > 65536; break;
     case FE_OPT_PRECISION:

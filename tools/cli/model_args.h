@@ -29,6 +29,11 @@ struct fe_comm;
 
 #define FE_MEAN 0.1307          /* MNIST's pixel mean and standard deviation */
 #define FE_STD 0.3081
+/* The ranges --mean and --std accept (fe_cli_real): beyond them the input, in
+ * float32, overflows or carries no information. */
+#define FE_MEAN_MAX 1e6
+#define FE_STD_MIN 1e-6
+#define FE_STD_MAX 1e6
 #define FE_STR_(x) #x
 #define FE_STR(x) FE_STR_(x)    /* FE_STR(FE_MEAN) is "0.1307", for usage texts */
 

@@ -40,6 +40,36 @@ int64_t fe_numel(const fe_tensor *t)
     return n;
 }
 
+int fe_mul_size(size_t a, size_t b, size_t *r)
+{
+    if (b != 0 && a > SIZE_MAX / b)
+        return -1;
+    *r = a * b;
+    return 0;
+}
+
+int fe_shape_numel(int ndim, const int64_t *shape, size_t esize, int64_t *n)
+{
+    if (ndim < 0 || ndim > FE_MAXDIM || esize == 0)
+        return -1;
+    for (int i = 0; i < ndim; i++)      /* a zero anywhere: no product to overflow */
+        if (shape[i] < 0)
+            return -1;
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] == 0) {
+            *n = 0;
+            return 0;
+        }
+    /* elements and bytes within int64 and size_t */
+    const size_t limit = (SIZE_MAX < (uint64_t)INT64_MAX ? SIZE_MAX : (size_t)INT64_MAX) / esize;
+    size_t c = 1;
+    for (int i = 0; i < ndim; i++)
+        if ((uint64_t)shape[i] > SIZE_MAX || fe_mul_size(c, (size_t)shape[i], &c) || c > limit)
+            return -1;
+    *n = (int64_t)c;
+    return 0;
+}
+
 size_t fe_nbytes(const fe_tensor *t)
 {
     return (size_t)fe_numel(t) * fe_dtype_size(t->dtype);
@@ -59,21 +89,12 @@ const char *fe_shape_str(const fe_tensor *t, char *buf, size_t len)
 
 int fe_tensor_alloc(fe_tensor *t, fe_dtype d, int ndim, const int64_t *shape)
 {
-    size_t esize = fe_dtype_size(d);
-    if (esize == 0 || ndim < 0 || ndim > FE_MAXDIM)
+    const size_t esize = fe_dtype_size(d);
+    int64_t n;
+    /* element count and byte size within int64 and size_t */
+    if (fe_shape_numel(ndim, shape, esize, &n))
         return -1;
-    /* Element count and byte size must fit in int64 and size_t with room to spare. */
-    uint64_t limit = (uint64_t)(SIZE_MAX < INT64_MAX ? SIZE_MAX : INT64_MAX) / esize;
-    uint64_t n = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0)
-            return -1;
-        uint64_t s = (uint64_t)shape[i];
-        if (s != 0 && n > limit / s)
-            return -1;
-        n *= s;
-    }
-    void *p = calloc(n ? n : 1, esize);
+    void *p = calloc(n ? (size_t)n : 1, esize);
     if (!p)
         return -1;
     memset(t, 0, sizeof *t);

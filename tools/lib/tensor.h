@@ -19,6 +19,13 @@ typedef struct {
 size_t fe_dtype_size(fe_dtype d);
 const char *fe_dtype_name(fe_dtype d);  /* "uint8", "int32", ... */
 int64_t fe_numel(const fe_tensor *t);
+/* Checked size arithmetic, for products of dimensions from untrusted headers:
+ * *r = a * b, or -1 (*r untouched) when it does not fit a size_t. */
+int fe_mul_size(size_t a, size_t b, size_t *r);
+/* The element count of shape[0..ndim) in *n: 0 when any dimension is 0 (however
+ * large the others), or -1 when a dimension is negative or the count times esize
+ * bytes does not fit both int64 and size_t. */
+int fe_shape_numel(int ndim, const int64_t *shape, size_t esize, int64_t *n);
 size_t fe_nbytes(const fe_tensor *t);
 /* Allocate zeroed data for the given dtype/shape. Returns 0, or -1 on overflow/OOM. */
 int fe_tensor_alloc(fe_tensor *t, fe_dtype d, int ndim, const int64_t *shape);
