@@ -265,12 +265,13 @@ static int descr_dtype(const char *d, fe_dtype *dt, fe_err *err)
             *dt = tab[i].dt;
             return 0;
         }
+    fe_escbuf eb, eb1;      /* header text: shown escaped */
     if (strchr(d, 'O'))
-        return fe_fail(err, "object arrays (dtype '%s') are not supported", d);
+        return fe_fail(err, "object arrays (dtype '%s') are not supported", fe_esc(&eb, d));
     if (d[0] == '>')
         return fe_fail(err, "big-endian dtype '%s' is not supported (save with arr.astype('<%s'))",
-                       d, d + 1);
-    return fe_fail(err, "unsupported dtype '%s' (supported: |u1 <i4 <i8 <f4 <f8)", d);
+                       fe_esc(&eb, d), fe_esc(&eb1, d + 1));
+    return fe_fail(err, "unsupported dtype '%s' (supported: |u1 <i4 <i8 <f4 <f8)", fe_esc(&eb, d));
 }
 
 typedef struct {
@@ -323,7 +324,10 @@ static int parse_dict(const char *s, size_t n, npy_hdr *h, fe_err *err)
                 return -1;
             have_shape = 1;
         } else {
-            return fe_fail(err, "malformed header: unexpected key '%s'", key);
+        {
+            fe_escbuf eb;
+            return fe_fail(err, "malformed header: unexpected key '%s'", fe_esc(&eb, key));
+        }
         }
         pz_ws(&p);
         int c = pz_peek(&p);
