@@ -3,7 +3,9 @@
  * .npy: magic "\x93NUMPY", version (1.0: 2-byte header length; 2.0/3.0: 4-byte),
  * a Python dict literal {'descr': ..., 'fortran_order': ..., 'shape': (...), }
  * padded with spaces to a multiple of 64 bytes and ended by '\n', then the data.
- * .npz: a zip archive of NAME.npy members (stored or deflated). */
+ * .npz: a zip archive of NAME.npy members (stored or deflated; deflated ones are
+ * read through zin.h, header first, never inflated past their declared size).
+ * Member names and header text in messages go through fe_esc (esc.h). */
 #include "npy.h"
 #include "esc.h"
 #include "io.h"
