@@ -326,10 +326,8 @@ static int parse_dict(const char *s, size_t n, npy_hdr *h, fe_err *err)
                 return -1;
             have_shape = 1;
         } else {
-        {
             fe_escbuf eb;
             return fe_fail(err, "malformed header: unexpected key '%s'", fe_esc(&eb, key));
-        }
         }
         pz_ws(&p);
         int c = pz_peek(&p);
