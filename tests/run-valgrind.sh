@@ -44,7 +44,7 @@ if ! command -v valgrind > /dev/null; then
     echo "valgrind: 0 passed, 0 failed, 1 skipped"
     exit 0
 fi
-units=${VG_UNITS:-test_npy test_npz test_idx test_io test_heatmap test_layers test_tensor}
+units=${VG_UNITS:-test_npy test_npz test_idx test_zin test_esc test_io test_heatmap test_layers test_tensor}
 shells="test_analysis test_badinput"
 [[ $mode == full ]] && shells+=" test_idx2bin test_heatmap test_faults test_train"   # see above
 shells=${VG_SHELL:-$shells}

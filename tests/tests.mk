@@ -21,7 +21,7 @@ FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_RUNS          ?=
 FUZZ_CC            ?= clang
 # The readers the harnesses exercise (not the whole library: no BLAS needed).
-FUZZ_LIB_SRC := $(addprefix tools/lib/,util.c tensor.c io.c npy.c idx.c)
+FUZZ_LIB_SRC := $(addprefix tools/lib/,util.c tensor.c io.c esc.c zin.c npy.c idx.c)
 FUZZ_LIB_OBJ := $(patsubst tools/lib/%.c,build/fuzz/lib/%.o,$(FUZZ_LIB_SRC))
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_CFLAGS  := -std=c11 -O1 -g -Wall -Wextra -Wshadow -D_POSIX_C_SOURCE=200809L -Itools/lib \

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "esc.h"
 #include "io.h"
 #include "model_args.h"
 #include "npy.h"
@@ -96,10 +97,11 @@ static int stored(const snapshot_opts *o)
     if (whole ? npz_load(o->m.ckpt, &z, &err) : npz_load_one(o->m.ckpt, o->tensor, &z, &err))
         fe_die(PROG, o->m.ckpt, "%s", err.msg);
     fe_model_args_check_npz(&o->m, PROG, &z);
+    fe_escbuf eb;      /* names from the file (and --tensor) shown escaped: esc.h */
     if (o->list) {
         for (int i = 0; i < z.n; i++) {
             const fe_tensor *t = &z.e[i].t;
-            printf("%s\t%s\t[", z.e[i].name, fe_dtype_name(t->dtype));
+            printf("%s\t%s\t[", fe_esc(&eb, z.e[i].name), fe_dtype_name(t->dtype));
             for (int d = 0; d < t->ndim; d++)
                 printf("%s%lld", d ? "," : "", (long long)t->shape[d]);
             printf("]\n");
@@ -108,7 +110,7 @@ static int stored(const snapshot_opts *o)
     } else {
         const fe_tensor *t = npz_get(&z, o->tensor);
         if (!t) {
-            fprintf(stderr, PROG ": %s: no tensor '%s'", o->m.ckpt, o->tensor);
+            fprintf(stderr, PROG ": %s: no tensor '%s'", o->m.ckpt, fe_esc(&eb, o->tensor));
             npz_free(&z);
             /* the names, from a second reading (not possible from standard input) */
             if (!strcmp(o->m.ckpt, "-") || npz_load(o->m.ckpt, &z, &err)) {
@@ -117,7 +119,7 @@ static int stored(const snapshot_opts *o)
             }
             fprintf(stderr, "; it holds:");
             for (int i = 0; i < z.n; i++)
-                fprintf(stderr, "%s %s", i ? "," : "", z.e[i].name);
+                fprintf(stderr, "%s %s", i ? "," : "", fe_esc(&eb, z.e[i].name));
             fputc('\n', stderr);
             npz_free(&z);
             return 1;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "comm.h"
+#include "esc.h"
 #include "io.h"
 #include "model_args.h"
 #include "npy.h"
@@ -552,9 +553,10 @@ static void ident_check(const char *path, const npz_t *z, const struct run_ident
         int known = strncmp(z->e[i].name, "run.", 4) != 0;
         for (int k = 0; k < NIDENT && !known; k++)
             known = !strcmp(z->e[i].name + 4, IDENT[k].key);
+        fe_escbuf eb;                       /* a name from the file */
         if (!known)
             fe_die(PROG, path, "a run setting this train does not know (%s): made by a newer "
-                   "train?", z->e[i].name);
+                   "train?", fe_esc(&eb, z->e[i].name));
     }
     for (int k = 0; k < NIDENT; k++) {
         const struct ident_field *f = &IDENT[k];

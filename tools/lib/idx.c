@@ -5,14 +5,13 @@
  * data must fill the rest of the input exactly. */
 #include "idx.h"
 #include "io.h"
+#include "zin.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #define IDX_MAX_FILE   ((size_t)8 << 30)   /* 8 GiB, compressed or not */
-#define GZ_MAX_RATIO   1032u               /* deflate cannot expand more than ~1032:1 */
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -35,9 +34,9 @@ static const idx_type TYPES[] = {
     {0x0E, 8, FE_F64, "double"},
 };
 
-int idx_read_mem(const uint8_t *buf, size_t len, fe_tensor *t, fe_err *err)
+/* The first four bytes: magic, type, number of dimensions. */
+static int head4(const uint8_t *buf, size_t len, const idx_type **ty, int *ndim, fe_err *err)
 {
-    memset(t, 0, sizeof *t);
     if (len == 0)
         return fe_fail(err, "empty input (expected an IDX file)");
     if (len < 4)
@@ -45,20 +44,28 @@ int idx_read_mem(const uint8_t *buf, size_t len, fe_tensor *t, fe_err *err)
     if (buf[0] != 0 || buf[1] != 0)
         return fe_fail(err, "not an IDX file (bad magic %02x %02x %02x %02x)",
                        buf[0], buf[1], buf[2], buf[3]);
-    const idx_type *ty = NULL;
+    *ty = NULL;
     for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++)
         if (TYPES[i].code == buf[2])
-            ty = &TYPES[i];
-    if (!ty)
+            *ty = &TYPES[i];
+    if (!*ty)
         return fe_fail(err, "not an IDX file: unknown data type code 0x%02x", buf[2]);
-    int ndim = buf[3];
-    if (ndim < 1 || ndim > FE_MAXDIM)
-        return fe_fail(err, "unsupported number of dimensions %d (must be 1..%d)", ndim, FE_MAXDIM);
+    *ndim = buf[3];
+    if (*ndim < 1 || *ndim > FE_MAXDIM)
+        return fe_fail(err, "unsupported number of dimensions %d (must be 1..%d)", *ndim,
+                       FE_MAXDIM);
+    return 0;
+}
+
+/* The dimensions after the first four bytes (len: bytes of the whole header there
+ * are); *want: the data's byte size, overflow-checked. */
+static int dims(const uint8_t *buf, size_t len, const idx_type *ty, int ndim, int64_t *shape,
+                uint64_t *want, fe_err *err)
+{
     size_t hdr = 4 + 4 * (size_t)ndim;
     if (len < hdr)
         return fe_fail(err, "truncated header: %d dimensions need %zu bytes, file has %zu",
                        ndim, hdr, len);
-    int64_t shape[FE_MAXDIM];
     uint64_t n = 1, limit = (uint64_t)(SIZE_MAX < INT64_MAX ? SIZE_MAX : INT64_MAX) / 8;
     for (int i = 0; i < ndim; i++) {
         uint32_t d = be32(buf + 4 + 4 * (size_t)i);
@@ -67,17 +74,17 @@ int idx_read_mem(const uint8_t *buf, size_t len, fe_tensor *t, fe_err *err)
             return fe_fail(err, "absurd dimensions: the element count overflows");
         n *= d;
     }
-    uint64_t want = n * ty->insize, have = len - hdr;
-    if (want > have)
-        return fe_fail(err, "truncated data: header says %" PRIu64 " bytes, file has %" PRIu64,
-                       want, have);
-    if (want < have)
-        return fe_fail(err, "trailing data: %" PRIu64 " bytes after the %" PRIu64
-                            " bytes the header describes", have - want, want);
+    *want = n * ty->insize;
+    return 0;
+}
+
+/* Big-endian file data p of `ty` into t (allocated here). */
+static int convert(const idx_type *ty, int ndim, const int64_t *shape, const uint8_t *p,
+                   fe_tensor *t, fe_err *err)
+{
     if (fe_tensor_alloc(t, ty->dtype, ndim, shape) != 0)
-        return fe_fail(err, "out of memory for %" PRIu64 " elements", n);
-    const uint8_t *p = buf + hdr;
-    size_t cnt = (size_t)n;
+        return fe_fail(err, "out of memory");
+    size_t cnt = (size_t)fe_numel(t);
     switch (ty->code) {
     case 0x08:
         if (cnt)
@@ -121,99 +128,80 @@ int idx_read_mem(const uint8_t *buf, size_t len, fe_tensor *t, fe_err *err)
     return 0;
 }
 
-int fe_gunzip_mem(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
-                  size_t max_out, fe_err *err)
+int idx_read_mem(const uint8_t *buf, size_t len, fe_tensor *t, fe_err *err)
 {
-    *out = NULL;
-    *outlen = 0;
-    /* Growth bounded by the input: deflate expands at most ~1032:1. */
-    uint64_t bound = (uint64_t)inlen * GZ_MAX_RATIO + 1024;
-    if (bound > max_out)
-        bound = max_out;
-    size_t cap = inlen * 4 + 1024;
-    if (cap > bound)
-        cap = (size_t)bound;
-    uint8_t *b = malloc(cap ? cap : 1);
-    if (!b)
-        return fe_fail(err, "out of memory");
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
-        free(b);
-        return fe_fail(err, "zlib initialisation failed");
+    memset(t, 0, sizeof *t);
+    const idx_type *ty;
+    int ndim;
+    int64_t shape[FE_MAXDIM];
+    uint64_t want;
+    if (head4(buf, len, &ty, &ndim, err) != 0 || dims(buf, len, ty, ndim, shape, &want, err) != 0)
+        return -1;
+    size_t hdr = 4 + 4 * (size_t)ndim;
+    uint64_t have = len - hdr;
+    if (want > have)
+        return fe_fail(err, "truncated data: header says %" PRIu64 " bytes, file has %" PRIu64,
+                       want, have);
+    if (want < have)
+        return fe_fail(err, "trailing data: %" PRIu64 " bytes after the %" PRIu64
+                            " bytes the header describes", have - want, want);
+    return convert(ty, ndim, shape, buf + hdr, t, err);
+}
+
+/* gzip: inflate the header first and check it, then inflate exactly the data it
+ * declares into a buffer that grows with what the stream holds (zin.h). */
+static int idx_gunzip(fe_zin *z, fe_tensor *t, fe_err *err)
+{
+    uint8_t h[4 + 4 * FE_MAXDIM];
+    size_t got, more;
+    const idx_type *ty;
+    int ndim;
+    int64_t shape[FE_MAXDIM];
+    uint64_t want;
+    if (fe_zin_read(z, h, 4, &got, err) != 0 || head4(h, got, &ty, &ndim, err) != 0)
+        return -1;
+    size_t hdr = 4 + 4 * (size_t)ndim;
+    if (fe_zin_read(z, h + 4, hdr - 4, &more, err) != 0 ||
+        dims(h, 4 + more, ty, ndim, shape, &want, err) != 0)
+        return -1;
+    if (want > z->limit - hdr)
+        return fe_fail(err, "truncated data: header says %" PRIu64 " bytes, more than the %zu "
+                            "bytes of gzip data can hold (at most %" PRIu64 ")",
+                       want, z->inlen, z->limit - hdr);
+    z->limit = hdr + want;        /* a stream that runs past the header's size stops there */
+    uint8_t *raw;
+    if (fe_zin_read_alloc(z, (size_t)want, &raw, &got, err) != 0)
+        return -1;
+    if (got < want) {
+        free(raw);
+        return fe_fail(err, "truncated data: header says %" PRIu64 " bytes, file has %zu",
+                       want, got);
     }
-    size_t ipos = 0, n = 0;
-    int rc = 0;
-    for (;;) {
-        if (zs.avail_in == 0 && ipos < inlen) {
-            size_t k = inlen - ipos < (1u << 30) ? inlen - ipos : (1u << 30);
-            zs.next_in = (Bytef *)(uintptr_t)(in + ipos);
-            zs.avail_in = (uInt)k;
-            ipos += k;
-        }
-        if (n == cap) {
-            if (cap >= bound) {
-                rc = fe_fail(err, "decompressed data exceeds %" PRIu64 " bytes", bound);
-                break;
-            }
-            size_t ncap = cap > bound / 2 ? (size_t)bound : cap * 2;
-            uint8_t *nb = realloc(b, ncap);
-            if (!nb) {
-                rc = fe_fail(err, "out of memory (%zu bytes)", ncap);
-                break;
-            }
-            b = nb;
-            cap = ncap;
-        }
-        size_t room = cap - n < (1u << 30) ? cap - n : (1u << 30);
-        zs.next_out = b + n;
-        zs.avail_out = (uInt)room;
-        int r = inflate(&zs, Z_NO_FLUSH);
-        n += room - zs.avail_out;
-        if (r == Z_STREAM_END) {
-            size_t left = zs.avail_in + (inlen - ipos);
-            if (left == 0)
-                break;
-            /* concatenated gzip members (as gzip -dc accepts) */
-            const uint8_t *rest = zs.next_in;
-            if (left >= 2 && rest[0] == 0x1f && rest[1] == 0x8b) {
-                inflateReset(&zs);
-                continue;
-            }
-            rc = fe_fail(err, "%zu bytes of trailing garbage after the gzip data", left);
-            break;
-        }
-        if (r == Z_BUF_ERROR && zs.avail_out != 0) {
-            rc = fe_fail(err, "truncated gzip data");
-            break;
-        }
-        if (r != Z_OK && r != Z_BUF_ERROR) {
-            rc = fe_fail(err, "corrupt gzip data (%s)", zs.msg ? zs.msg : "zlib error");
-            break;
-        }
+    uint64_t extra;
+    int beyond;
+    if (fe_zin_end(z, &extra, &beyond, err) != 0) {
+        free(raw);
+        return -1;
     }
-    inflateEnd(&zs);
-    if (rc != 0) {
-        free(b);
-        return rc;
+    if (extra || beyond) {
+        free(raw);
+        return fe_fail(err, "trailing data: %s%" PRIu64 " bytes after the %" PRIu64
+                            " bytes the header describes", beyond ? "more than " : "", extra, want);
     }
-    *out = b;
-    *outlen = n;
-    return 0;
+    int rc = convert(ty, ndim, shape, raw, t, err);
+    free(raw);
+    return rc;
 }
 
 int idx_decode(const uint8_t *buf, size_t len, fe_tensor *t, fe_err *err)
 {
+    memset(t, 0, sizeof *t);
     if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
-        uint8_t *raw;
-        size_t rawlen;
-        fe_err e2;
-        if (fe_gunzip_mem(buf, len, &raw, &rawlen, IDX_MAX_FILE, &e2) != 0) {
-            memset(t, 0, sizeof *t);
-            return fe_fail(err, "%s", e2.msg);
-        }
-        int rc = idx_read_mem(raw, rawlen, t, err);
-        free(raw);
+        fe_zin z;
+        int rc = fe_zin_open(&z, FE_ZIN_GZIP, buf, len, FE_ZIN_MAX, 0, 0, err);
+        if (rc == 0)
+            rc = idx_gunzip(&z, t, err);
+        fe_zin_close(&z);
         return rc;
     }
     return idx_read_mem(buf, len, t, err);

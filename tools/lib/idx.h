@@ -15,15 +15,13 @@
  * Big-endian data is converted to native order.  NDIM must be 1..FE_MAXDIM and
  * the data must fill the buffer exactly (trailing bytes are an error). */
 int idx_read_mem(const uint8_t *buf, size_t len, fe_tensor *t, fe_err *err);
-/* Same, but a gzip-compressed buffer (detected by its bytes 1f 8b) is inflated first. */
+/* Same, but a gzip-compressed buffer (detected by its bytes 1f 8b) is inflated
+ * header first: the header is checked, then exactly the bytes it declares are
+ * inflated into a buffer that grows with the stream (at most FE_ZIN_MAX, 4 GiB,
+ * and what the input can expand to; zin.h); a stream that runs past them is
+ * refused within FE_ZIN_PROBE bytes. */
 int idx_decode(const uint8_t *buf, size_t len, fe_tensor *t, fe_err *err);
 /* Read a file or stdin ("-"/NULL), gzip-compressed or not (detected by the bytes). */
 int idx_load(const char *path, fe_tensor *t, fe_err *err);
-
-/* Inflate a gzip buffer (concatenated members allowed) into a malloc'd buffer that
- * grows as output arrives, at most max_out bytes and at most what the input can
- * expand to. */
-int fe_gunzip_mem(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
-                  size_t max_out, fe_err *err);
 
 #endif

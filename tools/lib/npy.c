@@ -3,9 +3,13 @@
  * .npy: magic "\x93NUMPY", version (1.0: 2-byte header length; 2.0/3.0: 4-byte),
  * a Python dict literal {'descr': ..., 'fortran_order': ..., 'shape': (...), }
  * padded with spaces to a multiple of 64 bytes and ended by '\n', then the data.
- * .npz: a zip archive of NAME.npy members (stored or deflated). */
+ * .npz: a zip archive of NAME.npy members (stored or deflated; deflated ones are
+ * read through zin.h, header first, never inflated past their declared size).
+ * Member names and header text in messages go through fe_esc (esc.h). */
 #include "npy.h"
+#include "esc.h"
 #include "io.h"
+#include "zin.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,7 +20,6 @@
 #define NPY_MAX_HEADER  (1u << 20)     /* header bytes we accept (numpy writes < 200) */
 #define READ_CHUNK      ((size_t)1 << 20)
 #define NPZ_MAX_FILE    ((size_t)16 << 30) /* 16 GiB */
-#define DEFLATE_MAX_RATIO 1032u        /* deflate cannot expand more than ~1032:1 */
 
 static const uint8_t NPY_MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
@@ -41,17 +44,21 @@ static void byteswap(void *data, size_t n, size_t esize)
         }
 }
 
-/* ---------- input source: a stream or a memory buffer, read front to back ---------- */
+/* ---------- input source: a stream, a memory buffer or an inflating .npz member,
+ * read front to back ---------- */
 
 typedef struct {
     FILE *f;
     const uint8_t *m;
     size_t mlen, mpos;
+    fe_zin *z;
 } src_t;
 
 /* Read up to n bytes; returns the count, < n only at end of input. -1 on read error. */
 static int src_read(src_t *s, void *dst, size_t n, size_t *got, fe_err *err)
 {
+    if (s->z)
+        return fe_zin_read(s->z, dst, n, got, err);
     if (s->f) {
         size_t r = fread(dst, 1, n, s->f);
         *got = r;
@@ -75,6 +82,8 @@ static int src_read_alloc(src_t *s, size_t want, uint8_t **out, size_t *got, fe_
 {
     *out = NULL;
     *got = 0;
+    if (s->z)
+        return fe_zin_read_alloc(s->z, want, out, got, err);
     if (!s->f) {
         /* memory: never allocate more than remains */
         size_t n = s->mlen - s->mpos < want ? s->mlen - s->mpos : want;
@@ -258,12 +267,13 @@ static int descr_dtype(const char *d, fe_dtype *dt, fe_err *err)
             *dt = tab[i].dt;
             return 0;
         }
+    fe_escbuf eb, eb1;      /* header text: shown escaped */
     if (strchr(d, 'O'))
-        return fe_fail(err, "object arrays (dtype '%s') are not supported", d);
+        return fe_fail(err, "object arrays (dtype '%s') are not supported", fe_esc(&eb, d));
     if (d[0] == '>')
         return fe_fail(err, "big-endian dtype '%s' is not supported (save with arr.astype('<%s'))",
-                       d, d + 1);
-    return fe_fail(err, "unsupported dtype '%s' (supported: |u1 <i4 <i8 <f4 <f8)", d);
+                       fe_esc(&eb, d), fe_esc(&eb1, d + 1));
+    return fe_fail(err, "unsupported dtype '%s' (supported: |u1 <i4 <i8 <f4 <f8)", fe_esc(&eb, d));
 }
 
 typedef struct {
@@ -316,7 +326,8 @@ static int parse_dict(const char *s, size_t n, npy_hdr *h, fe_err *err)
                 return -1;
             have_shape = 1;
         } else {
-            return fe_fail(err, "malformed header: unexpected key '%s'", key);
+            fe_escbuf eb;
+            return fe_fail(err, "malformed header: unexpected key '%s'", fe_esc(&eb, key));
         }
         pz_ws(&p);
         int c = pz_peek(&p);
@@ -401,6 +412,10 @@ static int npy_read_src(src_t *s, fe_tensor *t, fe_err *err)
     size_t nbytes = 0;
     if (hdr_nbytes(&h, &nbytes, err) != 0)
         return -1;
+    /* an inflating member: refuse now what its declared size cannot hold */
+    if (s->z && nbytes > s->z->limit - s->z->out)
+        return fe_fail(err, "truncated data: header says %zu bytes, more than the %" PRIu64
+                            " the member can hold", nbytes, s->z->limit - s->z->out);
     uint8_t *data;
     if (src_read_alloc(s, nbytes, &data, &got, err) != 0)
         return -1;
@@ -419,13 +434,13 @@ static int npy_read_src(src_t *s, fe_tensor *t, fe_err *err)
 
 int npy_read(FILE *f, fe_tensor *t, fe_err *err)
 {
-    src_t s = {f, NULL, 0, 0};
+    src_t s = {f, NULL, 0, 0, NULL};
     return npy_read_src(&s, t, err);
 }
 
 int npy_read_mem(const uint8_t *buf, size_t len, fe_tensor *t, fe_err *err)
 {
-    src_t s = {NULL, buf, len, 0};
+    src_t s = {NULL, buf, len, 0, NULL};
     if (npy_read_src(&s, t, err) != 0)
         return -1;
     if (s.mpos != len) {
@@ -671,60 +686,6 @@ static const char *find_dup(const npz_entry *e, int n)
     return dup;
 }
 
-static int inflate_raw(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen, fe_err *err)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, -15) != Z_OK)
-        return fe_fail(err, "zlib initialisation failed");
-    size_t ipos = 0, opos = 0;
-    int r = Z_OK;
-    while (r == Z_OK) {
-        /* zlib counts in uInt; feed at most 1 GiB at a time. */
-        if (zs.avail_in == 0 && ipos < inlen) {
-            size_t n = inlen - ipos < (1u << 30) ? inlen - ipos : (1u << 30);
-            zs.next_in = (Bytef *)(uintptr_t)(in + ipos);
-            zs.avail_in = (uInt)n;
-            ipos += n;
-        }
-        if (zs.avail_out == 0 && opos < outlen) {
-            size_t n = outlen - opos < (1u << 30) ? outlen - opos : (1u << 30);
-            zs.next_out = out + opos;
-            zs.avail_out = (uInt)n;
-            opos += n;
-        }
-        if (zs.avail_out == 0) {
-            /* Output full: the stream must end now (probe with a 1-byte window). */
-            uint8_t probe;
-            zs.next_out = &probe;
-            zs.avail_out = 1;
-            r = inflate(&zs, Z_NO_FLUSH);
-            int more = zs.avail_out == 0;
-            inflateEnd(&zs);
-            if (r == Z_STREAM_END && !more)
-                return 0;
-            if (more || r == Z_OK || r == Z_BUF_ERROR)
-                return fe_fail(err, "uncompressed data is larger than the size declared");
-            return fe_fail(err, "corrupt deflate data");
-        }
-        r = inflate(&zs, Z_NO_FLUSH);
-        if (r == Z_BUF_ERROR && zs.avail_in == 0 && ipos == inlen) {
-            inflateEnd(&zs);
-            return fe_fail(err, "truncated deflate data");
-        }
-        if (r == Z_BUF_ERROR)
-            r = Z_OK;
-    }
-    uint64_t total = zs.total_out;
-    inflateEnd(&zs);
-    if (r != Z_STREAM_END)
-        return fe_fail(err, "corrupt deflate data");
-    if (total != outlen)
-        return fe_fail(err, "uncompressed size %" PRIu64 " differs from the %zu declared",
-                       total, outlen);
-    return 0;
-}
-
 /* Parse the archive in buf; only != NULL: check every member's directory entry
  * and local header but decode (inflate, CRC, .npy) only the member of that name. */
 static int npz_parse(const uint8_t *buf, size_t len, npz_t *z, const char *only, fe_err *err)
@@ -830,18 +791,19 @@ static int npz_parse(const uint8_t *buf, size_t len, npz_t *z, const char *only,
             }
             x += 4 + sz;
         }
-        int nshow = nlen > 200 ? 200 : (int)nlen;
+        fe_escbuf eb;
+        const char *show = fe_escn(&eb, name, nlen);
         if (memchr(name, '\0', nlen)) {
             fe_fail(err, "member name contains a NUL byte");
             goto fail;
         }
         if (flags & 0x41) {
-            fe_fail(err, "member '%.*s' is encrypted", nshow, name);
+            fe_fail(err, "member '%s' is encrypted", show);
             goto fail;
         }
         if (method != 0 && method != 8) {
-            fe_fail(err, "member '%.*s' uses compression method %u (only stored and deflate are supported)",
-                    nshow, name, method);
+            fe_fail(err, "member '%s' uses compression method %u (only stored and deflate are supported)",
+                    show, method);
             goto fail;
         }
         if (disk != 0) {
@@ -849,28 +811,28 @@ static int npz_parse(const uint8_t *buf, size_t len, npz_t *z, const char *only,
             goto fail;
         }
         if (nlen < 4 || memcmp(name + nlen - 4, ".npy", 4) != 0) {
-            fe_fail(err, "member '%.*s' is not a .npy file", nshow, name);
+            fe_fail(err, "member '%s' is not a .npy file", show);
             goto fail;
         }
         /* Local header: only its variable lengths matter; sizes come from the directory. */
         if (loff > cdoff || cdoff - loff < 30) {
-            fe_fail(err, "member '%.*s': local header out of bounds", nshow, name);
+            fe_fail(err, "member '%s': local header out of bounds", show);
             goto fail;
         }
         const uint8_t *lh = buf + loff;
         if (rd32(lh) != SIG_LOCAL) {
-            fe_fail(err, "member '%.*s': bad local header signature", nshow, name);
+            fe_fail(err, "member '%s': bad local header signature", show);
             goto fail;
         }
         size_t lnlen = rd16(lh + 26), lxlen = rd16(lh + 28);
         uint64_t doff = loff + 30 + lnlen + lxlen;
         if (doff > cdoff || lnlen != nlen || memcmp(lh + 30, name, nlen) != 0) {
-            fe_fail(err, "member '%.*s': local header does not match the central directory",
-                    nshow, name);
+            fe_fail(err, "member '%s': local header does not match the central directory",
+                    show);
             goto fail;
         }
         if (csize > cdoff - doff) {
-            fe_fail(err, "member '%.*s': data out of bounds", nshow, name);
+            fe_fail(err, "member '%s': data out of bounds", show);
             goto fail;
         }
         if (only && (nlen - 4 != strlen(only) || memcmp(name, only, nlen - 4) != 0)) {
@@ -878,44 +840,53 @@ static int npz_parse(const uint8_t *buf, size_t len, npz_t *z, const char *only,
             continue;
         }
         const uint8_t *data = buf + doff;
-        uint8_t *owned = NULL;
+        npz_entry *en = &z->e[z->n];
+        fe_err e2;
         if (method == 0) {
             if (csize != usize) {
-                fe_fail(err, "member '%.*s': stored sizes disagree", nshow, name);
+                fe_fail(err, "member '%s': stored sizes disagree", show);
+                goto fail;
+            }
+            if (crc32_z(0, data, (size_t)usize) != crc) {
+                fe_fail(err, "member '%s': CRC-32 mismatch (corrupt file)", show);
+                goto fail;
+            }
+            if (npy_read_mem(data, (size_t)usize, &en->t, &e2) != 0) {
+                fe_fail(err, "member '%s': %s", show, e2.msg);
                 goto fail;
             }
         } else {
-            if (usize > csize * DEFLATE_MAX_RATIO + 1024 || usize > SIZE_MAX - 1) {
-                fe_fail(err, "member '%.*s': implausible uncompressed size %" PRIu64,
-                        nshow, name, usize);
+            if (usize > fe_zin_bound((size_t)csize) || usize > SIZE_MAX - 1) {
+                fe_fail(err, "member '%s': implausible uncompressed size %" PRIu64 " (%s)", show,
+                        usize, usize > FE_ZIN_MAX ? "more than the 4 GiB limit on compressed members"
+                                                  : "more than its compressed size can hold");
                 goto fail;
             }
-            owned = malloc(usize ? (size_t)usize : 1);
-            if (!owned) {
-                fe_fail(err, "out of memory");
+            /* header first, then data into a buffer that grows with what the stream
+             * really holds, never past the declared size (zin.h) */
+            fe_zin zi;
+            int rc = fe_zin_open(&zi, FE_ZIN_RAW, data, (size_t)csize, usize, 1, crc, &e2);
+            if (rc == 0) {
+                src_t s = {NULL, NULL, 0, 0, &zi};
+                rc = npy_read_src(&s, &en->t, &e2);
+            }
+            uint64_t extra = 0;
+            int more = 0;
+            if (rc == 0 && (rc = fe_zin_end(&zi, &extra, &more, &e2)) == 0) {
+                if (extra || more)
+                    rc = fe_fail(&e2, "%s%" PRIu64 " bytes of trailing data after the array",
+                                 more ? "more than " : "", extra);
+                else if (zi.out != usize)
+                    rc = fe_fail(&e2, "uncompressed size %" PRIu64 " differs from the %" PRIu64
+                                      " declared", zi.out, usize);
+            }
+            fe_zin_close(&zi);
+            if (rc != 0) {
+                fe_tensor_free(&en->t);
+                fe_fail(err, "member '%s': %s", show, e2.msg);
                 goto fail;
             }
-            fe_err e2;
-            if (inflate_raw(data, (size_t)csize, owned, (size_t)usize, &e2) != 0) {
-                free(owned);
-                fe_fail(err, "member '%.*s': %s", nshow, name, e2.msg);
-                goto fail;
-            }
-            data = owned;
         }
-        if (crc32_z(0, data, (size_t)usize) != crc) {
-            free(owned);
-            fe_fail(err, "member '%.*s': CRC-32 mismatch (corrupt file)", nshow, name);
-            goto fail;
-        }
-        npz_entry *en = &z->e[z->n];
-        fe_err e2;
-        if (npy_read_mem(data, (size_t)usize, &en->t, &e2) != 0) {
-            free(owned);
-            fe_fail(err, "member '%.*s': %s", nshow, name, e2.msg);
-            goto fail;
-        }
-        free(owned);
         en->name = fe_xmalloc(nlen - 3);
         memcpy(en->name, name, nlen - 4);
         en->name[nlen - 4] = '\0';
@@ -924,7 +895,8 @@ static int npz_parse(const uint8_t *buf, size_t len, npz_t *z, const char *only,
     }
     const char *dup = find_dup(z->e, z->n);
     if (dup) {
-        fe_fail(err, "duplicate member '%.200s.npy'", dup);
+        fe_escbuf eb;
+        fe_fail(err, "duplicate member '%s.npy'", fe_esc(&eb, dup));
         goto fail;
     }
     return 0;

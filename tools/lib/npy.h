@@ -2,7 +2,9 @@
  *
  * Readers never seek: a .npy is read header-first from a stream, so pipes work.
  * Readers bound every allocation by the bytes actually present, so a header
- * that claims a huge shape over a short file fails cleanly. */
+ * that claims a huge shape over a short file fails cleanly.  A deflated .npz
+ * member is inflated header first through zin.h: its data grows with what the
+ * stream holds, and a stream past the member's declared size is refused. */
 #ifndef FE_NPY_H
 #define FE_NPY_H
 

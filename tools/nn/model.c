@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "builder.h"
+#include "esc.h"
 #include "gemm_bf16.h"
 #include "model.h"
 
@@ -201,9 +202,11 @@ int fe_model_from_npz(fe_model *m, const npz_t *z, fe_err *err)
             int found = 0;
             for (int j = 0; j < m->np && !found; j++)
                 found = !strcmp(z->e[i].name, m->p[j].name);
-            if (!found)
+            if (!found) {
+                fe_escbuf eb;      /* a name from the file */
                 return fe_fail(err, "unexpected tensor '%s' for a %s (is this a checkpoint of "
-                               "another model?)", z->e[i].name, m->arch->name);
+                               "another model?)", fe_esc(&eb, z->e[i].name), m->arch->name);
+            }
         }
     return 0;
 }
