@@ -287,8 +287,9 @@ static void test_through(void **state)
     assert_int_equal(pipe(p), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) {   /* the FIFO's reader */
+    if (pid == 0) {   /* the FIFO's reader; gives up after 5 s (no writer ever came) */
         close(p[0]);
+        alarm(5);
         int fd = open(fifo, O_RDONLY);
         char buf[64];
         ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
@@ -418,7 +419,8 @@ static void test_sweep(void **state)
     waitpid(dead, NULL, 0);
     pid_t live = fork();
     assert_true(live >= 0);
-    if (live == 0) {
+    if (live == 0) {   /* alive while the sweep runs; gone in 30 s whatever happens */
+        alarm(30);
         pause();
         _exit(0);
     }
