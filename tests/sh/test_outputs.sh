@@ -237,7 +237,7 @@ if hold "$d"; then
     stale=$(temps "$d")
     if [[ -n $stale ]]; then
         ok "kill -9 leaves a temp (as it must)"
-        host=$(uname -n | tr -c 'A-Za-z0-9_\n-' '_' | cut -c1-20)
+        host=$(basename "$stale" | cut -d. -f5)        # .featevo.tmp.PID.HOST.XXXXXX
         live=$d/.featevo.tmp.$$.$host.AbCdEf            # this shell: alive
         sleep 0 & dead=$!; wait $dead
         other=$d/.featevo.tmp.$dead.otherhost.AbCdEf   # dead, but another host's
@@ -263,7 +263,7 @@ fi
 run=$tmp/run
 mkdir "$run"
 sleep 0 & dead=$!; wait $dead
-host=$(uname -n | tr -c 'A-Za-z0-9_\n-' '_' | cut -c1-20)
+[[ -n ${host:-} ]] || host=$(uname -n | tr -c 'A-Za-z0-9_\n-' '_' | cut -c1-20)
 touch "$run/.featevo.tmp.$dead.$host.AbCdEf"
 common=(--model lenet5 --images "$tmp/ref.npy" --labels "$tmp/y.npy" --out "$run" --batch 16
         --optimizer adam --lr 1e-3 --seed 1 --threads 1 --quiet)

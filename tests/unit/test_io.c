@@ -424,14 +424,18 @@ static void test_sweep(void **state)
         pause();
         _exit(0);
     }
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    char tag[32] = "";
-    for (size_t i = 0; host[i] && i < 20; i++) {
-        char c = host[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '_';
-        tag[i] = ok ? c : '_';
+    /* this host's tag, as fe_out_open writes it: .featevo.tmp.PID.HOST.XXXXXX */
+    char tag[64] = "";
+    {
+        char out[4200];
+        snprintf(out, sizeof out, "%s/probe", dir);
+        fe_out o;
+        fe_err err;
+        assert_int_equal(fe_out_open(&o, out, 0, &err), 0);
+        const char *h = strchr(strstr(o.tmp, "/.featevo.tmp.") + 14, '.') + 1;
+        snprintf(tag, sizeof tag, "%.*s", (int)(strrchr(h, '.') - h), h);
+        fe_out_abort(&o);
+        assert_true(strlen(tag) >= 1 && strlen(tag) <= 20);
     }
     char p[4400];
     const char *keep[3];

@@ -140,21 +140,29 @@ static void tmp_unregister(int slot)
 }
 
 /* This host's name as it appears in temp names: [A-Za-z0-9_-] only, at most
- * TMP_HOSTMAX characters. */
+ * TMP_HOSTMAX characters; a longer name is cut to 11 and followed by '-' and 8
+ * hex digits of a hash of the whole name, so that cluster nodes whose names
+ * differ only at the end stay apart. */
 static void host_tag(char *buf, size_t cap)
 {
     char h[256] = "";
     if (gethostname(h, sizeof h - 1) != 0 || !h[0])
         snprintf(h, sizeof h, "localhost");
     h[sizeof h - 1] = '\0';
-    size_t n = 0;
-    for (const char *p = h; *p && n < TMP_HOSTMAX && n + 1 < cap; p++) {
+    uint32_t hash = 2166136261u;  /* FNV-1a */
+    size_t len = 0;
+    for (char *p = h; *p; p++, len++) {
+        hash = (hash ^ (uint8_t)*p) * 16777619u;
         char c = *p;
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                  c == '-' || c == '_';
-        buf[n++] = ok ? c : '_';
+        if (!ok)
+            *p = '_';
     }
-    buf[n] = '\0';
+    if (len > TMP_HOSTMAX)
+        snprintf(buf, cap, "%.11s-%08lx", h, (unsigned long)hash);
+    else
+        snprintf(buf, cap, "%s", h);
 }
 
 /* Parse ".featevo.tmp.PID.HOST.XXXXXX": 1 and *pid, host into host_out, or 0. */
