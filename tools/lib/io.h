@@ -44,7 +44,8 @@ void fe_out_abort(fe_out *o);  /* remove the temp file */
  * state, fe.h) and installs, once, an atexit function and handlers for those
  * signals whose action is still the default (the handler removes the temps,
  * restores the default action and raises the signal again).  Outputs are to be
- * opened from one thread. */
+ * opened from one thread; past 64 temps open at once, the further ones work but
+ * are left to fe_tmp_sweep. */
 
 /* Remove, from directory dir, temp files of fe_out_open's naming left by dead
  * processes: same host name in the temp name, no process of that pid, a
