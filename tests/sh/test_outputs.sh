@@ -215,7 +215,7 @@ for sig in INT TERM HUP; do
         continue
     fi
     kill -s $sig $pid
-    wait $pid
+    { wait $pid; } 2> /dev/null   # bash's "Hangup" line is no news here
     rc=$?
     exec 3>&-
     rm -f "$d/in" "$d/err"
@@ -231,7 +231,7 @@ done
 d=$tmp/k9
 if hold "$d"; then
     kill -9 $pid
-    wait $pid
+    { wait $pid; } 2> /dev/null
     exec 3>&-
     rm -f "$d/in" "$d/err"
     stale=$(temps "$d")
