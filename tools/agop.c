@@ -378,6 +378,16 @@ int main(int argc, char **argv)
 {
     agop_opts o;
     parse_args(&o, argc, argv);
+    /* the outputs distinct and writable before the checkpoint is read and the
+     * work done, not after it */
+    {
+        const char *stdout_only[1] = {NULL};
+        fe_err err;
+        int bad = 0;
+        const char *const *outs = o.no ? (const char *const *)o.out : stdout_only;
+        if (fe_out_check(outs, o.no ? o.no : 1, &bad, &err))
+            fe_die(PROG, fe_name_out(outs[bad]), "%s", err.msg);
+    }
     const int nl = o.nl;
     int64_t count = o.count, batch = o.m.batch;
     fe_tensor img;

@@ -759,6 +759,8 @@ static void run_dir(const char *out)
     fe_err lerr;
     if (fe_run_lock(out, &lerr) < 0)
         fe_die(PROG, out, "%s", lerr.msg);
+    /* under the lock: temp files that dead processes left here go (featevo(7)) */
+    (void)fe_tmp_sweep(out, &lerr);
     /* ours alone now: if train stops before epoch-000.npz, what it made goes */
     if (made.n)
         atexit(unmake_dirs);

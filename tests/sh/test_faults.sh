@@ -42,8 +42,10 @@ full() {
         fail "$tool under a full disk: message '$(cat "$tmp/err")' does not name $out and the error"
     cmp -s "$out" "$tmp/before" || fail "$tool under a full disk changed the old $out"
     local left
-    # temporaries are named .NAME.tmp.PID.XXXXXX (tools/lib/io.c)
-    left=$(find "$(dirname "$out")" -name "*$(basename "$out")*" ! -name "$(basename "$out")")
+    # temporaries are named .featevo.tmp.PID.HOST.XXXXXX (tools/lib/io.c; before
+    # issue 30 .NAME.tmp.PID.XXXXXX): either, or any other copy of the name
+    left=$(find "$(dirname "$out")" \( -name "*$(basename "$out")*" ! -name "$(basename "$out")" \) \
+           -o -name '.featevo.tmp.*')
     [[ -z $left ]] || fail "$tool under a full disk left behind: $left"
     ok "$tool: a full disk keeps the old $(basename "$out") and says $(sed 's/.*: //' "$tmp/err")"
 }

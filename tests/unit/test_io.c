@@ -1,9 +1,15 @@
-/* test_io.c - atomic output (temp + rename) and whole-input reading. */
+/* test_io.c - outputs (temp + rename, or written through), temp cleanup on
+ * signals and exit, the stale-temp sweep, and whole-input reading. */
+#define _XOPEN_SOURCE 700  /* mknod, S_ISVTX */
 #include "fe_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "io.h"
@@ -27,9 +33,12 @@ static void test_commit(void **state)
     fe_err err;
     assert_int_equal(fe_out_open(&o, path, 0, &err), 0);
     assert_non_null(o.tmp);
-    /* temp file: same directory, hidden, named after the target */
+    /* temp file: same directory, hidden, .featevo.tmp.PID.HOST.XXXXXX */
     assert_true(strncmp(o.tmp, dir, strlen(dir)) == 0);
-    assert_non_null(strstr(o.tmp, "/.out.bin.tmp."));
+    char want[64];
+    snprintf(want, sizeof want, "/.featevo.tmp.%ld.", (long)getpid());
+    assert_non_null(strstr(o.tmp, want));
+    assert_true(strlen(strrchr(o.tmp, '/') + 1) <= 51);
     assert_int_equal(access(path, F_OK), -1);  /* final name not visible yet */
     fputs("hello", o.f);
     fflush(o.f);
@@ -161,6 +170,349 @@ static void test_stdout_full(void **state)
     assert_msg_contains(msg, "No space left on device");
 }
 
+
+/* Open, write s, commit; fail the test on any error. */
+static void put(const char *path, const char *s)
+{
+    fe_out o;
+    fe_err err;
+    if (fe_out_open(&o, path, 0, &err) != 0)
+        fail_msg("%s: %s", path, err.msg);
+    fputs(s, o.f);
+    if (fe_out_commit(&o, &err) != 0)
+        fail_msg("%s: %s", path, err.msg);
+}
+
+/* A 255-byte output name works: the temp name does not grow with it. */
+static void test_name_max(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[4400];
+    int n = snprintf(path, sizeof path, "%s/", dir);
+    memset(path + n, 'n', 255);
+    path[n + 255] = '\0';
+    put(path, "long");
+    char buf[16];
+    read_str(path, buf, sizeof buf);
+    assert_string_equal(buf, "long");
+    assert_int_equal(count_entries(dir), 1);
+    remove_tmpdir(dir);
+}
+
+/* Set-user-ID and set-group-ID bits are never carried onto an output. */
+static void test_setid_dropped(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/prog", dir);
+    spit(path, "old", 3);
+    assert_int_equal(chmod(path, 06755), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 06755);
+    put(path, "new");
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
+    remove_tmpdir(dir);
+}
+
+/* A symbolic link stays; the file it names is replaced.  A dangling link
+ * creates its target; a loop is refused. */
+static void test_symlinks(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char t[4200], l[4200], l2[4200], d[4200], dt[4200], a[4200], b[4200];
+    snprintf(t, sizeof t, "%s/target", dir);
+    snprintf(l, sizeof l, "%s/link", dir);
+    snprintf(l2, sizeof l2, "%s/link2", dir);
+    spit(t, "old", 3);
+    assert_int_equal(symlink("target", l), 0);     /* relative */
+    assert_int_equal(symlink(l, l2), 0);           /* absolute, two hops */
+    put(l2, "new");
+    struct stat st;
+    assert_int_equal(lstat(l, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(lstat(l2, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    char buf[16];
+    read_str(t, buf, sizeof buf);
+    assert_string_equal(buf, "new");
+    snprintf(d, sizeof d, "%s/dangling", dir);
+    snprintf(dt, sizeof dt, "%s/made", dir);
+    assert_int_equal(symlink("made", d), 0);
+    put(d, "made");
+    read_str(dt, buf, sizeof buf);
+    assert_string_equal(buf, "made");
+    assert_int_equal(lstat(d, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    assert_int_equal(symlink("b", a), 0);
+    assert_int_equal(symlink("a", b), 0);
+    fe_out o;
+    fe_err err;
+    assert_int_equal(fe_out_open(&o, a, 0, &err), -1);
+    assert_msg_contains(err.msg, "Too many levels of symbolic links");
+    assert_int_equal(count_entries(dir), 7);   /* no temp left */
+    remove_tmpdir(dir);
+}
+
+/* A character device and a FIFO are written through, never renamed over. */
+static void test_through(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char dev[4200], fifo[4200];
+    snprintf(dev, sizeof dev, "%s/null", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    fe_out o;
+    fe_err err;
+    struct stat st;
+    if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0) {   /* a private /dev/null */
+        assert_int_equal(fe_out_open(&o, dev, 0, &err), 0);
+        assert_null(o.tmp);
+        fputs("gone", o.f);
+        assert_int_equal(fe_out_commit(&o, &err), 0);
+        assert_int_equal(lstat(dev, &st), 0);
+        assert_true(S_ISCHR(st.st_mode));
+        unlink(dev);
+    } else {
+        print_message("not root: the private character device is not tested here\n");
+    }
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {   /* the FIFO's reader; gives up after 5 s (no writer ever came) */
+        close(p[0]);
+        alarm(5);
+        int fd = open(fifo, O_RDONLY);
+        char buf[64];
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
+        (void)!write(p[1], buf, n > 0 ? (size_t)n : 0);
+        _exit(0);
+    }
+    close(p[1]);
+    assert_int_equal(fe_out_open(&o, fifo, 0, &err), 0);
+    fputs("through", o.f);
+    assert_int_equal(fe_out_commit(&o, &err), 0);
+    char got[64] = {0};
+    (void)!read(p[0], got, sizeof got - 1);
+    close(p[0]);
+    waitpid(pid, NULL, 0);
+    assert_string_equal(got, "through");
+    assert_int_equal(lstat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(count_entries(dir), 1);
+    remove_tmpdir(dir);
+}
+
+/* /dev/fd/N and /proc/self/fd/N write to our descriptor N; one not open for
+ * writing is refused. */
+static void test_our_fds(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    char name[64];
+    fe_out o;
+    fe_err err;
+    snprintf(name, sizeof name, "/dev/fd/%d", p[1]);
+    assert_int_equal(fe_out_open(&o, name, 0, &err), 0);
+    fputs("ab", o.f);
+    assert_int_equal(fe_out_commit(&o, &err), 0);
+    snprintf(name, sizeof name, "/proc/self/fd/%d", p[1]);
+    assert_int_equal(fe_out_open(&o, name, 0, &err), 0);
+    fputs("cd", o.f);
+    assert_int_equal(fe_out_commit(&o, &err), 0);
+    close(p[1]);
+    char got[8] = {0};
+    assert_int_equal(read(p[0], got, sizeof got - 1), 4);
+    assert_string_equal(got, "abcd");
+    snprintf(name, sizeof name, "/dev/fd/%d", p[0]);
+    assert_int_equal(fe_out_open(&o, name, 0, &err), -1);
+    assert_msg_contains(err.msg, "not open for writing");
+    close(p[0]);
+}
+
+/* Directories, sockets: refused, nothing left. */
+static void test_refused_kinds(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char sock[4200];
+    snprintf(sock, sizeof sock, "%s/sock", dir);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(sock) >= sizeof sa.sun_path)
+        skip();
+    strcpy(sa.sun_path, sock);
+    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    fe_out o;
+    fe_err err;
+    assert_int_equal(fe_out_open(&o, sock, 0, &err), -1);
+    assert_msg_contains(err.msg, "socket");
+    close(s);
+    assert_int_equal(fe_out_open(&o, dir, 0, &err), -1);
+    assert_msg_contains(err.msg, "directory");
+    assert_int_equal(count_entries(dir), 1);
+    remove_tmpdir(dir);
+}
+
+/* In a child: open PATH, write, then die by SIG (0: exit(1) without commit). */
+static int die_while_writing(const char *path, int sig)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fe_out o;
+        fe_err err;
+        if (fe_out_open(&o, path, 0, &err) != 0)
+            _exit(3);
+        fputs("partial", o.f);
+        fflush(o.f);
+        if (sig)
+            raise(sig);
+        exit(1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+/* SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ and exit(3) remove the temp; the
+ * signal still ends the process (its default action). */
+static void test_signals_remove_temp(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out", dir);
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        int st = die_while_writing(path, sigs[i]);
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != sigs[i])
+            fail_msg("signal %d: status %#x", sigs[i], st);
+        if (count_entries(dir) != 0)
+            fail_msg("signal %d left a temp file", sigs[i]);
+    }
+    int st = die_while_writing(path, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    assert_int_equal(count_entries(dir), 0);
+    remove_tmpdir(dir);
+}
+
+/* The sweep removes temps of dead processes of this host, keeps the rest. */
+static void test_sweep(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    pid_t dead = fork();
+    assert_true(dead >= 0);
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    pid_t live = fork();
+    assert_true(live >= 0);
+    if (live == 0) {   /* alive while the sweep runs; gone in 30 s whatever happens */
+        alarm(30);
+        pause();
+        _exit(0);
+    }
+    /* this host's tag, as fe_out_open writes it: .featevo.tmp.PID.HOST.XXXXXX */
+    char tag[64] = "";
+    {
+        char out[4200];
+        snprintf(out, sizeof out, "%s/probe", dir);
+        fe_out o;
+        fe_err err;
+        assert_int_equal(fe_out_open(&o, out, 0, &err), 0);
+        const char *h = strchr(strstr(o.tmp, "/.featevo.tmp.") + 14, '.') + 1;
+        snprintf(tag, sizeof tag, "%.*s", (int)(strrchr(h, '.') - h), h);
+        fe_out_abort(&o);
+        assert_true(strlen(tag) >= 1 && strlen(tag) <= 20);
+    }
+    char p[4400];
+    const char *keep[3];
+    char k0[128], k1[128], gone[128];
+    snprintf(gone, sizeof gone, ".featevo.tmp.%ld.%s.AbC123", (long)dead, tag);
+    snprintf(k0, sizeof k0, ".featevo.tmp.%ld.%s.AbC123", (long)live, tag);
+    snprintf(k1, sizeof k1, ".featevo.tmp.%ld.otherhost.AbC123", (long)dead);
+    keep[0] = k0;
+    keep[1] = k1;
+    keep[2] = ".out.tmp.1.AbC123";
+    snprintf(p, sizeof p, "%s/%s", dir, gone);
+    spit(p, "x", 1);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, keep[i]);
+        spit(p, "x", 1);
+    }
+    fe_err err;
+    assert_int_equal(fe_tmp_sweep(dir, &err), 1);
+    snprintf(p, sizeof p, "%s/%s", dir, gone);
+    assert_int_equal(access(p, F_OK), -1);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, keep[i]);
+        assert_int_equal(access(p, F_OK), 0);
+    }
+    /* opening an output in the directory sweeps it too */
+    snprintf(p, sizeof p, "%s/%s", dir, gone);
+    spit(p, "x", 1);
+    snprintf(p, sizeof p, "%s/out", dir);
+    put(p, "y");
+    snprintf(p, sizeof p, "%s/%s", dir, gone);
+    assert_int_equal(access(p, F_OK), -1);
+    assert_int_equal(count_entries(dir), 4);
+    kill(live, SIGKILL);
+    waitpid(live, NULL, 0);
+    remove_tmpdir(dir);
+}
+
+/* fe_out_check: two names of one file refused (same name, ./x, a hard link, a
+ * symbolic link); distinct files, and a character device twice, accepted. */
+static void test_out_check(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char x[4200], dx[4200], h[4200], s[4200], y[4200], n1[4200], n2[4200], nd[4200];
+    snprintf(x, sizeof x, "%s/x", dir);
+    snprintf(dx, sizeof dx, "%s/./x", dir);
+    snprintf(h, sizeof h, "%s/h", dir);
+    snprintf(s, sizeof s, "%s/s", dir);
+    snprintf(y, sizeof y, "%s/y", dir);
+    snprintf(n1, sizeof n1, "%s/new", dir);
+    snprintf(n2, sizeof n2, "%s/./new", dir);
+    snprintf(nd, sizeof nd, "%s/no/such", dir);
+    spit(x, "x", 1);
+    assert_int_equal(link(x, h), 0);
+    assert_int_equal(symlink("x", s), 0);
+    fe_err err;
+    int bad = -1;
+    const char *ok[] = {x, y, n1, "/dev/null", "/dev/null"};
+    assert_int_equal(fe_out_check(ok, 5, &bad, &err), 0);
+    const char *same[][2] = {{x, x}, {x, dx}, {x, h}, {s, x}, {n1, n2}};
+    for (int i = 0; i < 5; i++) {
+        const char *pair[3] = {y, same[i][0], same[i][1]};
+        if (fe_out_check(pair, 3, &bad, &err) != -1)
+            fail_msg("%s and %s accepted", same[i][0], same[i][1]);
+        assert_int_equal(bad, 2);
+        assert_msg_contains(err.msg, "the same file as output");
+    }
+    const char *nodir[] = {x, nd};
+    assert_int_equal(fe_out_check(nodir, 2, &bad, &err), -1);
+    assert_int_equal(bad, 1);
+    const char *isdir[] = {dir};
+    assert_int_equal(fe_out_check(isdir, 1, &bad, &err), -1);
+    assert_msg_contains(err.msg, "directory");
+    assert_int_equal(count_entries(dir), 3);
+    remove_tmpdir(dir);
+}
+
 static void test_read_all(void **state)
 {
     (void)state;
@@ -244,6 +596,15 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_commit_rename_fails),
         cmocka_unit_test(test_stdout_full),
+        cmocka_unit_test(test_name_max),
+        cmocka_unit_test(test_setid_dropped),
+        cmocka_unit_test(test_symlinks),
+        cmocka_unit_test(test_through),
+        cmocka_unit_test(test_our_fds),
+        cmocka_unit_test(test_refused_kinds),
+        cmocka_unit_test(test_signals_remove_temp),
+        cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_out_check),
         cmocka_unit_test(test_read_all),
         cmocka_unit_test(test_names),
     };

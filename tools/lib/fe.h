@@ -4,6 +4,12 @@
  * writes a one-line reason into it and returns -1.  The program prints
  * "tool: file: reason" (see fe_die in util.c).
  *
+ * The one process-wide mutable state, deliberate: io.c's registry of the
+ * temporary files of open outputs (64 slots), with the atexit function and the
+ * SIGINT/SIGTERM/SIGHUP/SIGPIPE/SIGXFSZ handlers (installed by the first
+ * fe_out_open, only for signals whose action is the default) that remove them
+ * (io.h).
+ *
  * The library (tools/lib, tools/nn) returns its errors; it does not exit, and it
  * never prints a program's name of its own.  The exceptions, all deliberate:
  *   fe_die               below: for the programs, which call it; nothing in
