@@ -192,15 +192,16 @@ fi
 
 # ---- signals: idx2bin holds its temp while its input (a FIFO) has not ended ----
 # hold DIR: start idx2bin -o DIR/out.npy reading DIR/in, fd 3 its open writer;
-# sets pid once the temp exists.  Job control on: a background job keeps SIGINT.
+# sets pid once the temp exists.  The tool gets the default actions of INT, TERM
+# and HUP, as from a terminal: a background job of this shell has SIGINT ignored,
+# and under nohup or a background make test all three may come in ignored (bash
+# cannot undo that; env(1) can), and an ignored signal would wait forever here.
 hold() {
     local d=$1
     mkdir -p "$d"
     mkfifo "$d/in"
-    set -m
-    "$BIN/idx2bin" -o "$d/out.npy" "$d/in" 2> "$d/err" &
+    env --default-signal=INT,TERM,HUP "$BIN/idx2bin" -o "$d/out.npy" "$d/in" 2> "$d/err" &
     pid=$!
-    set +m
     exec 3> "$d/in"
     printf '\0\0\010\003\0\0\0\040\0\0\0\034\0\0\0\034' >&3
     for _ in $(seq 100); do [[ -n $(temps "$d") ]] && return 0; sleep 0.05; done
@@ -215,8 +216,11 @@ for sig in INT TERM HUP; do
         continue
     fi
     kill -s $sig $pid
+    # a tool that ignored the signal would wait on its FIFO for ever: 20 s, then -9
+    ( sleep 20; kill -9 $pid 2> /dev/null ) & dog=$!
     { wait $pid; } 2> /dev/null   # bash's "Hangup" line is no news here
     rc=$?
+    kill $dog 2> /dev/null; wait $dog 2> /dev/null
     exec 3>&-
     rm -f "$d/in" "$d/err"
     want=$((128 + $(kill -l $sig)))

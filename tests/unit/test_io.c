@@ -590,6 +590,15 @@ static void test_names(void **state)
 
 int main(void)
 {
+    /* The default actions, as a tool started from a terminal has them.  A
+     * background job of a non-interactive shell (make test's valgrind lane, a
+     * nohup'ed make test) inherits SIGINT ignored and nohup adds SIGHUP; the
+     * library then rightly leaves those alone, and test_signals_remove_temp
+     * could not see its handlers.  Set before the first temp is made, which
+     * is when the library installs them. */
+    const int dfl[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ};
+    for (size_t i = 0; i < sizeof dfl / sizeof dfl[0]; i++)
+        signal(dfl[i], SIG_DFL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit),
         cmocka_unit_test(test_abort_keeps_old),
