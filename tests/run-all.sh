@@ -7,10 +7,10 @@
 #   lane 1: valgrind (tests/run-valgrind.sh quick; valgrind runs a program's threads
 #           one at a time, so it leaves the second core to lane 2), then results
 #           (make quick + tests/check-results.py + tests/examples.sh, and make
-#           table1-seeds on a small subset, -j2), then fuzz-smoke (builds its
-#           harnesses first)
+#           table1-seeds on a small subset, -j2)
 #   lane 2: plain, asan (builds build/asan first; leaves the PyTorch comparisons to
-#           the plain part); a part whose build fails fails alone
+#           the plain part), then fuzz-smoke (builds its harnesses first); a part
+#           whose build fails fails alone
 # Side by side, OpenMP threads wait passively (OMP_WAIT_POLICY=passive): spinning
 # threads of one part would take the core the other part needs (measured: the
 # plain part's test_model took 192 s beside valgrind, against 64 s for the ASan
@@ -64,11 +64,11 @@ results() {
 lane1() {
     part valgrind tests/run-valgrind.sh quick
     part results results
-    part fuzz-smoke $make --no-print-directory -j2 fuzz-smoke
 }
 lane2() {
     part plain tests/run-tests.sh bin build/release plain
     part asan asan
+    part fuzz-smoke $make --no-print-directory -j2 fuzz-smoke
 }
 
 part build build

@@ -103,7 +103,7 @@ for s in $shells; do
     [[ $s == test_train ]] && skip_rn=1
     from=$root
     [[ $s == test_badinput ]] && from=$priv/featevo
-    BIN=$wrap FE_ROOT=$from FE_SKIP_RESNET=$skip_rn timeout 1200 bash "$from/tests/sh/$s.sh" > "$log" 2>&1 || rc=$?
+    BIN=$wrap FE_ROOT=$from FE_SKIP_RESNET=$skip_rn FE_VALGRIND=1 timeout 1200 bash "$from/tests/sh/$s.sh" > "$log" 2>&1 || rc=$?
     if [[ $s == test_badinput && $rc -eq 0 && $nobody_ok == 1 ]] &&
         grep -q "SKIPPED the unwritable --out check" "$log"; then
         echo "FAIL: from a mode-700 directory, the check as user nobody was skipped" >> "$log"
