@@ -216,15 +216,17 @@ for sig in INT TERM HUP; do
         continue
     fi
     kill -s $sig $pid
-    # a tool that ignored the signal would wait on its FIFO for ever: 20 s, then -9
-    ( sleep 20; kill -9 $pid 2> /dev/null ) & dog=$!
+    # a tool that ignored the signal would wait on its FIFO for ever: 20 s, then -9.
+    # (Polled here: a watchdog subshell killed early after its fork can run this
+    # script's EXIT trap, which removed \$tmp under a loaded make test.)
+    for _ in $(seq 200); do kill -0 $pid 2> /dev/null || break; sleep 0.1; done
+    kill -9 $pid 2> /dev/null
     { wait $pid; } 2> /dev/null   # bash's "Hangup" line is no news here
     rc=$?
-    kill $dog 2> /dev/null; wait $dog 2> /dev/null
     exec 3>&-
     rm -f "$d/in" "$d/err"
     want=$((128 + $(kill -l $sig)))
-    if [[ $rc -eq $want && -z $(ls -A "$d") ]]; then
+    if [[ $rc -eq $want && -d $d && -z $(ls -A "$d") ]]; then
         ok "SIG$sig during a write: the tool dies of it (exit $rc), no temp, no output"
     else
         fail "SIG$sig during a write: exit $rc (want $want), left: $(ls -A "$d")"
