@@ -46,4 +46,13 @@ _Noreturn void fe_die(const char *prog, const char *what, const char *fmt, ...)
 void *fe_xmalloc(size_t n);
 void *fe_xcalloc(size_t n, size_t size);
 
+/* Read up to want bytes with rd into a new malloc'd buffer (*out, free it) that grows
+ * with what arrives (1 MiB, then doubling, never past want), so a huge want over a
+ * short input allocates only about what is there.  rd reads up to n bytes into dst and
+ * sets *got; fewer than n means the input ended, and then *got < want here.  The
+ * .npy stream reader and zin's inflate share it. */
+typedef int (*fe_read_fn)(void *ctx, void *dst, size_t n, size_t *got, fe_err *err);
+int fe_read_grow(fe_read_fn rd, void *ctx, size_t want, uint8_t **out, size_t *got,
+                 fe_err *err);
+
 #endif

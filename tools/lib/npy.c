@@ -18,7 +18,6 @@
 #include <zlib.h>
 
 #define NPY_MAX_HEADER  (1u << 20)     /* header bytes we accept (numpy writes < 200) */
-#define READ_CHUNK      ((size_t)1 << 20)
 #define NPZ_MAX_FILE    ((size_t)16 << 30) /* 16 GiB */
 
 static const uint8_t NPY_MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -75,6 +74,11 @@ static int src_read(src_t *s, void *dst, size_t n, size_t *got, fe_err *err)
     return 0;
 }
 
+static int src_rd(void *s, void *dst, size_t n, size_t *got, fe_err *err)
+{
+    return src_read(s, dst, n, got, err);
+}
+
 /* Read want bytes into a new malloc'd buffer, growing it as data arrives so a
  * huge `want` over a short input allocates only about what is there.
  * *got < want means the input ended early. */
@@ -97,34 +101,7 @@ static int src_read_alloc(src_t *s, size_t want, uint8_t **out, size_t *got, fe_
         *got = n;
         return 0;
     }
-    size_t cap = want < READ_CHUNK ? want : READ_CHUNK;
-    uint8_t *b = malloc(cap ? cap : 1);
-    if (!b)
-        return fe_fail(err, "out of memory");
-    size_t n = 0;
-    while (n < want) {
-        if (n == cap) {
-            size_t ncap = cap > want / 2 ? want : cap * 2;
-            uint8_t *nb = realloc(b, ncap);
-            if (!nb) {
-                free(b);
-                return fe_fail(err, "out of memory (%zu bytes)", ncap);
-            }
-            b = nb;
-            cap = ncap;
-        }
-        size_t req = cap - n, r;
-        if (src_read(s, b + n, req, &r, err) != 0) {
-            free(b);
-            return -1;
-        }
-        n += r;
-        if (r < req)  /* end of input */
-            break;
-    }
-    *out = b;
-    *got = n;
-    return 0;
+    return fe_read_grow(src_rd, s, want, out, got, err);
 }
 
 /* ---------- header dict parser ---------- */

@@ -54,3 +54,39 @@ void *fe_xcalloc(size_t n, size_t size)
         oom(n * size);
     return p;
 }
+
+int fe_read_grow(fe_read_fn rd, void *ctx, size_t want, uint8_t **out, size_t *got,
+                 fe_err *err)
+{
+    const size_t chunk = (size_t)1 << 20;
+    *out = NULL;
+    *got = 0;
+    size_t cap = want < chunk ? want : chunk;
+    uint8_t *b = malloc(cap ? cap : 1);
+    if (!b)
+        return fe_fail(err, "out of memory");
+    size_t n = 0;
+    while (n < want) {
+        if (n == cap) {
+            size_t ncap = cap > want / 2 ? want : cap * 2;
+            uint8_t *nb = realloc(b, ncap);
+            if (!nb) {
+                free(b);
+                return fe_fail(err, "out of memory (%zu bytes)", ncap);
+            }
+            b = nb;
+            cap = ncap;
+        }
+        size_t req = cap - n, r;
+        if (rd(ctx, b + n, req, &r, err) != 0) {
+            free(b);
+            return -1;
+        }
+        n += r;
+        if (r < req)  /* end of input */
+            break;
+    }
+    *out = b;
+    *got = n;
+    return 0;
+}

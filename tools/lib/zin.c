@@ -6,7 +6,6 @@
 #include <string.h>
 
 #define ZIN_FEED   ((size_t)1 << 30)   /* zlib counts in uInt: at most 1 GiB per call */
-#define ZIN_CHUNK  ((size_t)1 << 20)   /* first size of a growing output buffer */
 
 uint64_t fe_zin_bound(size_t inlen)
 {
@@ -117,38 +116,14 @@ int fe_zin_read(fe_zin *z, void *dst, size_t n, size_t *got, fe_err *err)
     return 0;
 }
 
+static int zin_rd(void *z, void *dst, size_t n, size_t *got, fe_err *err)
+{
+    return fe_zin_read(z, dst, n, got, err);   /* short only once the stream ended */
+}
+
 int fe_zin_read_alloc(fe_zin *z, size_t n, uint8_t **out, size_t *got, fe_err *err)
 {
-    *out = NULL;
-    *got = 0;
-    size_t cap = n < ZIN_CHUNK ? n : ZIN_CHUNK;
-    uint8_t *b = malloc(cap ? cap : 1);
-    if (!b)
-        return fe_fail(err, "out of memory");
-    size_t have = 0;
-    while (have < n) {
-        if (have == cap) {
-            size_t ncap = cap > n / 2 ? n : cap * 2;
-            uint8_t *nb = realloc(b, ncap);
-            if (!nb) {
-                free(b);
-                return fe_fail(err, "out of memory (%zu bytes)", ncap);
-            }
-            b = nb;
-            cap = ncap;
-        }
-        size_t k;
-        if (fe_zin_read(z, b + have, cap - have, &k, err) != 0) {
-            free(b);
-            return -1;
-        }
-        have += k;
-        if (z->ended)
-            break;
-    }
-    *out = b;
-    *got = have;
-    return 0;
+    return fe_read_grow(zin_rd, z, n, out, got, err);
 }
 
 int fe_zin_end(fe_zin *z, uint64_t *extra, int *more, fe_err *err)
