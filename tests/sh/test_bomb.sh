@@ -76,7 +76,7 @@ PY
 # 200; a 2 GiB buffer cannot).  The ASan build reserves terabytes of shadow memory
 # and cannot run under ulimit -v: there its allocator refuses any one allocation
 # over 256 MiB instead (and returns NULL, which the tools report).
-if ldd "$BIN/snapshot" 2> /dev/null | grep -q libasan; then
+if ldd "$BIN/snapshot" 2> /dev/null | grep libasan > /dev/null; then   # no -q: see test_numeric.sh
     echo "note: ASan build: no ulimit -v; ASAN_OPTIONS max_allocation_size_mb=256 instead"
     capped() { ASAN_OPTIONS=${ASAN_OPTIONS:-}:max_allocation_size_mb=256:allocator_may_return_null=1 \
                  timeout 20 "$@"; }

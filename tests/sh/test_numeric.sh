@@ -182,7 +182,9 @@ ok "--batch 65536 on 96 images: $m64k, as --batch 96, and the same checkpoint"
 
 # and so within 1 GB of address space (ulimit -v), where the old train asked for 10 GB;
 # not under ASan, whose shadow memory needs terabytes of address space
-if ldd "$BIN/train" 2> /dev/null | grep -q libasan; then
+# (grep without -q: it reads all of ldd's output, so ldd never dies of SIGPIPE, which
+# pipefail would turn into "not ASan")
+if ldd "$BIN/train" 2> /dev/null | grep libasan > /dev/null; then
     echo "skipped (ASan build): --batch 65536 under ulimit -v"
 else
     (ulimit -v 1000000 && "$BIN/train" "${base[@]}" --epochs 1 --batch 65536 --optimizer sgd \

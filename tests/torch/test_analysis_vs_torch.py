@@ -1,8 +1,9 @@
 """agop and snapshot against PyTorch autograd.
 
-agop: the patch AGOP computed in torch with the layer's input patches as leaf tensors
-(F.unfold of the layer input, the layer applied as W @ P), gradients of every class
-logit summed over images, eval mode; several layers of both models, count not a
+agop: the patch AGOP computed in torch with the layer's input patches as variables
+(F.unfold of the layer input, the layer applied as W @ P, the gradient taken w.r.t.
+P), gradients of every class logit summed over images, eval mode, every layer of a
+model in one set of 10 passes; several layers of both models, count not a
 multiple of the batch.  snapshot: torch's relu(conv1(x)) and friends."""
 import os
 import subprocess
@@ -31,37 +32,45 @@ def run(*args):
                           capture_output=True).stdout
 
 
-def torch_agop(model, x, layer_name):
-    """AGOP with the layer's input patches as independent leaf tensors."""
-    mod = dict(model.named_modules())[layer_name]
-    acc, n = None, x.shape[0]
+def torch_agops(model, x, layer_names):
+    """AGOP of each layer with its input patches as variables of their own: the
+    patches P (F.unfold of the layer input) feed the layer as W @ P, and the
+    gradient of every class logit w.r.t. P (autograd.grad to that tensor) is
+    d logit / d patch with the patches as independent inputs.  One pass of the 10
+    classes serves every layer: gradients still flow back through P to the layers
+    before it (it is not detached)."""
+    mods = dict(model.named_modules())
+    acc, n = {l: None for l in layer_names}, x.shape[0]
     store = {}
 
-    def forward_hook(m, inp, out):
-        a = inp[0]
-        if isinstance(m, nn.Conv2d):
-            P = F.unfold(a.detach(), m.kernel_size, padding=m.padding, stride=m.stride)
-            P.requires_grad_(True)                        # [N, d, L]
-            z = torch.einsum("od,ndl->nol", m.weight.reshape(m.out_channels, -1), P)
-            if m.bias is not None:
-                z = z + m.bias[None, :, None]
-            store["P"] = P
-            return z.reshape(out.shape)
-        P = a.detach().requires_grad_(True)               # linear: one position
-        store["P"] = P
-        return F.linear(P, m.weight, m.bias)
+    def hook_for(name):
+        def forward_hook(m, inp, out):
+            a = inp[0]
+            if isinstance(m, nn.Conv2d):
+                P = F.unfold(a, m.kernel_size, padding=m.padding, stride=m.stride)   # [N, d, L]
+                z = torch.einsum("od,ndl->nol", m.weight.reshape(m.out_channels, -1), P)
+                if m.bias is not None:
+                    z = z + m.bias[None, :, None]
+                store[name] = P
+                return z.reshape(out.shape)
+            P = a * 1.0                                       # linear: one position
+            store[name] = P
+            return F.linear(P, m.weight, m.bias)
+        return forward_hook
 
-    h = mod.register_forward_hook(forward_hook)
+    hooks = [mods[l].register_forward_hook(hook_for(l)) for l in layer_names]
     for c in range(10):
         out = model(x)
-        g, = torch.autograd.grad(out[:, c].sum(), store["P"])
-        g = g.double()
-        if g.dim() == 2:
-            g = g[:, :, None]
-        term = torch.einsum("ndl,nel->de", g, g)
-        acc = term if acc is None else acc + term
-    h.remove()
-    return (acc / n).numpy()
+        grads = torch.autograd.grad(out[:, c].sum(), [store[l] for l in layer_names])
+        for l, g in zip(layer_names, grads):
+            g = g.double()
+            if g.dim() == 2:
+                g = g[:, :, None]
+            term = torch.einsum("ndl,nel->de", g, g)
+            acc[l] = term if acc[l] is None else acc[l] + term
+    for h in hooks:
+        h.remove()
+    return {l: (a / n).numpy() for l, a in acc.items()}
 
 
 def case(model_name, init, layers, count, batch):
@@ -79,13 +88,15 @@ def case(model_name, init, layers, count, batch):
         model = ft.make(model_name).double()
         model.load_state_dict(ft.state_dict(ckpt), strict=True)
         model = model.double().eval()
-        x = ft.normalise(imgs).double()
+        x = ft.normalise(imgs).double().requires_grad_(True)   # so conv1's patches carry grad
+        refs = torch_agops(model, x, layers)
+        x = x.detach()
         for layer in layers:
             run("agop", "--ckpt", ckpt, "--images", f"{tmp}/x.npy", "--layer", layer, "--count",
                 str(count), "--batch", str(batch), "--threads", "1", "--quiet", "-o",
                 f"{tmp}/a.npy")
             ours = np.load(f"{tmp}/a.npy")
-            ref = torch_agop(model, x, layer)
+            ref = refs[layer]
             err = np.linalg.norm(ours - ref) / np.linalg.norm(ref)
             ok = ours.shape == ref.shape and err < 1e-4
             print(f"  agop {model_name:8s} {layer:22s} {ours.shape}: relative error {err:.1e} "
