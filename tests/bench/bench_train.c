@@ -246,6 +246,42 @@ __attribute__((target("avx512f,avx512bf16"))) static double dp_run(long iters, f
 }
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define HAVE_AMX_PEAK 1
+/* The same with AMX's TDPBF16PS on tiles: four 16x16 float32 accumulators, two A
+ * and two B tiles, each instruction 16*16*32 multiply-adds. */
+__attribute__((target("amx-tile,amx-bf16"))) static double amx_run(long iters, float *sink)
+{
+    struct {
+        uint8_t palette, start_row, reserved[14];
+        uint16_t colsb[16];
+        uint8_t rows[16];
+    } cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int i = 0; i < 8; i++) {
+        cfg.colsb[i] = 64;
+        cfg.rows[i] = 16;
+    }
+    uint32_t ab[2][256] __attribute__((aligned(64)));
+    for (int i = 0; i < 256; i++)
+        ab[0][i] = 0x33d633d6u, ab[1][i] = 0x3f7f3f7fu;
+    float out[256] __attribute__((aligned(64)));
+    _tile_loadconfig(&cfg);
+    _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+    _tile_loadd(4, ab[0], 64); _tile_loadd(5, ab[1], 64);
+    _tile_loadd(6, ab[1], 64); _tile_loadd(7, ab[0], 64);
+    for (long i = 0; i < iters; i++) {
+        _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, out, 64);
+    _tile_release();
+    *sink = out[0];
+    return 4.0 * 16 * 16 * 32 * 2 * (double)iters;
+}
+#endif
+
 /* Best of 3: GFLOP/s of `run` on `threads` threads at once. */
 static double peak_of(int threads, double (*run)(long, float *), long iters)
 {
@@ -274,6 +310,43 @@ static double bf16_peak(int threads)
 #else
     return 0;
 #endif
+}
+
+/* GFLOP/s of TDPBF16PS on all threads (as bf16_peak), 0 where AMX does not run. */
+static double amx_peak(int threads)
+{
+#ifdef HAVE_AMX_PEAK
+    return fe_bf16_kernel_available(FE_BF16_AMX) ? peak_of(threads, amx_run, 2000000) : 0;
+#else
+    return 0;
+#endif
+}
+
+/* GFLOP/s of fe_gemm_bf16 (the kernel it picks here) on layer3.0.conv2's forward
+ * product in a chunk of 64 images: 256 x 256*9 weights times 2304 x 3136 columns. */
+static double bf16_gemm_gflops(void)
+{
+    if (!fe_bf16_supported())
+        return 0;
+    const int m = 256, k = 2304, n = 64 * 49;
+    float *a = aligned_alloc(64, sizeof(float) * (size_t)m * k),
+          *b = aligned_alloc(64, sizeof(float) * (size_t)k * n),
+          *c = aligned_alloc(64, sizeof(float) * (size_t)m * n),
+          *s = aligned_alloc(64, (sizeof(float) * fe_gemm_bf16_scratch(m, k) + 63) / 64 * 64);
+    for (size_t i = 0; i < (size_t)m * k; i++)
+        a[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < (size_t)k * n; i++)
+        b[i] = (float)(i % 5) * 0.1f;
+    double best = 0;
+    for (int r = 0; r < 4; r++) {
+        const double t = fe_now();
+        fe_gemm_bf16(m, n, k, a, k, 0, b, n, c, n, s);
+        const double g = 2.0 * m * n * k / (fe_now() - t) / 1e9;
+        if (r > 0 && g > best)      /* (the first round warms up) */
+            best = g;
+    }
+    free(a); free(b); free(c); free(s);
+    return best;
 }
 
 /* GFLOP/s of all `threads` threads together; *isa names the vectors used. */
@@ -409,11 +482,14 @@ int main(int argc, char **argv)
         wino_gemms(256, 1820, 256, 0, 0, 4, &wown, &wblas);     /* layer3's forward, batch 512 */
         printf(" eval_img_s=%.1f train_gflop_img=%.3f train_gflops=%.1f eval_gflops=%.1f "
                "sgemm_peak_gflops=%.1f fma_peak_gflops=%.1f fma_isa=%s train_pct_fma_peak=%.1f "
-               "eval_pct_fma_peak=%.1f bf16_dot_peak_gflops=%.1f wino_gemm_gflops=%.1f "
+               "eval_pct_fma_peak=%.1f bf16_dot_peak_gflops=%.1f amx_bf16_peak_gflops=%.1f "
+               "bf16_gemm=%s bf16_gemm_gflops=%.1f wino_gemm_gflops=%.1f "
                "wino_gemm_isa=%s wino_gemm_openblas_gflops=%.1f peak_rss_mb=%.0f blas=\"%s\"",
                batch * steps / t_eval, train_flops / 1e9, tg, eg, sgemm_peak(), peak, isa,
                peak > 0 ? 100 * tg / peak : 0, peak > 0 ? 100 * eg / peak : 0, bf16_peak(threads),
-               wown, fe_sgemm_isa(), wblas, ru.ru_maxrss / 1024.0,
+               amx_peak(threads),
+               !fe_bf16_supported() ? "none" : fe_bf16_kernel_available(FE_BF16_AMX) ? "amx" : "avx512",
+               bf16_gemm_gflops(), wown, fe_sgemm_isa(), wblas, ru.ru_maxrss / 1024.0,
                fe_blas_describe(blas, sizeof blas));
         /* the same against the arithmetic really executed: how far from the ceiling
          * (float32 only: bf16's products run at the bf16 dot-product peak instead) */

@@ -51,6 +51,14 @@ awk -v p="$(get fma_peak_gflops "$line")" -v c="$(get ceiling_train_img_s "$line
 awk -v o="$(get wino_gemm_gflops "$line")" -v b="$(get wino_gemm_openblas_gflops "$line")" \
     'BEGIN { exit !(o > 0 && b > 0) }' || fail "resnet18: no wino_gemm_gflops beside OpenBLAS's: $line"
 
+# the bf16 GEMM's kernel and speed, and the AMX tile peak where that kernel runs
+case $(get bf16_gemm "$line") in
+    none) ;;
+    avx512) awk -v g="$(get bf16_gemm_gflops "$line")" 'BEGIN { exit !(g > 0) }' || fail "no bf16_gemm_gflops: $line" ;;
+    amx) awk -v g="$(get bf16_gemm_gflops "$line")" -v a="$(get amx_bf16_peak_gflops "$line")" \
+             'BEGIN { exit !(g > 0 && a > 0) }' || fail "bf16_gemm=amx without its speed or peak: $line" ;;
+    *) fail "bf16_gemm is neither none, avx512 nor amx: $line" ;;
+esac
 line=$("$bt" --model lenet5 --batch 8 --steps 1 --threads 1)
 [[ $(get exec_eval_gflop_img "$line") == 0.000833 && $(get exec_train_gflop_img "$line") == 0.002264 ]] ||
     fail "lenet5: executed $(get exec_eval_gflop_img "$line") / $(get exec_train_gflop_img "$line") GFLOP/image, not 0.000833 / 0.002264: $line"

@@ -14,7 +14,9 @@
  * Micro-kernel: 8 x 48 of C in 24 AVX-512 registers; per pair of k, 3 loads
  * of B, 8 broadcasts of A, 24 VDPBF16PS.  k is cut in blocks of KC (the
  * panel stays in L1/L2), each added into C in order, so a result does not
- * depend on the thread count. */
+ * depend on the thread count.
+ * fe_gemm_bf16 runs the AMX kernel of gemm_bf16_amx.c instead where the CPU
+ * has AMX-BF16 (Intel Sapphire Rapids and later) and the kernel grants it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,41 @@ static int kc_of(int k) { return k < KC ? (k + 1) & ~1 : KC; }
 
 size_t fe_gemm_bf16_scratch(int m, int k)
 {
-    return (size_t)((m + MR - 1) / MR) * MR * (size_t)(kc_of(k) / 2) + 16;
+    const size_t own = (size_t)((m + MR - 1) / MR) * MR * (size_t)(kc_of(k) / 2) + 16,
+                 amx = fe_gemm_bf16_amx_scratch(m, k);
+    return own > amx ? own : amx;
+}
+
+const char *fe_bf16_kernel_name(fe_bf16_kernel k)
+{
+    return k == FE_BF16_AMX ? "amx" : "avx512";
+}
+
+int fe_bf16_kernel_available(fe_bf16_kernel k)
+{
+    return k == FE_BF16_AMX ? fe_bf16_amx_ready() : fe_bf16_supported();
+}
+
+static void gemm_avx512(int m, int n, int k, const float *a, int lda, int trans_a, const float *b,
+                        int ldb, float *c, int ldc, float *scratch);
+
+void fe_gemm_bf16_with(fe_bf16_kernel kern, int m, int n, int k, const float *a, int lda,
+                       int trans_a, const float *b, int ldb, float *c, int ldc, float *scratch)
+{
+    if (k == 0) {
+        for (int i = 0; i < m; i++)
+            memset(c + (size_t)i * ldc, 0, sizeof(float) * n);
+        return;
+    }
+    (kern == FE_BF16_AMX ? fe_gemm_bf16_amx : gemm_avx512)(m, n, k, a, lda, trans_a, b, ldb, c,
+                                                          ldc, scratch);
+}
+
+void fe_gemm_bf16(int m, int n, int k, const float *a, int lda, int trans_a, const float *b,
+                  int ldb, float *c, int ldc, float *scratch)
+{
+    fe_gemm_bf16_with(fe_bf16_amx_ready() ? FE_BF16_AMX : FE_BF16_AVX512, m, n, k, a, lda,
+                      trans_a, b, ldb, c, ldc, scratch);
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FE_NO_CLONES) && \
@@ -66,8 +102,8 @@ BF16_TARGET static void pack_a(int m, int k0, int kc, int k, const float *a, int
         }
 }
 
-/* B rows [k0, k0+kc), columns [j, j+nc) -> panel [kc/2][48], zero past nc. */
-BF16_TARGET static void pack_b(int k0, int kc, int j, int nc, const float *b, int ldb, uint32_t *bp)
+BF16_TARGET void fe_bf16_pack_b(int k0, int kc, int j, int nc, const float *b, int ldb, int nr,
+                                int kp_pad, uint32_t *bp)
 {
     /* rows 2p and 2p+1 of B, interleaved: x0 y0 x1 y1 ... */
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
@@ -76,15 +112,17 @@ BF16_TARGET static void pack_b(int k0, int kc, int j, int nc, const float *b, in
     for (int p = 0; p < kp; p++) {
         const int two = 2 * p + 1 < kc;
         const float *r0 = b + (size_t)(k0 + 2 * p) * ldb + j, *r1 = two ? r0 + ldb : r0;
-        for (int s = 0; s < NR; s += 16) {
+        for (int s = 0; s < nr; s += 16) {
             const int left = nc - s;
             const __mmask16 mk = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
             const __m512 x = _mm512_maskz_loadu_ps(mk, r0 + s);
             const __m512 y = two ? _mm512_maskz_loadu_ps(mk, r1 + s) : _mm512_setzero_ps();
             const __m512 e = _mm512_permutex2var_ps(x, lo, y), o = _mm512_permutex2var_ps(x, hi, y);
-            _mm512_storeu_si512(bp + (size_t)p * NR + s, (__m512i)_mm512_cvtne2ps_pbh(o, e));
+            _mm512_storeu_si512(bp + (size_t)p * nr + s, (__m512i)_mm512_cvtne2ps_pbh(o, e));
         }
     }
+    if (kp_pad > kp)
+        memset(bp + (size_t)kp * nr, 0, sizeof(uint32_t) * (size_t)(kp_pad - kp) * nr);
 }
 
 BF16_TARGET static void kernel_8x48(int kp, const uint32_t *ap, const uint32_t *bp, int mrows,
@@ -125,16 +163,11 @@ BF16_TARGET static void kernel_8x48(int kp, const uint32_t *ap, const uint32_t *
     }
 }
 
-void fe_gemm_bf16(int m, int n, int k, const float *a, int lda, int trans_a, const float *b,
-                  int ldb, float *c, int ldc, float *scratch)
+static void gemm_avx512(int m, int n, int k, const float *a, int lda, int trans_a, const float *b,
+                        int ldb, float *c, int ldc, float *scratch)
 {
     const int kc_max = kc_of(k);
     uint32_t *ap = (uint32_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    if (k == 0) {
-        for (int i = 0; i < m; i++)
-            memset(c + (size_t)i * ldc, 0, sizeof(float) * n);
-        return;
-    }
     for (int k0 = 0; k0 < k; k0 += kc_max) {
         const int kc = k - k0 < kc_max ? k - k0 : kc_max, kp = (kc + 1) / 2;
         const int add = k0 > 0;
@@ -147,7 +180,7 @@ void fe_gemm_bf16(int m, int n, int k, const float *a, int lda, int trans_a, con
             #pragma omp for schedule(static)
             for (int j = 0; j < n; j += NR) {
                 const int nc = n - j < NR ? n - j : NR;
-                pack_b(k0, kc, j, nc, b, ldb, bp);
+                fe_bf16_pack_b(k0, kc, j, nc, b, ldb, NR, kp, bp);
                 for (int i = 0; i < m; i += MR)
                     kernel_8x48(kp, ap + (size_t)(i / MR) * kp * MR, bp, m - i < MR ? m - i : MR,
                                 nc, add, c + (size_t)i * ldc + j, ldc);
@@ -157,8 +190,13 @@ void fe_gemm_bf16(int m, int n, int k, const float *a, int lda, int trans_a, con
 }
 #else
 int fe_bf16_supported(void) { return 0; }
-void fe_gemm_bf16(int m, int n, int k, const float *a, int lda, int trans_a, const float *b,
-                  int ldb, float *c, int ldc, float *scratch)
+void fe_bf16_pack_b(int k0, int kc, int j, int nc, const float *b, int ldb, int nr, int kp_pad,
+                    uint32_t *bp)
+{
+    abort();    /* as gemm_avx512 below */
+}
+static void gemm_avx512(int m, int n, int k, const float *a, int lda, int trans_a, const float *b,
+                        int ldb, float *c, int ldc, float *scratch)
 {
     /* An assertion, not an error path: no caller gets here, because a model is
      * built in bf16 only where fe_bf16_supported() (fe_arch_supports, and the
