@@ -72,11 +72,6 @@ void fe_gemm_bf16(int m, int n, int k, const float *a, int lda, int trans_a, con
 #include <immintrin.h>
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
-int fe_bf16_supported(void)
-{
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512bf16");
-}
 
 /* 16 floats -> 16 bf16 (8 words), to nearest even. */
 BF16_TARGET static inline void cvt16(const float *f, uint32_t *w)
@@ -102,28 +97,6 @@ BF16_TARGET static void pack_a(int m, int k0, int kc, int k, const float *a, int
         }
 }
 
-BF16_TARGET void fe_bf16_pack_b(int k0, int kc, int j, int nc, const float *b, int ldb, int nr,
-                                int kp_pad, uint32_t *bp)
-{
-    /* rows 2p and 2p+1 of B, interleaved: x0 y0 x1 y1 ... */
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    const int kp = (kc + 1) / 2;
-    for (int p = 0; p < kp; p++) {
-        const int two = 2 * p + 1 < kc;
-        const float *r0 = b + (size_t)(k0 + 2 * p) * ldb + j, *r1 = two ? r0 + ldb : r0;
-        for (int s = 0; s < nr; s += 16) {
-            const int left = nc - s;
-            const __mmask16 mk = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-            const __m512 x = _mm512_maskz_loadu_ps(mk, r0 + s);
-            const __m512 y = two ? _mm512_maskz_loadu_ps(mk, r1 + s) : _mm512_setzero_ps();
-            const __m512 e = _mm512_permutex2var_ps(x, lo, y), o = _mm512_permutex2var_ps(x, hi, y);
-            _mm512_storeu_si512(bp + (size_t)p * nr + s, (__m512i)_mm512_cvtne2ps_pbh(o, e));
-        }
-    }
-    if (kp_pad > kp)
-        memset(bp + (size_t)kp * nr, 0, sizeof(uint32_t) * (size_t)(kp_pad - kp) * nr);
-}
 
 BF16_TARGET static void kernel_8x48(int kp, const uint32_t *ap, const uint32_t *bp, int mrows,
                                     int ncols, int beta, float *c, int ldc)
@@ -189,12 +162,6 @@ static void gemm_avx512(int m, int n, int k, const float *a, int lda, int trans_
     }
 }
 #else
-int fe_bf16_supported(void) { return 0; }
-void fe_bf16_pack_b(int k0, int kc, int j, int nc, const float *b, int ldb, int nr, int kp_pad,
-                    uint32_t *bp)
-{
-    abort();    /* as gemm_avx512 below */
-}
 static void gemm_avx512(int m, int n, int k, const float *a, int lda, int trans_a, const float *b,
                         int ldb, float *c, int ldc, float *scratch)
 {

@@ -22,7 +22,8 @@ size_t fe_gemm_bf16_scratch(int m, int k);
 void fe_gemm_bf16(int m, int n, int k, const float *a, int lda, int trans_a, const float *b,
                   int ldb, float *c, int ldc, float *scratch);
 
-/* The kernels, for the tests and make bench (each: the same contract as fe_gemm_bf16). */
+/* The kernels, for the tests and make bench (each: the same contract as fe_gemm_bf16;
+ * callers check fe_bf16_kernel_available(kern) first). */
 typedef enum { FE_BF16_AVX512, FE_BF16_AMX } fe_bf16_kernel;
 const char *fe_bf16_kernel_name(fe_bf16_kernel k);
 /* 1 when this CPU (and OS) runs kernel k. */
