@@ -829,6 +829,140 @@ static void test_conv_algos(void **state)
         fprintf(stderr, "test_conv_algos: %d rows, %d cases\n", rows, cases);
 }
 
+/* The blocked layout (layers.h) against the plain one, row by row: the same
+ * conv on the same values, x, dy and the mask packed into blocks, the results
+ * unpacked.  Batches with a partial block (5, 21), and scratch for one block
+ * of 16 images, so that 21 images run as two chunks.  Winograd's tiles are
+ * numbered by blocks of 16 images in both layouts, and our own GEMM sums every
+ * element in the same order wherever it sits: their y, dx and dw are the same
+ * bits.  The im2col rows' y and dx are the same sums too (OpenBLAS's within
+ * 1e-6); their dw sums the columns in the blocked order (within 1e-5).  Then
+ * ResNet-18's first conv, plain images in, blocked out (bx 0, by 1). */
+static void blk_case(const fe_conv_algo *a, int cin, int cout, int k, int stride, int pad, int h,
+                     int w, int n, int bx)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s blocked: cin %d cout %d k %d stride %d %dx%d batch %d bx %d",
+             a->name, cin, cout, k, stride, h, w, n, bx);
+    fe_rng r = rng_for(name);
+    fe_conv c = {.algo = a};
+    conv_geom_init(&c.g, cin, cout, k, stride, pad, h, w);
+    const size_t hw = (size_t)h * w, ohw = (size_t)c.g.oh * c.g.ow, nx = (size_t)cin * n * hw,
+                 nw = (size_t)cout * cin * k * k, ny = (size_t)cout * n * ohw;
+    float *x = fvec(nx), *dy = fvec(ny), *mask = fvec(nx), *xb = fvec(nx), *dyb = fvec(ny),
+          *maskb = fvec(nx);
+    c.w = fvec(nw);
+    fill_normal(&r, x, nx, 0, 1);
+    fill_normal(&r, dy, ny, 0, 1);
+    fill_normal(&r, mask, nx, 0, 1);
+    fill_normal(&r, c.w, nw, 0, 0.5);
+    if (bx) {
+        fe_blk_pack(cin, n, hw, x, xb);
+        fe_blk_pack(cin, n, hw, mask, maskb);
+    } else {
+        memcpy(xb, x, sizeof(float) * nx);
+    }
+    fe_blk_pack(cout, n, ohw, dy, dyb);
+    fe_conv_ws ws = {.col_cap = a->col_floats(&c.g, 16)};
+    ws.col = fvec(ws.col_cap);
+    ws.scratch = a->scratch_floats ? fvec(a->scratch_floats(&c.g)) : NULL;
+    c.state = a->state_floats ? fvec(a->state_floats(&c.g)) : NULL;
+    float *y[2], *dw[2], *dx[2];
+    for (int b = 0; b < 2; b++) {           /* 0: plain, 1: blocked */
+        c.g.bx = b && bx;
+        c.g.by = b;
+        c.y = y[b] = fvec(ny);
+        dw[b] = fvec(nw);
+        dx[b] = fvec(nx);
+        c.state_kept = 0;
+        a->forward(&ws, &c, n, b ? xb : x);
+        const float *mk = !bx ? NULL : b ? maskb : mask;
+        if (!a->backward(&ws, &c, n, b ? xb : x, b ? dyb : dy, dw[b], bx ? dx[b] : NULL, 0, mk) &&
+            bx)
+            relu_backward(nx, mk, dx[b], dx[b]);    /* what a row that does not fuse it leaves */
+    }
+    float *yu = fvec(ny), *dxu = fvec(nx);
+    fe_blk_unpack(cout, n, ohw, y[1], yu);
+    if (bx)
+        fe_blk_unpack(cin, n, hw, dx[1], dxu);
+    const int same = a != &fe_conv_direct;  /* our GEMM, or Winograd's products */
+    double *want = malloc(sizeof(double) * (nx > ny ? (nx > nw ? nx : nw) : (ny > nw ? ny : nw)));
+    assert_non_null(want);
+    char what[240];
+    const struct { const char *t; const float *got, *ref; size_t len; double tol; } cmp[3] = {
+        {"y", yu, y[0], ny, same ? 0 : 1e-6},
+        {"dx", dxu, dx[0], bx ? nx : 0, same ? 0 : 1e-6},
+        {"dw", dw[1], dw[0], nw, a == &fe_conv_winograd ? 0 : 1e-5},
+    };
+    for (int i = 0; i < 3; i++) {
+        snprintf(what, sizeof what, "%s: %s", name, cmp[i].t);
+        for (size_t j = 0; cmp[i].tol == 0 && j < cmp[i].len; j++)
+            if (memcmp(cmp[i].got + j, cmp[i].ref + j, sizeof(float)))
+                fail_msg("%s: [%zu] is %.9g, the plain layout's %.9g", what, j,
+                         (double)cmp[i].got[j], (double)cmp[i].ref[j]);
+        for (size_t j = 0; j < cmp[i].len; j++)
+            want[j] = cmp[i].ref[j];
+        assert_close_scaled(what, cmp[i].got, want, cmp[i].len, cmp[i].tol);
+    }
+    free(want); free(yu); free(dxu);
+    for (int b = 0; b < 2; b++) {
+        free(y[b]); free(dw[b]); free(dx[b]);
+    }
+    free(x); free(dy); free(mask); free(xb); free(dyb); free(maskb); free(c.w); free(ws.col);
+    free(ws.scratch); free(c.state);
+}
+
+static void test_conv_blocked(void **state)
+{
+    static const struct { int cin, cout, k, stride, pad, h, w; } geoms[] = {
+        {16, 8, 3, 1, 1, 6, 6}, {16, 20, 3, 1, 1, 7, 5}, {8, 16, 3, 2, 1, 9, 9},
+        {16, 12, 1, 2, 0, 7, 7},
+    };
+    static const int batches[] = {5, 21};
+    int cases = 0;
+    for (int i = 0; fe_conv_algos[i]; i++) {
+        const fe_conv_algo *a = fe_conv_algos[i];
+        if (a->precision != FE_PREC_FP32)
+            continue;
+        for (size_t j = 0; j < sizeof geoms / sizeof geoms[0]; j++)
+            for (int b = 0; b < 2; b++) {
+                conv_geom g;
+                conv_geom_init(&g, geoms[j].cin, geoms[j].cout, geoms[j].k, geoms[j].stride,
+                               geoms[j].pad, geoms[j].h, geoms[j].w);
+                if (a->fits && !a->fits(&g, 0))
+                    continue;
+                blk_case(a, geoms[j].cin, geoms[j].cout, geoms[j].k, geoms[j].stride,
+                         geoms[j].pad, geoms[j].h, geoms[j].w, batches[b], 1);
+                cases++;
+            }
+    }
+    blk_case(&fe_conv_direct, 1, 8, 3, 1, 1, 6, 6, 21, 0);
+    assert_true(cases >= 12);
+}
+
+/* The average pool reads the blocked layout's pixels in the plain order: the same bits. */
+static void test_avgpool_blocked(void **state)
+{
+    const int c = 3, n = 21, hw = 16;
+    const size_t nx = (size_t)c * n * hw;
+    fe_rng r = rng_for("avgpool blocked");
+    float *x = fvec(nx), *xb = fvec(nx), *y = fvec((size_t)c * n), *yb = fvec((size_t)c * n);
+    float *dx = fvec(nx), *dxb = fvec(nx), *dxu = fvec(nx);
+    fill_normal(&r, x, nx, 0, 1);
+    fe_blk_pack(c, n, hw, x, xb);
+    avgpool_forward(c, n, hw, 0, x, y);
+    avgpool_forward(c, n, hw, 1, xb, yb);
+    assert_memory_equal(y, yb, sizeof(float) * c * n);
+    avgpool_backward(c, n, hw, 0, y, dx);
+    avgpool_backward(c, n, hw, 1, y, dxb);
+    fe_blk_unpack(c, n, hw, dxb, dxu);
+    assert_memory_equal(dx, dxu, sizeof(float) * nx);
+    fe_blk_unpack(c, n, hw, xb, dxu);       /* and the conversions are each other's inverse */
+    assert_memory_equal(x, dxu, sizeof(float) * nx);
+    assert_int_equal(fe_blk_off(21, 17, 16, 3), 16 * 16 + 3 * 5 + 1);
+    free(x); free(xb); free(y); free(yb); free(dx); free(dxb); free(dxu);
+}
+
 /* im2col of a chunk in the middle of a batch against the patches read directly. */
 static void test_im2col(void **state)
 {
@@ -1179,7 +1313,7 @@ typedef struct {
 static double avgpool_loss(void *p)
 {
     avg_ctx *k = p;
-    avgpool_forward(k->c, k->n, k->hw, k->x, k->y);
+    avgpool_forward(k->c, k->n, k->hw, 0, k->x, k->y);
     return dotd(k->y, k->R, (size_t)k->c * k->n);
 }
 
@@ -1205,7 +1339,7 @@ static void test_avgpool(void **state)
         }
         assert_close_f("avgpool forward", k.y, want, ny, 1e-6, 1e-6);
         float *dx = fvec(nx);
-        avgpool_backward(k.c, k.n, k.hw, k.R, dx);
+        avgpool_backward(k.c, k.n, k.hw, 0, k.R, dx);
         fd_check("avgpool dx", avgpool_loss, &k, k.x, nx, 1, dx, 1e-2, 1e-3, 1e-4);
         dir_check("avgpool dx", avgpool_loss, &k, k.x, nx, dx, 1e-2, 1e-3);
         free(want); free(dx); free(k.x); free(k.y); free(k.R);
@@ -1560,6 +1694,8 @@ int main(void)
         cmocka_unit_test(test_winograd),
         cmocka_unit_test(test_conv_bf16),
         cmocka_unit_test(test_conv_algos),
+        cmocka_unit_test(test_conv_blocked),
+        cmocka_unit_test(test_avgpool_blocked),
         cmocka_unit_test(test_bn_train_forward_and_stats),
         cmocka_unit_test(test_bn_train_gradients),
         cmocka_unit_test(test_bn_eval),

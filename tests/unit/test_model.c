@@ -535,19 +535,25 @@ static void test_resnet18_hooks(void **state)
 
 /* A batch smaller than the model's capacity (train's last batch), and im2col
  * scratch for one image at a time, give what a model sized exactly for the batch
- * gives. */
-static void check_same_model(const fe_arch *arch)
+ * gives.  In the blocked layout (ResNet-18 unless plain) a chunk is a whole
+ * block of 16 images at the least: there 21 images, in chunks of 16 and 5. */
+static void check_same_model(const fe_arch *arch, int plain)
 {
-    const int n = 2;
-    fe_model *ref = new_model(arch, n, 0, 51, 0);
-    fe_model *big = new_model(arch, 5, 0, 51, 0);
-    fe_model *tiny = new_model(arch, 5, 1, 51, 0);    /* col_floats 1: the minimum */
+    const int blocked = arch == &fe_resnet18 && !plain;
+    const int n = blocked ? 21 : 2, cap = blocked ? 40 : 5;
+    const fe_model_opts base = {.plain_layout = plain}, one = {.col_floats = 1, .plain_layout = plain};
+    fe_model *ref = new_model_in(arch, n, &base, 51, 0);
+    fe_model *big = new_model_in(arch, cap, &base, 51, 0);
+    fe_model *tiny = new_model_in(arch, cap, &one, 51, 0);    /* col_floats 1: the minimum */
     assert_true(tiny->col_cap < big->col_cap);
+    assert_int_equal(ref->blocked, blocked);
     fe_model *ms[3] = {ref, big, tiny};
     fe_rng r;
     fe_rng_seed(&r, 51, "input", 0);
     uint8_t *img = random_images(&r, n);
-    int64_t labels[2] = {3, 8};
+    int64_t labels[21];
+    for (int i = 0; i < n; i++)
+        labels[i] = (3 + 5 * i) % FE_CLASSES;
     for (int k = 0; k < 3; k++) {
         assert_memory_equal(ms[k]->params, ref->params, sizeof(float) * ref->nparams);
         fe_model_set_input(ms[k], img, NULL, n, 0.1307f, 0.3081f);
@@ -580,8 +586,77 @@ static void check_same_model(const fe_arch *arch)
     fe_model_free(tiny);
 }
 
-static void test_partial_batch_lenet5(void **state) { check_same_model(&fe_lenet5); }
-static void test_partial_batch_resnet18(void **state) { check_same_model(&fe_resnet18); }
+static void test_partial_batch_lenet5(void **state) { check_same_model(&fe_lenet5, 1); }
+static void test_partial_batch_resnet18(void **state) { check_same_model(&fe_resnet18, 1); }
+static void test_partial_batch_resnet18_blocked(void **state) { check_same_model(&fe_resnet18, 0); }
+
+/* ResNet-18 in the blocked layout against the plain one, a training step of 21
+ * images (a block and a part).  Each conv gives the plain layout's bits
+ * (test_layers' test_conv_blocked) but OpenBLAS's first conv, and BatchNorm's
+ * sums run in another order: last bits, which the deep net at its initial
+ * weights magnifies (up to 1e-2 of a gradient's largest value).  The yardstick
+ * is the plain model's own sensitivity: the same step with 1% of the input
+ * pixels moved by one unit in the last place.  The layouts may differ by no
+ * more than 10 times what that moves, per logit and per gradient tensor. */
+static double worst_diff(const float *a, const float *b, size_t n, double *scale)
+{
+    double w = 0;
+    *scale = 0;
+    for (size_t j = 0; j < n; j++) {
+        *scale = fmax(*scale, fabs(a[j]));
+        w = fmax(w, fabs((double)b[j] - a[j]));
+    }
+    return w;
+}
+
+static void test_resnet18_layouts(void **state)
+{
+    (void)state;
+    const int n = 21;
+    const fe_model_opts plain = {.plain_layout = 1};
+    fe_model *mp = new_model_in(&fe_resnet18, n, &plain, 61, 0);
+    fe_model *mq = new_model_in(&fe_resnet18, n, &plain, 61, 0);
+    fe_model *mb = new_model(&fe_resnet18, n, 0, 61, 0);
+    assert_true(mb->blocked && !mp->blocked);
+    fe_rng r;
+    fe_rng_seed(&r, 61, "input", 0);
+    uint8_t *img = random_images(&r, n);
+    int64_t labels[21];
+    for (int i = 0; i < n; i++)
+        labels[i] = (int64_t)fe_rng_below(&r, FE_CLASSES);
+    fe_model *ms[3] = {mp, mq, mb};
+    for (int k = 0; k < 3; k++) {
+        fe_model_set_input(ms[k], img, NULL, n, 0.1307f, 0.3081f);
+        for (int i = 0; k == 1 && i < n * FE_IMG * FE_IMG; i += 97)
+            ms[k]->input[i] = nextafterf(ms[k]->input[i], INFINITY);
+        fe_model_forward(ms[k], n, 1);
+        softmax_xent(FE_CLASSES, n, ms[k]->logits, labels, ms[k]->dlogits, NULL, NULL);
+        fe_model_backward(ms[k], 1, NULL);
+    }
+    double scale, ulp = worst_diff(mp->logits, mq->logits, (size_t)FE_CLASSES * n, &scale);
+    double got = worst_diff(mp->logits, mb->logits, (size_t)FE_CLASSES * n, &scale);
+    if (getenv("FE_TEST_VERBOSE"))
+        fprintf(stderr, "layouts: logits %.3g, one ulp %.3g\n", got, ulp);
+    if (!(got <= 10 * ulp + 1e-7 * scale) || !(ulp > 0))
+        fail_msg("blocked layout: logits %.3g from the plain ones', 10x the ulp yardstick %.3g",
+                 got, 10 * ulp);
+    for (int p = 0; p < mp->np; p++) {
+        if (!mp->p[p].grad)
+            continue;
+        ulp = worst_diff(mp->p[p].grad, mq->p[p].grad, mp->p[p].n, &scale);
+        got = worst_diff(mp->p[p].grad, mb->p[p].grad, mp->p[p].n, &scale);
+        if (getenv("FE_TEST_VERBOSE"))
+            fprintf(stderr, "layouts: %s %.3g, one ulp %.3g (largest %.3g)\n", mp->p[p].name, got,
+                    ulp, scale);
+        if (!(got <= 10 * ulp + 1e-6 * scale))
+            fail_msg("blocked layout: %s's gradient %.3g from the plain one's, 10x the ulp "
+                     "yardstick %.3g (largest %.3g)", mp->p[p].name, got, 10 * ulp, scale);
+    }
+    fe_model_free(mq);
+    free(img);
+    fe_model_free(mp);
+    fe_model_free(mb);
+}
 
 /* exact_conv (agop, snapshot) keeps the 3x3 stride-1 convolutions on the
  * im2col path: layer1.0.conv1's output is then bit for bit that of
@@ -593,7 +668,8 @@ static void test_resnet18_exact_conv(void **state)
 {
     (void)state;
     const int n = 2;
-    fe_model *m = new_model(&fe_resnet18, n, 0, 11, 0);
+    const fe_model_opts plain = {.plain_layout = 1};
+    fe_model *m = new_model_in(&fe_resnet18, n, &plain, 11, 0);
     const fe_model_opts exact = {.exact_conv = 1};
     fe_model *me = new_model_in(&fe_resnet18, n, &exact, 11, 0);
     assert_int_equal(me->col_cap, m->col_cap);
@@ -1014,7 +1090,7 @@ static void wide_forward(fe_model *m, int n, int tr)
     fe_conv_forward(m, &W->up, n, x);
     fe_bn_forward(m, &W->bn, (int64_t)n * 49, W->up.y, W->a, tr);
     relu_forward((size_t)WIDE_C * n * 49, W->a);
-    avgpool_forward(WIDE_C, n, 49, W->a, W->pooled);
+    avgpool_forward(WIDE_C, n, 49, 0, W->a, W->pooled);
     linear_forward(WIDE_C, 10, n, W->pooled, W->fc.w, W->fc.b, W->fc.y);
     memcpy(m->logits, W->fc.y, sizeof(float) * 10 * n);
 }
@@ -1027,7 +1103,7 @@ static void wide_backward(fe_model *m, int pg, fe_hook *hook)
     float *gA = m->g[0], *gB = m->g[1];
     linear_backward(WIDE_C, 10, n, W->pooled, W->fc.w, m->dlogits, pg ? W->fc.dw : NULL,
                     pg ? W->fc.db : NULL, gA);
-    avgpool_backward(WIDE_C, n, 49, gA, gB);
+    avgpool_backward(WIDE_C, n, 49, 0, gA, gB);
     relu_backward((size_t)WIDE_C * n * 49, W->a, gB, gB);
     fe_bn_backward(m, &W->bn, (int64_t)n * 49, W->up.y, gB, gA, m->training, pg);
     fe_conv_backward(m, &W->up, n, W->c[WIDE_CONVS - 1].y, gA, pg, gB, 0, NULL);
@@ -1207,6 +1283,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_resnet18_hooks),
         cmocka_unit_test(test_partial_batch_lenet5),
         cmocka_unit_test(test_partial_batch_resnet18),
+        cmocka_unit_test(test_partial_batch_resnet18_blocked),
+        cmocka_unit_test(test_resnet18_layouts),
         cmocka_unit_test(test_resnet18_exact_conv),
         cmocka_unit_test(test_resnet18_fix_weights),
         cmocka_unit_test(test_layer_names),

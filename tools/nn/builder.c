@@ -78,6 +78,7 @@ void fe_b_conv(fe_builder *b, fe_conv *c, const char *name, int cin, int cout, i
     char key[96];
     set_name(b, c->name, sizeof c->name, name);
     conv_geom_init(&c->g, cin, cout, k, stride, pad, h, w);
+    c->g.bx = c->g.by = b->blocked;
     int64_t shape[4] = {cout, cin, k, k};
     snprintf(key, sizeof key, "%s.weight", name);
     c->w = trainable(b, key, 4, shape, &c->dw, cin * k * k, 1);
@@ -158,10 +159,17 @@ int fe_hook_at(const fe_model *m, fe_hook *h, const char *name, const float *dz,
     return 0;
 }
 
+static int blocked(const fe_model *m)
+{
+    const fe_model_opts *o = &m->opts;
+    return (m->arch->caps & FE_CAP_BLOCKED) && o->precision == FE_PREC_FP32 && !o->exact_conv &&
+           !o->plain_layout;
+}
+
 /* One pass over the description: the input, the model, the logits. */
 static void pass(fe_builder *b, fe_model *m, int assign)
 {
-    *b = (fe_builder){.m = m, .assign = assign};
+    *b = (fe_builder){.m = m, .assign = assign, .blocked = blocked(m)};
     m->input = fe_b_act(b, (size_t)m->maxn * FE_IMG * FE_IMG);
     m->arch->build(b);
     m->logits = fe_b_act(b, (size_t)FE_CLASSES * m->maxn);
@@ -193,8 +201,10 @@ fe_model *fe_build(const fe_arch *arch, int maxn, const fe_model_opts *opts, fe_
     size_t col = opts->col_floats ? opts->col_floats : (size_t)32 << 20;
     if (!opts->col_floats && col > b.col_min * (size_t)maxn)
         col = b.col_min * (size_t)maxn;
-    if (col < b.col_min)
-        col = b.col_min;
+    /* at least one image, or in the blocked layout a block (conv_chunk) */
+    const size_t least = b.col_min * (b.blocked ? (maxn < FE_NB ? (size_t)maxn : FE_NB) : 1);
+    if (col < least)
+        col = least;
     m->nparams = b.nparams;
     m->nbufs = b.nbufs;
     m->nacts = b.nacts + 4 * gs + col + scratch;
@@ -217,6 +227,7 @@ fe_model *fe_build(const fe_arch *arch, int maxn, const fe_model_opts *opts, fe_
     memset(m->grads, 0, sizeof(float) * m->nparams);
     memset(m->bufs, 0, sizeof(float) * m->nbufs);
     pass(&b, m, 1);                                /* pass 2: assign */
+    m->blocked = b.blocked;
     float *s = m->acts + b.nacts;
     for (int i = 0; i < 4; i++)
         m->g[i] = s + i * gs;

@@ -15,6 +15,8 @@
 typedef struct fe_builder {
     fe_model *m;
     int assign;         /* 0: the counting pass, 1: the pass that hands out pointers */
+    int blocked;        /* the model's activations are in the blocked layout (layers.h):
+                           fe_b_conv's geometries say so (bx = by = 1) */
     size_t nparams, nbufs, nacts;
     int np, nlayers;
     int maxbn;          /* channels of the widest BatchNorm */

@@ -16,6 +16,7 @@ void conv_geom_init(conv_geom *g, int cin, int cout, int k, int stride, int pad,
     g->h = h; g->w = w;
     g->oh = (h + 2 * pad - k) / stride + 1;
     g->ow = (w + 2 * pad - k) / stride + 1;
+    g->bx = g->by = 0;
 }
 
 size_t conv_col_floats(const conv_geom *g, int chunk)
@@ -27,7 +28,10 @@ int conv_chunk(const conv_geom *g, size_t col_cap)
 {
     size_t per = conv_col_floats(g, 1);
     size_t c = per ? col_cap / per : 1;
-    return c < 1 ? 1 : (c > 1 << 20 ? 1 << 20 : (int)c);
+    c = c < 1 ? 1 : (c > 1 << 20 ? 1 << 20 : c);
+    if ((g->bx || g->by) && c >= FE_NB)
+        c &= ~(size_t)(FE_NB - 1);
+    return (int)c;
 }
 
 /* Output columns [lo, hi) of a row whose input column ow*s - p + kj is inside [0, W). */
@@ -39,6 +43,71 @@ static void valid_cols(int OW, int W, int s, int p, int kj, int *lo, int *hi)
     *hi = b < OW ? b : OW;
     if (*hi < *lo)
         *hi = *lo;
+}
+
+/* The blocked layout (layers.h): the chunk's columns are in y's blocked order,
+ * block by block (image block i0, output pixel, lane), and each output pixel
+ * of a block takes its input pixel's w lanes: one copy of w floats when x is
+ * blocked too, w strided loads when x is plain (ResNet-18's first conv, on the
+ * input images).  Every column holds the same values as in the plain order;
+ * only their order differs, so y and dx get the same sums (the weight
+ * gradient's sum over the columns runs in the new order). */
+static void im2col_row_blk(const conv_geom *g, int n_total, int n0, int nc, int ci, int ki,
+                           int kj, const float *x, float *dst)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, s = g->stride, p = g->pad;
+    const size_t hw = (size_t)H * W;
+    for (int i0 = n0; i0 < n0 + nc; i0 += FE_NB) {
+        const int w = n_total - i0 < FE_NB ? n_total - i0 : FE_NB;
+        const float *src = x + ((size_t)ci * n_total + i0) * hw;      /* either layout */
+        const size_t lane = g->bx ? 1 : hw, pix = g->bx ? (size_t)w : 1;
+        for (int oh = 0; oh < OH; oh++) {
+            const int ih = oh * s - p + ki;
+            for (int ow = 0; ow < OW; ow++, dst += w) {
+                const int iw = ow * s - p + kj;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+                    for (int l = 0; l < w; l++)
+                        dst[l] = 0.0f;
+                    continue;
+                }
+                const float *sp = src + ((size_t)ih * W + iw) * pix;
+                if (lane == 1 && w == FE_NB)
+                    for (int l = 0; l < FE_NB; l++)
+                        dst[l] = sp[l];
+                else
+                    for (int l = 0; l < w; l++)
+                        dst[l] = sp[l * lane];
+            }
+        }
+    }
+}
+
+/* dx += one row of the column matrix (blocked order), dx in either layout. */
+static void col2im_row_blk(const conv_geom *g, int n_total, int n0, int nc, int ci, int ki,
+                           int kj, const float *src, float *dx)
+{
+    const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, s = g->stride, p = g->pad;
+    const size_t hw = (size_t)H * W;
+    for (int i0 = n0; i0 < n0 + nc; i0 += FE_NB) {
+        const int w = n_total - i0 < FE_NB ? n_total - i0 : FE_NB;
+        float *dst = dx + ((size_t)ci * n_total + i0) * hw;
+        const size_t lane = g->bx ? 1 : hw, pix = g->bx ? (size_t)w : 1;
+        for (int oh = 0; oh < OH; oh++) {
+            const int ih = oh * s - p + ki;
+            for (int ow = 0; ow < OW; ow++, src += w) {
+                const int iw = ow * s - p + kj;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                    continue;
+                float *dp = dst + ((size_t)ih * W + iw) * pix;
+                if (lane == 1 && w == FE_NB)
+                    for (int l = 0; l < FE_NB; l++)
+                        dp[l] += src[l];
+                else
+                    for (int l = 0; l < w; l++)
+                        dp[l * lane] += src[l];
+            }
+        }
+    }
 }
 
 /* One row of the im2col matrix (patch position ci, ki, kj) for images
@@ -105,8 +174,8 @@ void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, flo
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++)
-                im2col_row(g, n_total, n0, nc, ci, ki, kj, x,
-                           col + ((size_t)(ci * k + ki) * k + kj) * cols);
+                (g->by ? im2col_row_blk : im2col_row)(g, n_total, n0, nc, ci, ki, kj, x,
+                                                      col + ((size_t)(ci * k + ki) * k + kj) * cols);
 }
 
 /* dx += col2im(col) for one chunk. */
@@ -119,8 +188,9 @@ void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *co
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++)
-                col2im_row(g, n_total, n0, nc, ci, ki, kj,
-                           col + ((size_t)(ci * k + ki) * k + kj) * cols, dx);
+                (g->by ? col2im_row_blk : col2im_row)(g, n_total, n0, nc, ci, ki, kj,
+                                                      col + ((size_t)(ci * k + ki) * k + kj) * cols,
+                                                      dx);
 }
 
 void conv2d_forward(const conv_geom *g, int n, const float *x, const float *w, const float *b,
@@ -237,8 +307,9 @@ static void col2im_s1_serial(const conv_geom *g, int n_total, int n0, int nc, co
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++)
-                col2im_row(g, n_total, n0, nc, ci, ki, kj,
-                           col + ((size_t)(ci * k + ki) * k + kj) * cols, dx);
+                (g->by ? col2im_row_blk : col2im_row)(g, n_total, n0, nc, ci, ki, kj,
+                                                      col + ((size_t)(ci * k + ki) * k + kj) * cols,
+                                                      dx);
 }
 
 void conv2d_forward_chunk(const conv_geom *g, int n, int n0, int nc, const float *x,

@@ -5,6 +5,16 @@
  * channels, and batch-norm statistics of a channel are one contiguous run.
  * With C = 1 (the input image) this is the same as NCHW.
  *
+ * The blocked layout (ResNet-18 in float32 training and evaluation) keeps the
+ * same N*H*W floats per channel, the images in blocks of FE_NB = 16: block b
+ * holds images 16b .. 16b+w-1 (w = min(16, N - 16b)) as [H][W][w], starting at
+ * 16b*H*W floats into the channel's plane (fe_blk_off).  BatchNorm, ReLU and
+ * the residual additions work per channel or per element, so they run on it
+ * unchanged; a convolution then reads and writes 16 images of one pixel as
+ * one vector instead of transposing 16 image planes.  A conv_geom says which
+ * of its tensors are blocked (bx: x and dx; by: y and dy); chunks of images
+ * are then whole blocks (conv_chunk).  fe_blk_pack/unpack convert.
+ *
  * Backward functions take the gradient of the layer output and write the
  * gradient of its input; parameter gradients are written (not accumulated)
  * unless stated.  No function allocates: every buffer is planned by the model. */
@@ -19,12 +29,28 @@ typedef struct {
     int cin, cout, k, stride, pad;
     int h, w;        /* input spatial size */
     int oh, ow;      /* output spatial size */
+    int bx, by;      /* 1: x and dx (bx), y and dy (by) in the blocked layout */
 } conv_geom;
 
+#define FE_NB 16     /* images per block of the blocked layout */
+
+/* Offset of image i's pixel p in a channel plane of n images of hw pixels, blocked. */
+static inline size_t fe_blk_off(int n, int i, size_t hw, size_t p)
+{
+    const int i0 = i & ~(FE_NB - 1), w = n - i0 < FE_NB ? n - i0 : FE_NB;
+    return (size_t)i0 * hw + p * (size_t)w + (size_t)(i - i0);
+}
+/* [C][N][HW] <-> the blocked layout of the same shape (out of place). */
+void fe_blk_pack(int c, int n, size_t hw, const float *plain, float *blk);
+void fe_blk_unpack(int c, int n, size_t hw, const float *blk, float *plain);
+
+/* bx = by = 0 (the plain layout). */
 void conv_geom_init(conv_geom *g, int cin, int cout, int k, int stride, int pad, int h, int w);
 /* Floats of im2col scratch needed to process `chunk` images at once. */
 size_t conv_col_floats(const conv_geom *g, int chunk);
-/* Images per chunk so the im2col scratch stays within col_cap floats (>= 1). */
+/* Images per chunk so the im2col scratch stays within col_cap floats (>= 1).
+ * With a blocked tensor, whole blocks (a multiple of FE_NB): col_cap must then
+ * hold FE_NB images, or all of them when there are fewer. */
 int conv_chunk(const conv_geom *g, size_t col_cap);
 
 /* y[cout][n][oh][ow] = w (*) x + b.  w is [cout][cin*k*k], b may be NULL. */
@@ -146,9 +172,9 @@ void add_inplace(size_t n, float *y, const float *x);      /* y += x */
 void maxpool2_forward(int c, int n, int h, int w, const float *x, float *y);
 void maxpool2_backward(int c, int n, int h, int w, const float *x, const float *dy, float *dx);
 
-/* ---- global average pool [C][N][H*W] -> [C][N] ---- */
-void avgpool_forward(int c, int n, int hw, const float *x, float *y);
-void avgpool_backward(int c, int n, int hw, const float *dy, float *dx);
+/* ---- global average pool [C][N][H*W] -> [C][N]; blk: x and dx blocked ---- */
+void avgpool_forward(int c, int n, int hw, int blk, const float *x, float *y);
+void avgpool_backward(int c, int n, int hw, int blk, const float *dy, float *dx);
 
 /* ---- linear: y[out][n] = w[out][in] x[in][n] + b ---- */
 void linear_forward(int in, int out, int n, const float *x, const float *w, const float *b, float *y);

@@ -46,6 +46,11 @@ typedef struct {
                                 statistics in training mode are of the whole batch over
                                 comm's ranks (comm.h); NULL: this process's batch */
     size_t col_floats;       /* chunk scratch of the convolutions (0: the default) */
+    int plain_layout;        /* 1: every activation [C][N][H][W]; 0: a model with the
+                                blocked layout (layers.h; FE_CAP_BLOCKED) keeps its
+                                activations blocked in float32 when exact_conv is 0.
+                                (fe_layer.post and the hooks' gradients are read only by
+                                the analysis tools, whose exact_conv models are plain.) */
 } fe_model_opts;
 
 /* ---- the pieces a model is built from ---- */
@@ -86,7 +91,9 @@ typedef struct {
 } fe_fc;
 
 /* A named layer for snapshot/agop: a conv or linear layer, its output z (the
- * quantity whose gradient agop needs) and the activation after its nonlinearity. */
+ * quantity whose gradient agop needs) and the activation after its nonlinearity.
+ * post, and the gradients a hook receives, are in the model's layout: plain
+ * unless m->blocked, which the analysis tools' exact_conv models never are. */
 typedef struct {
     const char *name;
     fe_conv *conv;          /* exactly one of conv, fc is set */
@@ -96,7 +103,10 @@ typedef struct {
 } fe_layer;
 
 /* ---- the table of models ---- */
-enum { FE_CAP_BF16 = 1 };   /* fe_arch.caps: it has a bf16 path (FE_PREC_BF16) */
+enum {                     /* fe_arch.caps */
+    FE_CAP_BF16 = 1,        /* it has a bf16 path (FE_PREC_BF16) */
+    FE_CAP_BLOCKED = 2,     /* it can keep its activations in the blocked layout */
+};
 
 struct fe_arch {
     const char *name;               /* "lenet5": --model, messages */
@@ -133,6 +143,7 @@ struct fe_model {
     int maxn;               /* batch capacity */
     int n;                  /* batch size of the last forward */
     int training;           /* mode of the last forward */
+    int blocked;            /* its activations are in the blocked layout (layers.h) */
 
     float *params, *grads, *bufs, *acts;
     size_t nparams, nbufs, nacts;

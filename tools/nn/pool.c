@@ -44,25 +44,36 @@ void maxpool2_backward(int c, int n, int h, int w, const float *x, const float *
     }
 }
 
-void avgpool_forward(int c, int n, int hw, const float *x, float *y)
+/* The same sums in the same order in either layout: image i's pixel j is at
+ * (its channel's plane) + fe_blk_off(n, i, hw, j) when blocked. */
+void avgpool_forward(int c, int n, int hw, int blk, const float *x, float *y)
 {
     #pragma omp parallel for schedule(static)
     for (size_t p = 0; p < (size_t)c * n; p++) {
-        const float *xp = x + p * hw;
+        const size_t ch = p / (size_t)n;
+        const int i = (int)(p % (size_t)n);
+        const float *xp = blk ? x + ch * n * hw + fe_blk_off(n, i, (size_t)hw, 0) : x + p * hw;
+        const size_t step = blk ? fe_blk_off(n, i, (size_t)hw, 1) - fe_blk_off(n, i, (size_t)hw, 0)
+                                : 1;
         float s = 0;
-        for (int i = 0; i < hw; i++)
-            s += xp[i];
+        for (int j = 0; j < hw; j++)
+            s += xp[j * step];
         y[p] = s / (float)hw;
     }
 }
 
-void avgpool_backward(int c, int n, int hw, const float *dy, float *dx)
+void avgpool_backward(int c, int n, int hw, int blk, const float *dy, float *dx)
 {
     #pragma omp parallel for schedule(static)
     for (size_t p = 0; p < (size_t)c * n; p++) {
+        const size_t ch = p / (size_t)n;
+        const int i = (int)(p % (size_t)n);
+        float *dp = blk ? dx + ch * n * hw + fe_blk_off(n, i, (size_t)hw, 0) : dx + p * hw;
+        const size_t step = blk ? fe_blk_off(n, i, (size_t)hw, 1) - fe_blk_off(n, i, (size_t)hw, 0)
+                                : 1;
         float g = dy[p] / (float)hw;
-        for (int i = 0; i < hw; i++)
-            dx[p * hw + i] = g;
+        for (int j = 0; j < hw; j++)
+            dp[j * step] = g;
     }
 }
 

@@ -9,7 +9,10 @@
  * model's mode (ops.h): in float32 the 3x3 stride-1 ones by Winograd F(4x4,3x3)
  * (4x fewer multiplies), the others direct; in bf16 all direct with bf16
  * products (conv2d_bf16.c says why).  Winograd's backward applies the ReLU
- * mask of its input in its last pass (fe_conv_backward returns 1 then). */
+ * mask of its input in its last pass (fe_conv_backward returns 1 then).
+ * In float32 with Winograd the activations are in the blocked layout
+ * (layers.h: 16 images of a pixel side by side) from conv1's output to the
+ * average pool; the analysis tools' exact models keep them plain. */
 #include <stdio.h>
 #include <string.h>
 #include "builder.h"
@@ -20,7 +23,9 @@ static void build(fe_builder *b)
     fe_model *m = b->m;
     resnet18_net *R = m->net;
     const int N = m->maxn;
+    R->blocked = b->blocked;
     fe_b_conv(b, &R->conv1, "conv1", 1, 64, 3, 1, 1, 28, 28, 0);
+    R->conv1.g.bx = 0;          /* its input, the images, is plain */
     fe_b_bn(b, &R->bn1, "bn1", 64);
     R->a0 = fe_b_act(b, (size_t)64 * N * 28 * 28);
     fe_b_layer(b, &R->conv1, NULL, R->a0, 64, 28, 28);
@@ -89,7 +94,7 @@ static void forward(fe_model *m, int n, int tr)
         relu_forward(sz, k->out);
         x = k->out;
     }
-    avgpool_forward(512, n, 16, x, R->pooled);
+    avgpool_forward(512, n, 16, R->blocked, x, R->pooled);
     linear_forward(512, 10, n, R->pooled, R->linear.w, R->linear.b, R->linear.y);
     memcpy(m->logits, R->linear.y, sizeof(float) * 10 * n);
 }
@@ -103,7 +108,7 @@ static void backward(fe_model *m, int pg, fe_hook *hook)
         return;
     linear_backward(512, 10, n, R->pooled, R->linear.w, m->dlogits, pg ? R->linear.dw : NULL,
                     pg ? R->linear.db : NULL, gB);
-    avgpool_backward(512, n, 16, gB, gA);
+    avgpool_backward(512, n, 16, R->blocked, gB, gA);
     /* gA holds d(block output), through the block's final ReLU already when
      * `masked`; each block leaves d(block input) in gA. */
     int masked = 0;
@@ -149,6 +154,6 @@ static void backward(fe_model *m, int pg, fe_hook *hook)
 const fe_arch fe_resnet18 = {
     .name = "resnet18", .title = "ResNet-18",
     .detect_keys = {"layer1.0.conv1.weight", "linear.weight"},
-    .net_size = sizeof(resnet18_net), .caps = FE_CAP_BF16,
+    .net_size = sizeof(resnet18_net), .caps = FE_CAP_BF16 | FE_CAP_BLOCKED,
     .build = build, .forward = forward, .backward = backward,
 };

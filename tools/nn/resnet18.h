@@ -20,6 +20,7 @@ typedef struct {
     resnet18_block blk[8];
     float *pooled;          /* [512][N] */
     fe_fc linear;
+    int blocked;            /* the activations are in the blocked layout (layers.h) */
 } resnet18_net;
 
 #endif

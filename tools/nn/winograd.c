@@ -24,7 +24,8 @@
  * these shapes on the 2-core Zen 5; its sums are sequential fused multiply-adds,
  * so the result does not depend on the thread count or the vector width).
  *
- * Layouts: x [cin][N][H][W], y [cout][N][H][W], w [cout][cin][3][3] (PyTorch's).
+ * Layouts: x [cin][N][H][W], y [cout][N][H][W], plain or blocked (layers.h; x
+ * and y alike), w [cout][cin][3][3] (PyTorch's).
  * Filters: u and du [36][cout][cin]; per chunk of nc images, with T = nc*TH*TW
  * tiles (TH = ceil(H/4)) numbered (block of 16 images, tile, image), two buffers
  * in col: [36][cin][T] (V, then dV) and [36][cout][T] (M or dM). */
@@ -58,10 +59,13 @@ size_t wino_col_floats(const conv_geom *g, int chunk)
     return (size_t)36 * tiles(g) * (size_t)(g->cin + g->cout) * (size_t)chunk;
 }
 
+/* Whole blocks of 16 images (the blocked layout needs them; in the plain one
+ * they keep the two layouts' sums alike, bit for bit). */
 static int wino_chunk(const conv_geom *g, size_t col_cap)
 {
     size_t per = wino_col_floats(g, 1), c = col_cap / per;
-    return c < 1 ? 1 : (c > 1 << 20 ? 1 << 20 : (int)c);
+    c = c < 1 ? 1 : (c > 1 << 20 ? 1 << 20 : c);
+    return (int)(c >= FE_NB ? c & ~(size_t)(FE_NB - 1) : c);
 }
 
 /* The three 1-D transforms and their transposes, on 6 (or 4, 3) values.
@@ -219,9 +223,18 @@ static void weight_grad_transform(const conv_geom *g, const float *du, float *dw
  * follow one another.  (On
  * ResNet-18's 7x7 and 4x4 maps a row holds only 2 or 1 tiles: vectorising over
  * tiles would leave the lanes empty.)  Each block of images is first copied,
- * transposed, into a zero-padded [row][column][lane] plane on the stack.  The
- * block functions exist in several copies (clones.h). */
+ * transposed, into a zero-padded [row][column][lane] plane on the stack; in
+ * the blocked layout (layers.h) a block is already [row][column][lane], and
+ * the copy moves whole vectors.  The block functions exist in several copies
+ * (clones.h). */
 #define L 16
+
+/* A block of jb <= 16 images of one channel: the images' planes (p[l], the
+ * plain layout), or the block's [H][W][jb] floats (b, the blocked layout). */
+typedef struct {
+    const float *p[L];
+    const float *b;
+} blk16;
 #define PMAX (WINO_MAXW + 6)            /* padded plane side: 4 * ceil(32/4) + 2 */
 
 /* n <= L floats; a whole vector in one go when n == L (no call to memcpy). */
@@ -320,6 +333,60 @@ static void scatter16(int r0, int r1, int W, float (*A)[PMAX][L], int dr, int dq
         }
 }
 
+/* E[r - r0 + dr][q + dq][l] = image l's (r, q) for r0 <= r < r1, q < W, l < jb. */
+static inline void get_rows(int r0, int r1, int W, const blk16 *src, int jb, int dr, int dq,
+                            float (*E)[PMAX][L])
+{
+    if (src->b) {
+        for (int r = r0; r < r1; r++)
+            for (int q = 0; q < W; q++)
+                COPY_LANES(E[r - r0 + dr][q + dq], src->b + ((size_t)r * W + q) * jb, jb);
+        return;
+    }
+    if (jb == L && have_avx512()) {
+        gather16(r0, r1, W, src->p, dr, dq, E);
+        return;
+    }
+    for (int l = 0; l < jb; l++)
+        for (int r = r0; r < r1; r++)
+            for (int q = 0; q < W; q++)
+                E[r - r0 + dr][q + dq][l] = src->p[l][(size_t)r * W + q];
+}
+
+/* image l's (r, q) = A[r - r0 + dr][q + dq][l] (+ its value when add) for r0 <= r < r1,
+ * q < W, l < jb, then 0 where mask's (r, q) <= 0 when mask is set. */
+static inline void put_rows(int r0, int r1, int W, float (*A)[PMAX][L], int dr, int dq,
+                            const blk16 *dst, int jb, int add, const blk16 *mask)
+{
+    if (dst->b) {
+        float *d = (float *)dst->b;
+        for (int r = r0; r < r1; r++)
+            for (int q = 0; q < W; q++) {
+                const size_t o = ((size_t)r * W + q) * jb;
+                const float *a = A[r - r0 + dr][q + dq];
+                const float *mk = mask ? mask->b + o : NULL;
+                for (int l = 0; l < jb; l++) {
+                    const float v = add ? a[l] + d[o + l] : a[l];
+                    d[o + l] = mk && !(mk[l] > 0.0f) ? 0.0f : v;
+                }
+            }
+        return;
+    }
+    if (jb == L && have_avx512()) {
+        scatter16(r0, r1, W, A, dr, dq, (float *const *)dst->p, add, mask ? mask->p : NULL);
+        return;
+    }
+    for (int l = 0; l < jb; l++)
+        for (int r = r0; r < r1; r++) {
+            float *row = (float *)dst->p[l] + (size_t)r * W;
+            const float *mk = mask ? mask->p[l] + (size_t)r * W : NULL;
+            for (int q = 0; q < W; q++) {
+                const float v = add ? A[r - r0 + dr][q + dq][l] + row[q] : A[r - r0 + dr][q + dq][l];
+                row[q] = mk && !(mk[q] > 0.0f) ? 0.0f : v;
+            }
+        }
+}
+
 /* Zero E[r][q][*] outside rows [r0, r1) and columns [q0, q1) of an R x Q plane:
  * the border only, the inside is about to be written.  When some lanes carry no
  * image (jb < L) the whole plane is zeroed, so they hold zeros, not stale stack. */
@@ -338,26 +405,19 @@ static inline void zero_border(float (*E)[PMAX][L], int R, int Q, int r0, int r1
 /* P[r][q][l] = image l's padded input (row p0 + r - 1, column q - 1) for the
  * padded rows [p0, p1) of tile rows [ty0, ty1) (p0 = 4 ty0, p1 = 4 ty1 + 2),
  * zero outside the image. */
-static inline void load_planes(int H, int W, int p0, int p1, int WP, const float *const *src,
-                               int jb, float (*P)[PMAX][L])
+static inline void load_planes(int H, int W, int p0, int p1, int WP, const blk16 *src, int jb,
+                               float (*P)[PMAX][L])
 {
     const int r0 = p0 - 1 > 0 ? p0 - 1 : 0, r1 = p1 - 1 < H ? p1 - 1 : H;  /* input rows */
     zero_border(P, p1 - p0, WP, r0 + 1 - p0, r1 + 1 - p0, 1, W + 1, jb);
-    if (jb == L && have_avx512()) {
-        gather16(r0, r1, W, src, r0 + 1 - p0, 1, P);
-        return;
-    }
-    for (int l = 0; l < jb; l++)
-        for (int r = r0; r < r1; r++)
-            for (int q = 0; q < W; q++)
-                P[r + 1 - p0][q + 1][l] = src[l][(size_t)r * W + q];
+    get_rows(r0, r1, W, src, jb, r0 + 1 - p0, 1, P);
 }
 
 /* V for tile rows [ty0, ty1) of a block of jb images (one channel); tile
  * (ty, tx) goes to v + ((ty - ty0) * TW + tx) * jb, position xi at + xi * pl. */
 FE_CLONES
-static void in_block(int H, int W, int ty0, int ty1, int TW, const float *const *src, int jb,
-                     size_t pl, float *v)
+static void in_block(int H, int W, int ty0, int ty1, int TW, const blk16 *src, int jb, size_t pl,
+                     float *v)
 {
     float P[PMAX][PMAX][L];
     load_planes(H, W, 4 * ty0, 4 * ty1 + 2, 4 * TW + 2, src, jb, P);
@@ -393,7 +453,7 @@ static void in_block(int H, int W, int ty0, int ty1, int TW, const float *const 
  * tile (ty, tx) is read from m + ((ty - ty0) * TW + tx) * jb. */
 FE_CLONES
 static void out_block(int H, int W, int ty0, int ty1, int TW, const float *m, size_t pl, int jb,
-                      float *const *dst)
+                      const blk16 *dst)
 {
     float Y[PMAX][PMAX][L];                    /* [row - 4 ty0][column][lane] */
     for (int ty = ty0; ty < ty1; ty++)
@@ -423,29 +483,16 @@ static void out_block(int H, int W, int ty0, int ty1, int TW, const float *m, si
                 }
         }
     const int r1 = H < 4 * ty1 ? H : 4 * ty1;
-    if (jb == L && have_avx512()) {
-        scatter16(4 * ty0, r1, W, Y, 0, 0, dst, 0, NULL);
-        return;
-    }
-    for (int l = 0; l < jb; l++)
-        for (int r = 4 * ty0; r < r1; r++)
-            for (int q = 0; q < W; q++)
-                dst[l][(size_t)r * W + q] = Y[r - 4 * ty0][q][l];
+    put_rows(4 * ty0, r1, W, Y, 0, 0, dst, jb, 0, NULL);
 }
 
 FE_CLONES
-static void gout_block(int H, int W, int TH, int TW, const float *const *src, int jb, size_t pl,
+static void gout_block(int H, int W, int TH, int TW, const blk16 *src, int jb, size_t pl,
                        float *dm)
 {
     float E[PMAX][PMAX][L];                    /* dy, zero past the map's edge */
     zero_border(E, 4 * TH, 4 * TW, 0, H, 0, W, jb);
-    if (jb == L && have_avx512())
-        gather16(0, H, W, src, 0, 0, E);
-    else
-        for (int l = 0; l < jb; l++)
-            for (int r = 0; r < H; r++)
-                for (int q = 0; q < W; q++)
-                    E[r][q][l] = src[l][(size_t)r * W + q];
+    get_rows(0, H, W, src, jb, 0, 0, E);
     for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
             float t[6][4][L], o[36][L];
@@ -475,7 +522,7 @@ static void gout_block(int H, int W, int TH, int TW, const float *const *src, in
 /* dx (+)= B dV B^T, then dx = 0 where mask <= 0 when mask is set. */
 FE_CLONES
 static void gin_block(int H, int W, int TH, int TW, const float *dv, size_t pl, int jb,
-                      float *const *dst, int add, const float *const *mask)
+                      const blk16 *dst, int add, const blk16 *mask)
 {
     float A[PMAX][PMAX][L];                    /* padded plane, [0][0] = input (-1, -1) */
     for (int r = 0; r < 4 * TH + 2; r++)
@@ -508,33 +555,22 @@ static void gin_block(int H, int W, int TH, int TW, const float *dv, size_t pl, 
                     a[3 * L + l] += o3; a[4 * L + l] += o4; a[5 * L + l] += o5;
                 }
         }
-    if (jb == L && have_avx512()) {
-        scatter16(0, H, W, A, 1, 1, dst, add, mask);
-        return;
-    }
-    for (int l = 0; l < jb; l++)
-        for (int r = 0; r < H; r++) {
-            float *row = dst[l] + (size_t)r * W;
-            const float *mk = mask ? mask[l] + (size_t)r * W : NULL;
-            for (int q = 0; q < W; q++) {
-                float v = add ? A[r + 1][q + 1][l] + row[q] : A[r + 1][q + 1][l];
-                row[q] = mk && !(mk[q] > 0.0f) ? 0.0f : v;
-            }
-        }
+    put_rows(0, H, W, A, 1, 1, dst, jb, add, mask);
 }
 
-/* Pointers to the planes of channel c of images n0+j0 .. n0+j0+jb-1. */
-static void planes(const float *base, int c, int n_total, int n0, int j0, int jb, size_t hw,
-                   const float **p)
+/* Channel c of images n0+j0 .. n0+j0+jb-1 (n0 + j0 a multiple of 16), in either layout. */
+static void planes(const float *base, int blk, int c, int n_total, int n0, int j0, int jb,
+                   size_t hw, blk16 *p)
 {
-    for (int l = 0; l < jb; l++)
-        p[l] = base + ((size_t)c * n_total + n0 + j0 + l) * hw;
+    p->b = blk ? base + ((size_t)c * n_total + n0 + j0) * hw : NULL;
+    for (int l = 0; l < jb && !blk; l++)
+        p->p[l] = base + ((size_t)c * n_total + n0 + j0 + l) * hw;
 }
 
-/* V = B^T d B for the tiles of images [n0, n0+nc) of x (c channels), into
- * v[36][c][T]. */
-static void input_transform(int c_n, int H, int W, int n_total, int n0, int nc, const float *x,
-                            float *v)
+/* V = B^T d B for the tiles of images [n0, n0+nc) of x (c channels; blocked:
+ * blk), into v[36][c][T]. */
+static void input_transform(int c_n, int H, int W, int n_total, int n0, int nc, int blk,
+                            const float *x, float *v)
 {
     const int TH = (H + 3) / 4, TW = (W + 3) / 4, nb = (nc + L - 1) / L;
     const size_t T = (size_t)nc * TH * TW, pl = (size_t)c_n * T;
@@ -542,15 +578,15 @@ static void input_transform(int c_n, int H, int W, int n_total, int n0, int nc, 
     for (int c = 0; c < c_n; c++)
         for (int b = 0; b < nb; b++) {
             const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
-            const float *src[L];
-            planes(x, c, n_total, n0, j0, jb, (size_t)H * W, src);
-            in_block(H, W, 0, TH, TW, src, jb, pl, v + (size_t)c * T + (size_t)j0 * TH * TW);
+            blk16 src;
+            planes(x, blk, c, n_total, n0, j0, jb, (size_t)H * W, &src);
+            in_block(H, W, 0, TH, TW, &src, jb, pl, v + (size_t)c * T + (size_t)j0 * TH * TW);
         }
 }
 
 /* y = A^T M A for every tile, m[36][c][T] -> y (c channels). */
-static void output_transform(int c_n, int H, int W, int n_total, int n0, int nc, const float *m,
-                             float *y)
+static void output_transform(int c_n, int H, int W, int n_total, int n0, int nc, int blk,
+                             const float *m, float *y)
 {
     const int TH = (H + 3) / 4, TW = (W + 3) / 4, nb = (nc + L - 1) / L;
     const size_t T = (size_t)nc * TH * TW, pl = (size_t)c_n * T;
@@ -558,16 +594,15 @@ static void output_transform(int c_n, int H, int W, int n_total, int n0, int nc,
     for (int c = 0; c < c_n; c++)
         for (int b = 0; b < nb; b++) {
             const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
-            const float *p[L];
-            planes(y, c, n_total, n0, j0, jb, (size_t)H * W, p);
-            out_block(H, W, 0, TH, TW, m + (size_t)c * T + (size_t)j0 * TH * TW, pl, jb,
-                      (float *const *)p);
+            blk16 dst;
+            planes(y, blk, c, n_total, n0, j0, jb, (size_t)H * W, &dst);
+            out_block(H, W, 0, TH, TW, m + (size_t)c * T + (size_t)j0 * TH * TW, pl, jb, &dst);
         }
 }
 
 /* dM = A dY A^T for every tile of dy (c channels), into dm[36][c][T]; outputs
  * past the edge of the map (when H or W is not a multiple of 4) count as zero. */
-static void grad_output_transform(int c_n, int H, int W, int n_total, int n0, int nc,
+static void grad_output_transform(int c_n, int H, int W, int n_total, int n0, int nc, int blk,
                                   const float *dy, float *dm)
 {
     const int TH = (H + 3) / 4, TW = (W + 3) / 4, nb = (nc + L - 1) / L;
@@ -576,15 +611,15 @@ static void grad_output_transform(int c_n, int H, int W, int n_total, int n0, in
     for (int c = 0; c < c_n; c++)
         for (int b = 0; b < nb; b++) {
             const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
-            const float *src[L];
-            planes(dy, c, n_total, n0, j0, jb, (size_t)H * W, src);
-            gout_block(H, W, TH, TW, src, jb, pl, dm + (size_t)c * T + (size_t)j0 * TH * TW);
+            blk16 src;
+            planes(dy, blk, c, n_total, n0, j0, jb, (size_t)H * W, &src);
+            gout_block(H, W, TH, TW, &src, jb, pl, dm + (size_t)c * T + (size_t)j0 * TH * TW);
         }
 }
 
 /* dx (+)= B dV B^T over the overlapping 6x6 input tiles, dv[36][c][T]; then,
  * when mask is set, dx = 0 wherever mask <= 0 (a ReLU's backward, fused). */
-static void grad_input_transform(int c_n, int H, int W, int n_total, int n0, int nc,
+static void grad_input_transform(int c_n, int H, int W, int n_total, int n0, int nc, int blk,
                                  const float *dv, float *dx, int add, const float *mask)
 {
     const int TH = (H + 3) / 4, TW = (W + 3) / 4, nb = (nc + L - 1) / L;
@@ -593,12 +628,12 @@ static void grad_input_transform(int c_n, int H, int W, int n_total, int n0, int
     for (int c = 0; c < c_n; c++)
         for (int b = 0; b < nb; b++) {
             const int j0 = b * L, jb = nc - j0 < L ? nc - j0 : L;
-            const float *p[L], *mk[L];
-            planes(dx, c, n_total, n0, j0, jb, (size_t)H * W, p);
+            blk16 d, mk;
+            planes(dx, blk, c, n_total, n0, j0, jb, (size_t)H * W, &d);
             if (mask)
-                planes(mask, c, n_total, n0, j0, jb, (size_t)H * W, mk);
-            gin_block(H, W, TH, TW, dv + (size_t)c * T + (size_t)j0 * TH * TW, pl, jb,
-                      (float *const *)p, add, mask ? mk : NULL);
+                planes(mask, blk, c, n_total, n0, j0, jb, (size_t)H * W, &mk);
+            gin_block(H, W, TH, TW, dv + (size_t)c * T + (size_t)j0 * TH * TW, pl, jb, &d, add,
+                      mask ? &mk : NULL);
         }
 }
 
@@ -635,19 +670,18 @@ static void forward_fused(const conv_geom *g, int n, const float *x, const float
         for (int blk = 0; blk < nb * TH; blk++) {
             const int j0 = blk / TH * L, ty = blk % TH, jb = n - j0 < L ? n - j0 : L;
             const int nbk = TW * jb;           /* the block's columns: (tile, image) */
-            const float *p[L];
+            blk16 p;
             for (int c = 0; c < ci_n; c++) {
-                planes(x, c, n, 0, j0, jb, (size_t)H * W, p);
-                in_block(H, W, ty, ty + 1, TW, p, jb, (size_t)ci_n * nbk, v + (size_t)c * nbk);
+                planes(x, g->bx, c, n, 0, j0, jb, (size_t)H * W, &p);
+                in_block(H, W, ty, ty + 1, TW, &p, jb, (size_t)ci_n * nbk, v + (size_t)c * nbk);
             }
             for (int xi = 0; xi < 36; xi++)
                 fe_sgemm(0, 0, co_n, nbk, ci_n, u + (size_t)xi * co_n * ci_n, ci_n,
                          v + (size_t)xi * ci_n * nbk, nbk, 0, m + (size_t)xi * co_n * nbk, nbk,
                          NULL);
             for (int c = 0; c < co_n; c++) {
-                planes(y, c, n, 0, j0, jb, (size_t)H * W, p);
-                out_block(H, W, ty, ty + 1, TW, m + (size_t)c * nbk, (size_t)co_n * nbk, jb,
-                          (float *const *)p);
+                planes(y, g->by, c, n, 0, j0, jb, (size_t)H * W, &p);
+                out_block(H, W, ty, ty + 1, TW, m + (size_t)c * nbk, (size_t)co_n * nbk, jb, &p);
             }
         }
     }
@@ -665,12 +699,12 @@ void wino_forward(const conv_geom *g, int n, const float *x, const float *u, flo
         const int nc = n - n0 < chunk ? n - n0 : chunk;
         const int T = (int)(nc * tiles(g));
         float *v = col, *m = col + (size_t)36 * ci_n * T;
-        input_transform(ci_n, g->h, g->w, n, n0, nc, x, v);
+        input_transform(ci_n, g->h, g->w, n, n0, nc, g->bx, x, v);
         #pragma omp parallel for schedule(static)
         for (int xi = 0; xi < 36; xi++)
             fe_sgemm(0, 0, co_n, T, ci_n, u + (size_t)xi * co_n * ci_n, ci_n,
                      v + (size_t)xi * ci_n * T, T, 0, m + (size_t)xi * co_n * T, T, NULL);
-        output_transform(co_n, g->h, g->w, n, n0, nc, m, y);
+        output_transform(co_n, g->h, g->w, n, n0, nc, g->by, m, y);
     }
 }
 
@@ -683,9 +717,9 @@ void wino_backward(const conv_geom *g, int n, const float *x, const float *u, co
         const int nc = n - n0 < chunk ? n - n0 : chunk;
         const int T = (int)(nc * tiles(g));
         float *v = col, *dm = col + (size_t)36 * ci_n * T;
-        grad_output_transform(co_n, g->h, g->w, n, n0, nc, dy, dm);
+        grad_output_transform(co_n, g->h, g->w, n, n0, nc, g->by, dy, dm);
         if (dw) {
-            input_transform(ci_n, g->h, g->w, n, n0, nc, x, v);
+            input_transform(ci_n, g->h, g->w, n, n0, nc, g->bx, x, v);
             float *pack = du + wino_u_floats(g);
             #pragma omp parallel for schedule(static)
             for (int xi = 0; xi < 36; xi++)
@@ -698,7 +732,8 @@ void wino_backward(const conv_geom *g, int n, const float *x, const float *u, co
             for (int xi = 0; xi < 36; xi++)
                 fe_sgemm(1, 0, ci_n, T, co_n, u + (size_t)xi * co_n * ci_n, ci_n,
                          dm + (size_t)xi * co_n * T, T, 0, v + (size_t)xi * ci_n * T, T, NULL);
-            grad_input_transform(ci_n, g->h, g->w, n, n0, nc, v, dx, accumulate_dx, mask);
+            grad_input_transform(ci_n, g->h, g->w, n, n0, nc, g->bx, v, dx, accumulate_dx,
+                                 mask);
         }
     }
     if (dw)
