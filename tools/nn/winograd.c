@@ -353,11 +353,34 @@ static inline void get_rows(int r0, int r1, int W, const blk16 *src, int jb, int
                 E[r - r0 + dr][q + dq][l] = src->p[l][(size_t)r * W + q];
 }
 
+/* put_rows for a whole block of 16 images in the blocked layout: one vector a pixel. */
+__attribute__((target("avx512f"), noinline))
+static void put16_blocked(int r0, int r1, int W, float (*A)[PMAX][L], int dr, int dq, float *d,
+                          int add, const float *mask)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    for (int r = r0; r < r1; r++)
+        for (int q = 0; q < W; q++) {
+            const size_t o = ((size_t)r * W + q) * L;
+            __m512 v = _mm512_loadu_ps(A[r - r0 + dr][q + dq]);
+            if (add)
+                v = _mm512_add_ps(v, _mm512_loadu_ps(d + o));
+            if (mask)
+                v = _mm512_maskz_mov_ps(
+                    _mm512_cmp_ps_mask(_mm512_loadu_ps(mask + o), zero, _CMP_GT_OQ), v);
+            _mm512_storeu_ps(d + o, v);
+        }
+}
+
 /* image l's (r, q) = A[r - r0 + dr][q + dq][l] (+ its value when add) for r0 <= r < r1,
  * q < W, l < jb, then 0 where mask's (r, q) <= 0 when mask is set. */
 static inline void put_rows(int r0, int r1, int W, float (*A)[PMAX][L], int dr, int dq,
                             const blk16 *dst, int jb, int add, const blk16 *mask)
 {
+    if (dst->b && jb == L && have_avx512()) {
+        put16_blocked(r0, r1, W, A, dr, dq, (float *)dst->b, add, mask ? mask->b : NULL);
+        return;
+    }
     if (dst->b) {
         float *d = (float *)dst->b;
         for (int r = r0; r < r1; r++)
@@ -519,15 +542,25 @@ static void gout_block(int H, int W, int TH, int TW, const blk16 *src, int jb, s
         }
 }
 
-/* dx (+)= B dV B^T, then dx = 0 where mask <= 0 when mask is set. */
+/* dx (+)= B dV B^T, then dx = 0 where mask <= 0 when mask is set.  The padded
+ * plane of sums ([0][0] = input (-1, -1)) is kept as a window of the 6 rows of
+ * one tile row, so that it stays in L1: its first 4 rows are complete once the
+ * tile row is added in and go out to dx, the 2 it shares with the next tile row
+ * move up.  Each sum gets its terms in the same order as in a whole plane. */
 FE_CLONES
 static void gin_block(int H, int W, int TH, int TW, const float *dv, size_t pl, int jb,
                       const blk16 *dst, int add, const blk16 *mask)
 {
-    float A[PMAX][PMAX][L];                    /* padded plane, [0][0] = input (-1, -1) */
-    for (int r = 0; r < 4 * TH + 2; r++)
-        memset(A[r], 0, sizeof(float) * L * (4 * TW + 2));
-    for (int ty = 0; ty < TH; ty++)
+    float A[6][PMAX][L];                       /* plane rows 4 ty .. 4 ty + 5 */
+    const size_t row = sizeof(float) * L * (4 * TW + 2);
+    for (int ty = 0; ty < TH; ty++) {
+        for (int r = 0; r < 2; r++)
+            if (ty == 0)
+                memset(A[r], 0, row);
+            else
+                memcpy(A[r], A[4 + r], row);
+        for (int r = 2; r < 6; r++)
+            memset(A[r], 0, row);
         for (int tx = 0; tx < TW; tx++) {
             float in[36][L], t[6][6][L];
             if (jb < L)
@@ -550,12 +583,20 @@ static void gin_block(int H, int W, int TH, int TW, const float *dv, size_t pl, 
                     const float x3 = t[r][3][l], x4 = t[r][4][l], x5 = t[r][5][l];
                     float o0, o1, o2, o3, o4, o5;
                     B6(o, x);
-                    float *a = A[4 * ty + r][4 * tx];
+                    float *a = A[r][4 * tx];
                     a[0 * L + l] += o0; a[1 * L + l] += o1; a[2 * L + l] += o2;
                     a[3 * L + l] += o3; a[4 * L + l] += o4; a[5 * L + l] += o5;
                 }
         }
-    put_rows(0, H, W, A, 1, 1, dst, jb, add, mask);
+        /* window rows 0..3: input rows 4 ty - 1 .. 4 ty + 2 */
+        const int r0 = 4 * ty - 1 > 0 ? 4 * ty - 1 : 0, r1 = 4 * ty + 3 < H ? 4 * ty + 3 : H;
+        if (r0 < r1)
+            put_rows(r0, r1, W, A, r0 - (4 * ty - 1), 1, dst, jb, add, mask);
+    }
+    /* the last tile row's rows 4 and 5: input rows 4 TH - 1 and 4 TH */
+    const int r0 = 4 * TH - 1, r1 = 4 * TH + 1 < H ? 4 * TH + 1 : H;
+    if (r0 < r1)
+        put_rows(r0, r1, W, A, 4, 1, dst, jb, add, mask);
 }
 
 /* Channel c of images n0+j0 .. n0+j0+jb-1 (n0 + j0 a multiple of 16), in either layout. */
