@@ -178,19 +178,27 @@ void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, flo
                                                       col + ((size_t)(ci * k + ki) * k + kj) * cols);
 }
 
-/* dx += col2im(col) for one chunk. */
-void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *col, float *dx)
+/* dx += col2im(col) for one chunk, then the mask.  A channel's chunk of dx is
+ * complete once its k*k rows are in (earlier chunks hold other images). */
+void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *col, float *dx,
+                const float *mask)
 {
     const int k = g->k;
-    const size_t cols = (size_t)nc * g->oh * g->ow;
+    const size_t cols = (size_t)nc * g->oh * g->ow, hw = (size_t)g->h * g->w;
     /* each input channel's planes receive only its own rows: no races */
     #pragma omp parallel for schedule(static)
-    for (int ci = 0; ci < g->cin; ci++)
+    for (int ci = 0; ci < g->cin; ci++) {
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++)
                 (g->by ? col2im_row_blk : col2im_row)(g, n_total, n0, nc, ci, ki, kj,
                                                       col + ((size_t)(ci * k + ki) * k + kj) * cols,
                                                       dx);
+        if (mask) {          /* images n0 .. n0+nc-1 of channel ci, in either layout */
+            const size_t o = ((size_t)ci * n_total + n0) * hw, len = (size_t)nc * hw;
+            for (size_t i = 0; i < len; i++)
+                dx[o + i] = mask[o + i] > 0.0f ? dx[o + i] : 0.0f;
+        }
+    }
 }
 
 void conv2d_forward(const conv_geom *g, int n, const float *x, const float *w, const float *b,
@@ -244,7 +252,7 @@ void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, 
         if (dx) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, cols, g->cout, 1.0f, w, K,
                         dy + n0 * ohw, (int)ldy, 0.0f, col, cols);
-            col2im_add(g, n, n0, nc, col, dx);
+            col2im_add(g, n, n0, nc, col, dx, NULL);
         }
     }
 }

@@ -52,6 +52,6 @@ void conv2d_backward_bf16(const conv_geom *g, int n, const float *x, const float
     for (int n0 = 0; n0 < n; n0 += chunk) {
         const int nc = n - n0 < chunk ? n - n0 : chunk, cols = (int)(nc * ohw);
         fe_gemm_bf16(K, cols, g->cout, w, K, 1, dy + n0 * ohw, (int)ldy, col, cols, scratch);
-        col2im_add(g, n, n0, nc, col, dx);
+        col2im_add(g, n, n0, nc, col, dx, NULL);
     }
 }

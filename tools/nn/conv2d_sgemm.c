@@ -24,7 +24,7 @@ void conv2d_forward_sgemm(const conv_geom *g, int n, const float *x, const float
 
 void conv2d_backward_sgemm(const conv_geom *g, int n, const float *x, const float *w,
                            const float *dy, float *dw, float *dx, int accumulate_dx, float *col,
-                           size_t col_cap)
+                           size_t col_cap, const float *mask)
 {
     const int K = g->cin * g->k * g->k, chunk = conv_chunk(g, col_cap);
     const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw;
@@ -39,7 +39,7 @@ void conv2d_backward_sgemm(const conv_geom *g, int n, const float *x, const floa
         }
         if (dx) {
             fe_sgemm_threads(1, 0, K, cols, g->cout, w, K, dy + n0 * ohw, (int)ldy, 0, col, cols);
-            col2im_add(g, n, n0, nc, col, dx);
+            col2im_add(g, n, n0, nc, col, dx, mask);
         }
     }
 }

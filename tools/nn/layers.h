@@ -62,8 +62,10 @@ void conv2d_backward(const conv_geom *g, int n, const float *x, const float *w, 
                      float *dw, float *db, float *dx, int accumulate_dx, float *col, size_t col_cap);
 /* The input patch matrix of one image chunk (im2col), exposed for tests and agop. */
 void im2col(const conv_geom *g, int n_total, int n0, int nc, const float *x, float *col);
-/* Its transpose: dx += the chunk's patch-matrix gradient col, scattered back. */
-void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *col, float *dx);
+/* Its transpose: dx += the chunk's patch-matrix gradient col, scattered back;
+ * then, when mask is set, the chunk's dx = 0 where mask <= 0 (a ReLU's backward). */
+void col2im_add(const conv_geom *g, int n_total, int n0, int nc, const float *col, float *dx,
+                const float *mask);
 
 /* ---- conv2d with bfloat16 products (conv2d_bf16.c; train --precision bf16) ----
  * As conv2d_forward/backward (no bias), the forward and input-gradient GEMMs
@@ -78,12 +80,13 @@ void conv2d_backward_bf16(const conv_geom *g, int n, const float *x, const float
 
 /* ---- conv2d with sgemm.h's GEMM (conv2d_sgemm.c) ----
  * As conv2d_forward/backward without a bias, the products by fe_sgemm_threads:
- * the same sums on every CPU and thread count. */
+ * the same sums on every CPU and thread count.  With mask (may be NULL), then
+ * dx = 0 where mask <= 0: relu_backward(mask, dx) fused into col2im. */
 void conv2d_forward_sgemm(const conv_geom *g, int n, const float *x, const float *w, float *y,
                           float *col, size_t col_cap);
 void conv2d_backward_sgemm(const conv_geom *g, int n, const float *x, const float *w,
                            const float *dy, float *dw, float *dx, int accumulate_dx, float *col,
-                           size_t col_cap);
+                           size_t col_cap, const float *mask);
 
 /* ---- Winograd F(4x4,3x3) for 3x3 stride-1 pad-1 convolutions (winograd.c) ----
  * Same results as conv2d_forward/backward (no bias) up to rounding, with 36

@@ -44,9 +44,9 @@ static int own_backward(const fe_conv_ws *ws, const fe_conv *c, int n, const flo
                         const float *dy, float *dw, float *dx, int accumulate_dx,
                         const float *mask)
 {
-    (void)mask;
-    conv2d_backward_sgemm(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, ws->col, ws->col_cap);
-    return 0;
+    conv2d_backward_sgemm(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, ws->col, ws->col_cap,
+                          dx ? mask : NULL);
+    return dx && mask;
 }
 
 const fe_conv_algo fe_conv_direct_sgemm = {
