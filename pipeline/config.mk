@@ -108,9 +108,10 @@ TEST_LIMIT    ?= 0
 
 # ours: what `make all` says before it starts (pipeline/estimate.sh): seconds per
 # full-data ResNet-18 epoch, training and evaluation (2 cores of an AMD EPYC, Zen 5,
-# 2026-12-05: 311-381 s of training plus about 60 s of evaluation), and per epoch's
-# AGOPs and CNFA rows of the 20 convs over 500 images (35 s + 15 s)
-EST_RESNET_EPOCH_S ?= 420
+# 2026-12-06, blocked layout: 271 s of training at 177 img/s plus about 40 s of
+# evaluation; tests/bench/README.md), and per epoch's AGOPs and CNFA rows of the
+# 20 convs over 500 images (35 s + 15 s)
+EST_RESNET_EPOCH_S ?= 320
 EST_AGOP_EPOCH_S   ?= 50
 
 # `make paper-short`: the paper's settings with Figure 1's run cut to 3 epochs, into
