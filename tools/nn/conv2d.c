@@ -315,9 +315,8 @@ static void col2im_s1_serial(const conv_geom *g, int n_total, int n0, int nc, co
     for (int ci = 0; ci < g->cin; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++)
-                (g->by ? col2im_row_blk : col2im_row)(g, n_total, n0, nc, ci, ki, kj,
-                                                      col + ((size_t)(ci * k + ki) * k + kj) * cols,
-                                                      dx);
+                col2im_row(g, n_total, n0, nc, ci, ki, kj,
+                           col + ((size_t)(ci * k + ki) * k + kj) * cols, dx);
 }
 
 void conv2d_forward_chunk(const conv_geom *g, int n, int n0, int nc, const float *x,
