@@ -58,7 +58,7 @@ static void im2col_row_blk(const conv_geom *g, int n_total, int n0, int nc, int 
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, s = g->stride, p = g->pad;
     const size_t hw = (size_t)H * W;
     for (int i0 = n0; i0 < n0 + nc; i0 += FE_NB) {
-        const int w = n_total - i0 < FE_NB ? n_total - i0 : FE_NB;
+        const int w = fe_blk_w(n_total, i0);
         const float *src = x + ((size_t)ci * n_total + i0) * hw;      /* either layout */
         const size_t lane = g->bx ? 1 : hw, pix = g->bx ? (size_t)w : 1;
         for (int oh = 0; oh < OH; oh++) {
@@ -89,7 +89,7 @@ static void col2im_row_blk(const conv_geom *g, int n_total, int n0, int nc, int 
     const int H = g->h, W = g->w, OH = g->oh, OW = g->ow, s = g->stride, p = g->pad;
     const size_t hw = (size_t)H * W;
     for (int i0 = n0; i0 < n0 + nc; i0 += FE_NB) {
-        const int w = n_total - i0 < FE_NB ? n_total - i0 : FE_NB;
+        const int w = fe_blk_w(n_total, i0);
         float *dst = dx + ((size_t)ci * n_total + i0) * hw;
         const size_t lane = g->bx ? 1 : hw, pix = g->bx ? (size_t)w : 1;
         for (int oh = 0; oh < OH; oh++) {

@@ -34,11 +34,17 @@ typedef struct {
 
 #define FE_NB 16     /* images per block of the blocked layout */
 
-/* Offset of image i's pixel p in a channel plane of n images of hw pixels, blocked. */
+/* Images in image i's block (of n), and the offset of its pixel p in a channel
+ * plane of n images of hw pixels, blocked: its pixels lie fe_blk_w apart. */
+static inline int fe_blk_w(int n, int i)
+{
+    const int i0 = i & ~(FE_NB - 1);
+    return n - i0 < FE_NB ? n - i0 : FE_NB;
+}
 static inline size_t fe_blk_off(int n, int i, size_t hw, size_t p)
 {
-    const int i0 = i & ~(FE_NB - 1), w = n - i0 < FE_NB ? n - i0 : FE_NB;
-    return (size_t)i0 * hw + p * (size_t)w + (size_t)(i - i0);
+    const int i0 = i & ~(FE_NB - 1);
+    return (size_t)i0 * hw + p * (size_t)fe_blk_w(n, i) + (size_t)(i - i0);
 }
 /* [C][N][HW] <-> the blocked layout of the same shape (out of place). */
 void fe_blk_pack(int c, int n, size_t hw, const float *plain, float *blk);

@@ -53,8 +53,7 @@ void avgpool_forward(int c, int n, int hw, int blk, const float *x, float *y)
         const size_t ch = p / (size_t)n;
         const int i = (int)(p % (size_t)n);
         const float *xp = blk ? x + ch * n * hw + fe_blk_off(n, i, (size_t)hw, 0) : x + p * hw;
-        const size_t step = blk ? fe_blk_off(n, i, (size_t)hw, 1) - fe_blk_off(n, i, (size_t)hw, 0)
-                                : 1;
+        const size_t step = blk ? (size_t)fe_blk_w(n, i) : 1;
         float s = 0;
         for (int j = 0; j < hw; j++)
             s += xp[j * step];
@@ -69,8 +68,7 @@ void avgpool_backward(int c, int n, int hw, int blk, const float *dy, float *dx)
         const size_t ch = p / (size_t)n;
         const int i = (int)(p % (size_t)n);
         float *dp = blk ? dx + ch * n * hw + fe_blk_off(n, i, (size_t)hw, 0) : dx + p * hw;
-        const size_t step = blk ? fe_blk_off(n, i, (size_t)hw, 1) - fe_blk_off(n, i, (size_t)hw, 0)
-                                : 1;
+        const size_t step = blk ? (size_t)fe_blk_w(n, i) : 1;
         float g = dy[p] / (float)hw;
         for (int j = 0; j < hw; j++)
             dp[j * step] = g;
