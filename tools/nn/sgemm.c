@@ -9,8 +9,9 @@
  * cost as much as the arithmetic.
  *
  * Kernels, chosen by what the CPU reports: AVX-512F (16 accumulators of 16
- * floats, two loads of B and eight broadcasts of A per k), AVX2+FMA (the
- * 8 x 32 tile as four 8 x 8 ones) and a scalar one (fmaf).  All three do the
+ * floats, two loads of B and eight broadcasts of A per k), AVX2+FMA (a whole
+ * 8 x 32 tile as four 4 x 16 ones of eight accumulators; a partial tile as
+ * 8 x 8 ones with masks) and a scalar one (fmaf).  All three do the
  * same roundings in the same order, so they give the same bits. */
 #include <math.h>
 #include <string.h>
@@ -142,10 +143,53 @@ static void kernel_avx2_8(int kc, const float *a, size_t ars, size_t aps, const 
                                     : s[r]);
 }
 
+/* Rows [0, 4) and columns [0, 16) of a whole tile (rows and columns all live):
+ * eight accumulators, and per k two loads of B, four broadcasts of A and eight
+ * FMAs (the 8 x 8 kernel above needs nine loads for its eight FMAs and picks
+ * each row's address anew at every k). */
+__attribute__((target("avx2,fma")))
+static void kernel_avx2_4x16(int kc, const float *a, size_t ars, size_t aps, const float *b,
+                             size_t ldb, float *c, size_t ldc, int acc)
+{
+    const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars;
+    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00,
+           s30 = s00, s31 = s00;
+    size_t off = 0;
+    for (int p = 0; p < kc; p++, off += aps, b += ldb) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 x = _mm256_broadcast_ss(a0 + off);
+        s00 = _mm256_fmadd_ps(x, b0, s00);
+        s01 = _mm256_fmadd_ps(x, b1, s01);
+        x = _mm256_broadcast_ss(a1 + off);
+        s10 = _mm256_fmadd_ps(x, b0, s10);
+        s11 = _mm256_fmadd_ps(x, b1, s11);
+        x = _mm256_broadcast_ss(a2 + off);
+        s20 = _mm256_fmadd_ps(x, b0, s20);
+        s21 = _mm256_fmadd_ps(x, b1, s21);
+        x = _mm256_broadcast_ss(a3 + off);
+        s30 = _mm256_fmadd_ps(x, b0, s30);
+        s31 = _mm256_fmadd_ps(x, b1, s31);
+    }
+    const __m256 s[4][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}};
+    UNROLL
+    for (int r = 0; r < 4; r++)
+        for (int h = 0; h < 2; h++) {
+            float *cp = c + r * ldc + 8 * h;
+            _mm256_storeu_ps(cp, acc ? _mm256_add_ps(_mm256_loadu_ps(cp), s[r][h]) : s[r][h]);
+        }
+}
+
 __attribute__((target("avx2,fma")))
 static void kernel_avx2(int kc, const float *a, size_t ars, size_t aps, const float *b,
                         size_t ldb, float *c, size_t ldc, int mr, int nr, int acc)
 {
+    if (mr == MR && nr == NR) {
+        for (int i = 0; i < MR; i += 4)
+            for (int j = 0; j < NR; j += 16)
+                kernel_avx2_4x16(kc, a + i * ars, ars, aps, b + j, ldb, c + i * ldc + j, ldc,
+                                 acc);
+        return;
+    }
     for (int j = 0; j < nr; j += 8)
         kernel_avx2_8(kc, a, ars, aps, b + j, ldb, c + j, ldc, mr, nr - j < 8 ? nr - j : 8, acc);
 }
