@@ -1,7 +1,8 @@
 /* test_sgemm.c - the GEMM of tools/nn/sgemm.h against a float64 product, for
  * every transpose, accumulate or not, and sizes on both sides of the blocks
  * (8 rows, 32 columns, KC = 256, k = 0); every kernel this CPU runs
- * gives the scalar kernel's bits (the same fused multiply-adds and additions);
+ * gives the scalar kernel's bits (the same fused multiply-adds and additions),
+ * with the caller's pack block and with its own;
  * elements of C outside the m x n block are not touched; the threaded entry
  * gives the same bits on any thread count. */
 #include "fe_test.h"
@@ -37,10 +38,12 @@ static void gemm_case_ldb(int ta, int tb, int m, int n, int k, int acc, int ldb_
     for (size_t i = 0; i < nc; i++)
         c0[i] = (float)fe_rng_normal(&r);
     int ran = 0;
-    for (size_t s = 0; s < sizeof isas / sizeof isas[0]; s++) {
+    /* each kernel twice: with the caller's pack block, and with NULL (its own) */
+    for (size_t s = 0; s < 2 * (sizeof isas / sizeof isas[0]); s++) {
         memcpy(c, c0, sizeof(float) * nc);
-        if (fe_sgemm_with(isas[s], ta, tb, m, n, k, a, lda, b, ldb, acc, c, ldc, pack)) {
-            assert_int_not_equal(s, 0);         /* the scalar kernel runs everywhere */
+        if (fe_sgemm_with(isas[s / 2], ta, tb, m, n, k, a, lda, b, ldb, acc, c, ldc,
+                          s % 2 ? NULL : pack)) {
+            assert_int_not_equal(s / 2, 0);     /* the scalar kernel runs everywhere */
             continue;
         }
         if (s == 0) {
@@ -66,12 +69,13 @@ static void gemm_case_ldb(int ta, int tb, int m, int n, int k, int acc, int ldb_
             size_t at = 0;
             while (!memcmp(&c[at], &ref[at], sizeof(float)))
                 at++;
-            fail_msg("%s: the %s kernel's bits differ from the scalar one's at [%zu]: %.9g vs %.9g",
-                     what, isas[s], at, (double)c[at], (double)ref[at]);
+            fail_msg("%s: the %s kernel's bits (pack %s) differ from the scalar one's at [%zu]: "
+                     "%.9g vs %.9g", what, isas[s / 2], s % 2 ? "NULL" : "given", at,
+                     (double)c[at], (double)ref[at]);
         }
         ran++;
     }
-    assert_true(ran >= 1);
+    assert_true(ran >= 2);
     free(a); free(b); free(c0); free(c); free(ref); free(pack);
 }
 
@@ -98,6 +102,7 @@ static void test_sgemm_large(void **state)
 {
     (void)state;
     gemm_case(0, 0, 520, 100, 600, 0);      /* M = U V (cout x T) */
+    gemm_case(0, 0, 130, 50, 300, 1);       /* 128 rows or more, part blocks: B copied (AVX2) */
     gemm_case(1, 0, 64, 196, 128, 0);       /* dV = U^T dM */
     gemm_case(0, 1, 128, 64, 777, 1);       /* dU += dM V^T, over a long k */
 }

@@ -183,12 +183,15 @@ __attribute__((target("avx2,fma")))
 static void kernel_avx2(int kc, const float *a, size_t ars, size_t aps, const float *b,
                         size_t ldb, float *c, size_t ldc, int mr, int nr, int acc)
 {
-    if (mr == MR && nr == NR) {
-        for (int i = 0; i < MR; i += 4)
-            for (int j = 0; j < NR; j += 16)
+    if (mr == MR) {             /* whole rows: the columns in blocks of 16, then the rest */
+        const int n16 = nr & ~15;
+        for (int j = 0; j < n16; j += 16)
+            for (int i = 0; i < MR; i += 4)
                 kernel_avx2_4x16(kc, a + i * ars, ars, aps, b + j, ldb, c + i * ldc + j, ldc,
                                  acc);
-        return;
+        b += n16;
+        c += n16;
+        nr -= n16;
     }
     for (int j = 0; j < nr; j += 8)
         kernel_avx2_8(kc, a, ars, aps, b + j, ldb, c + j, ldc, mr, nr - j < 8 ? nr - j : 8, acc);
@@ -219,10 +222,20 @@ static void pack_b(const float *b, size_t ldb, int j0, int nr, int p0, int kc, f
 static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k, const float *a,
                  int lda, const float *b, int ldb, int accumulate, float *c, int ldc, float *pack)
 {
-    /* op(B) in place unless its rows lie a multiple of 4 KiB apart: then every
-     * row of a block falls in the same few sets of L1, and a copy is faster
-     * (ResNet-18's layer4.0.conv1 at batch 512: 8192 columns, 8% faster) */
-    const int copy_b = !trans_b && pack && ldb % 1024 == 0;
+    float own[FE_SGEMM_PACK_FLOATS] __attribute__((aligned(64)));
+    if (!pack)
+        pack = own;
+    /* op(B) in place, except:
+     * - when its rows lie a multiple of 4 KiB apart: then every row of a block
+     *   falls in the same few sets of L1, and a copy is faster (ResNet-18's
+     *   layer4.0.conv1 at batch 512: 8192 columns, 8% faster);
+     * - for the AVX2 kernel, when C has 128 rows or more, so that each copy
+     *   serves 16 row blocks or more: on a 2-core Zen 3 (32 KiB of L1, one
+     *   block of B is all of it) the products of ResNet-18's layers 2-4 ran
+     *   1.1-1.3x faster, layer1's (64 rows) not.  The AVX-512 kernel keeps B
+     *   in place: copying every block made layer1's products 2x slower on a
+     *   Zen 5, and 128 rows or more were not measured there. */
+    const int copy_b = !trans_b && (ldb % 1024 == 0 || (m >= 128 && kern == kernel_avx2));
     const size_t ars = trans_a ? 1 : (size_t)lda, aps = trans_a ? (size_t)lda : 1;
     if (k == 0 && !accumulate)
         for (int i = 0; i < m; i++)

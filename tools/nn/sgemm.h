@@ -10,8 +10,8 @@
  * order, within a block one fused multiply-add at a time from zero, each block's
  * sum then added to C: the same operations whatever the vector width, so the
  * AVX-512 and AVX2 kernels and the scalar one (fmaf) give the same bits.
- * pack: FE_SGEMM_PACK_FLOATS floats of scratch for this call (32 KiB); it may be
- * NULL when trans_b is 0, and op(B) is then always read in place. */
+ * pack: FE_SGEMM_PACK_FLOATS floats of scratch for this call (32 KiB), where
+ * blocks of op(B) are copied (sgemm.c says when); NULL: a block on the stack. */
 #ifndef FE_SGEMM_H
 #define FE_SGEMM_H
 
