@@ -319,16 +319,15 @@ void fe_sgemm_threads(int trans_a, int trans_b, int m, int n, int k, const float
     const int unit = by_cols ? NR : MR, units = ((by_cols ? n : m) + unit - 1) / unit;
     #pragma omp parallel
     {
-        float pack[FE_SGEMM_PACK_FLOATS] __attribute__((aligned(64)));
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         const int u0 = (int)((long)units * t / nt), u1 = (int)((long)units * (t + 1) / nt);
         const int lo = u0 * unit, hi = u1 * unit < (by_cols ? n : m) ? u1 * unit : (by_cols ? n : m);
         if (hi > lo && by_cols)
             gemm(kern, trans_a, trans_b, m, hi - lo, k, a, lda,
-                 trans_b ? b + (size_t)lo * ldb : b + lo, ldb, accumulate, c + lo, ldc, pack);
+                 trans_b ? b + (size_t)lo * ldb : b + lo, ldb, accumulate, c + lo, ldc, NULL);
         else if (hi > lo)
             gemm(kern, trans_a, trans_b, hi - lo, n, k,
                  trans_a ? a + lo : a + (size_t)lo * lda, lda, b, ldb, accumulate,
-                 c + (size_t)lo * ldc, ldc, pack);
+                 c + (size_t)lo * ldc, ldc, NULL);
     }
 }
