@@ -13,6 +13,7 @@
 
 #include <math.h>
 
+#include "conv5x5.h"
 #include "gemm_bf16.h"
 #include "layers.h"
 #include "ops.h"
@@ -1618,9 +1619,95 @@ static void test_conv_chunk(void **state)
     conv_chunk_case(2, 3, 2, 7, 9, 3, 2);
 }
 
+/* conv5x5c1's arithmetic written out one float at a time, in the order every
+ * kernel of conv5x5.c and conv5x5_avx2.c must follow (their results do not
+ * depend on the CPU): y = relu(((0 + w0 x0) + w1 x1 ... + w24 x24) + b), each
+ * product and sum rounded; p = the 2x2 maximum. */
+static void conv5_exact_forward(const conv_geom *g, int n, int n0, int nc, const float *x,
+                                const float *w, const float *b, float *y, float *p)
+{
+    const int OH = g->oh, OW = g->ow, H = g->h, W = g->w, P = g->pad;
+    for (int co = 0; co < g->cout; co++)
+        for (int i = n0; i < n0 + nc; i++) {
+            float *yc = y + ((size_t)co * n + i) * OH * OW;
+            float *pc = p + ((size_t)co * n + i) * (OH / 2) * (OW / 2);
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    float a = 0.0f;
+                    for (int kk = 0; kk < 25; kk++) {
+                        const int ih = oh + kk / 5 - P, iw = ow + kk % 5 - P;
+                        const float xv = ih >= 0 && ih < H && iw >= 0 && iw < W
+                                             ? x[((size_t)i * H + ih) * W + iw] : 0.0f;
+                        const float prod = w[co * 25 + kk] * xv;
+                        a = a + prod;
+                    }
+                    a = a + b[co];
+                    yc[oh * OW + ow] = a > 0.0f ? a : 0.0f;
+                }
+            for (int r = 0; r < OH / 2; r++)
+                for (int c = 0; c < OW / 2; c++) {
+                    const float *q = yc + 2 * r * OW + 2 * c;
+                    float m = q[0];
+                    m = q[1] > m ? q[1] : m;
+                    m = q[OW] > m ? q[OW] : m;
+                    m = q[OW + 1] > m ? q[OW + 1] : m;
+                    pc[r * (OW / 2) + c] = m;
+                }
+        }
+}
+
+/* The weight gradient likewise: per pooled column j (a lane of 16) and tap, a
+ * sum over the chunk's images and pooled rows of dp * the input under the tap
+ * at the window's first maximum (when > 0); then dw += the 16 lanes' sum in
+ * lane order, db += the gradients' likewise.  y must be >= 0 (a ReLU'd map). */
+static void conv5_exact_backward_w(const conv_geom *g, int n, int n0, int nc, const float *x,
+                                   const float *y, const float *dp, float *dw, float *db)
+{
+    const int OH = g->oh, OW = g->ow, PH = OH / 2, PW = OW / 2, H = g->h, W = g->w;
+    for (int co = 0; co < g->cout; co++) {
+        float acc[25][16] = {{0}}, accb[16] = {0};
+        for (int i = n0; i < n0 + nc; i++) {
+            const float *yc = y + ((size_t)co * n + i) * OH * OW;
+            const float *dpc = dp + ((size_t)co * n + i) * PH * PW;
+            for (int pi = 0; pi < PH; pi++)
+                for (int j = 0; j < PW; j++) {
+                    const float *q = yc + 2 * pi * OW + 2 * j;
+                    const float v[4] = {q[0], q[1], q[OW], q[OW + 1]};
+                    int win = 0;
+                    for (int k = 1; k < 4; k++)
+                        if (v[k] > v[win])
+                            win = k;
+                    const float gv = v[win] > 0.0f ? dpc[pi * PW + j] : 0.0f;
+                    accb[j] = accb[j] + gv;
+                    const int oh = 2 * pi + win / 2, ow = 2 * j + win % 2;
+                    for (int kk = 0; kk < 25; kk++) {
+                        const int ih = oh + kk / 5 - g->pad, iw = ow + kk % 5 - g->pad;
+                        const float xv = ih >= 0 && ih < H && iw >= 0 && iw < W
+                                             ? x[((size_t)i * H + ih) * W + iw] : 0.0f;
+                        const float prod = gv * xv;
+                        acc[kk][j] = acc[kk][j] + prod;
+                    }
+                }
+        }
+        for (int kk = 0; kk < 25; kk++) {
+            float s = 0.0f;
+            for (int l = 0; l < 16; l++)
+                s += acc[kk][l];
+            dw[co * 25 + kk] += s;
+        }
+        float s = 0.0f;
+        for (int l = 0; l < 16; l++)
+            s += accb[l];
+        db[co] += s;
+    }
+}
+
 /* The direct 1-channel 5x5 convolution (forward with bias, ReLU and pool; weight
  * gradient through pool and ReLU) against conv2d + relu + maxpool2, on its own
- * output and on a tie-laden map. */
+ * output and on a tie-laden map.
+ * Each kernel must also give conv5_exact_*'s bits: conv5x5.c's AVX-512/AVX2/
+ * baseline clones through the public functions, conv5x5_avx2.c's directly
+ * wherever the CPU has AVX2. */
 static void conv5_fast_case(int cout, int hw, int pad, int n, int chunk)
 {
     fe_rng r = rng_for("conv5 fast");
@@ -1644,8 +1731,25 @@ static void conv5_fast_case(int cout, int hw, int pad, int n, int chunk)
     }
     assert_close_ff("conv5 fast y", y, yref, ny, 1e-5, 1e-5);
     assert_close_ff("conv5 fast p", p, pref, np, 1e-5, 1e-5);
+    float *ye = fvec(ny), *pe = fvec(np);
+    for (int n0 = 0; n0 < n; n0 += chunk) {
+        int nc = n - n0 < chunk ? n - n0 : chunk;
+        conv5_exact_forward(&g, n, n0, nc, x, wt, b, ye, pe);
+    }
+    assert_memory_equal(y, ye, sizeof(float) * ny);
+    assert_memory_equal(p, pe, sizeof(float) * np);
+    if (__builtin_cpu_supports("avx2")) {
+        memset(y, 0, sizeof(float) * ny);
+        memset(p, 0, sizeof(float) * np);
+        for (int n0 = 0; n0 < n; n0 += chunk) {
+            int nc = n - n0 < chunk ? n - n0 : chunk;
+            conv5x5c1_relu_pool_forward_avx2(&g, n, n0, nc, x, wt, b, y, p);
+        }
+        assert_memory_equal(y, ye, sizeof(float) * ny);
+        assert_memory_equal(p, pe, sizeof(float) * np);
+    }
     float *dp = fvec(np), *dz = fvec(ny), *dwref = fvec(nw), *dbref = fvec(cout);
-    float *dw = fvec(nw), *db = fvec(cout);
+    float *dw = fvec(nw), *db = fvec(cout), *dwe = fvec(nw), *dbe = fvec(cout);
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
             fill_ties(&r, y, ny);       /* any ReLU'd map will do: ties and zeros */
@@ -1661,9 +1765,18 @@ static void conv5_fast_case(int cout, int hw, int pad, int n, int chunk)
         }
         assert_close_ff("conv5 fast dw", dw, dwref, nw, 1e-4, 1e-5 * max_abs(dwref, nw));
         assert_close_ff("conv5 fast db", db, dbref, cout, 1e-4, 1e-5 * max_abs(dbref, cout));
+        memset(dwe, 0, sizeof(float) * nw);
+        memset(dbe, 0, sizeof(float) * cout);
+        for (int n0 = 0; n0 < n; n0 += chunk) {
+            int nc = n - n0 < chunk ? n - n0 : chunk;
+            conv5_exact_backward_w(&g, n, n0, nc, x, y, dp, dwe, dbe);
+        }
+        assert_memory_equal(dw, dwe, sizeof(float) * nw);
+        assert_memory_equal(db, dbe, sizeof(float) * cout);
     }
     free(x); free(wt); free(b); free(col); free(yref); free(pref); free(y); free(p);
     free(dp); free(dz); free(dwref); free(dbref); free(dw); free(db);
+    free(ye); free(pe); free(dwe); free(dbe);
 }
 
 static void test_conv5_fast(void **state)
