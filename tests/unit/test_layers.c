@@ -1773,6 +1773,16 @@ static void conv5_fast_case(int cout, int hw, int pad, int n, int chunk)
         }
         assert_memory_equal(dw, dwe, sizeof(float) * nw);
         assert_memory_equal(db, dbe, sizeof(float) * cout);
+        if (__builtin_cpu_supports("avx2")) {
+            memset(dw, 0, sizeof(float) * nw);
+            memset(db, 0, sizeof(float) * cout);
+            for (int n0 = 0; n0 < n; n0 += chunk) {
+                int nc = n - n0 < chunk ? n - n0 : chunk;
+                conv5x5c1_pool_relu_backward_w_avx2(&g, n, n0, nc, x, y, dp, dw, db);
+            }
+            assert_memory_equal(dw, dwe, sizeof(float) * nw);
+            assert_memory_equal(db, dbe, sizeof(float) * cout);
+        }
     }
     free(x); free(wt); free(b); free(col); free(yref); free(pref); free(y); free(p);
     free(dp); free(dz); free(dwref); free(dbref); free(dw); free(db);

@@ -4,9 +4,8 @@
  *
  * The kernels below work on 16-float vectors (GCC vector extensions) and are
  * compiled for AVX-512, AVX2 and baseline x86-64, the loader picking the widest
- * the CPU has; on CPUs with AVX2 but no AVX-512 the forward pass runs
- * conv5x5_avx2.c's kernel instead (its 16-float accumulators spill from AVX2's
- * sixteen registers).  -std=c11 keeps floating-point contraction off, so every
+ * the CPU has; on CPUs with AVX2 but no AVX-512 they give way to conv5x5_avx2.c's
+ * kernels (two AVX2 registers per 16-float vector spill from AVX2's sixteen).  -std=c11 keeps floating-point contraction off, so every
  * kernel rounds every product and sum alike, in the same order: results do not
  * depend on the CPU. */
 #include <stdint.h>
@@ -34,6 +33,13 @@ void conv5x5_pad_image(const conv_geom *g, const float *x, float *xp)
     memset(xp, 0, sizeof(float) * C5_PH * C5_PW);
     for (int i = 0; i < g->h; i++)
         memcpy(xp + (i + g->pad) * C5_PW + g->pad, x + (size_t)i * g->w, sizeof(float) * g->w);
+}
+
+/* conv5x5_avx2.c's kernels run where AVX2 is the widest vector (here the AVX2
+ * clones' 16-float vectors, in two registers each, spill). */
+static int conv5x5_avx2_only(void)
+{
+    return __builtin_cpu_supports("avx2") && !__builtin_cpu_supports("avx512f");
 }
 
 /* Lanes of a:b picked by m (GCC's two-vector __builtin_shuffle; clang, which
@@ -132,15 +138,15 @@ static void forward_v16(const conv_geom *g, int n, int n0, int nc, const float *
 void conv5x5c1_relu_pool_forward(const conv_geom *g, int n, int n0, int nc, const float *x,
                                  const float *w, const float *b, float *y, float *p)
 {
-    if (__builtin_cpu_supports("avx2") && !__builtin_cpu_supports("avx512f"))
+    if (conv5x5_avx2_only())
         conv5x5c1_relu_pool_forward_avx2(g, n, n0, nc, x, w, b, y, p);
     else
         forward_v16(g, n, n0, nc, x, w, b, y, p);
 }
 
 FE_CLONES
-void conv5x5c1_pool_relu_backward_w(const conv_geom *g, int n, int n0, int nc, const float *x,
-                                    const float *y, const float *dp, float *dw, float *db)
+static void backward_w_v16(const conv_geom *g, int n, int n0, int nc, const float *x,
+                           const float *y, const float *dp, float *dw, float *db)
 {
     const int OH = g->oh, OW = g->ow, PH = OH / 2, PW = OW / 2, CO = g->cout;
     float xp[C5_PH * C5_PW];
@@ -238,4 +244,13 @@ void conv5x5c1_pool_relu_backward_w(const conv_geom *g, int n, int n0, int nc, c
             s += accb[co][l];
         db[co] += s;
     }
+}
+
+void conv5x5c1_pool_relu_backward_w(const conv_geom *g, int n, int n0, int nc, const float *x,
+                                    const float *y, const float *dp, float *dw, float *db)
+{
+    if (conv5x5_avx2_only())
+        conv5x5c1_pool_relu_backward_w_avx2(g, n, n0, nc, x, y, dp, dw, db);
+    else
+        backward_w_v16(g, n, n0, nc, x, y, dp, dw, db);
 }

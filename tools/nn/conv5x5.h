@@ -1,5 +1,5 @@
 /* conv5x5.h - internal to conv5x5.c and conv5x5_avx2.c: the padded image tile
- * and the AVX2 forward kernel (the public entry points are in layers.h). */
+ * and the AVX2 kernels (the public entry points are in layers.h). */
 #ifndef FE_CONV5X5_H
 #define FE_CONV5X5_H
 
@@ -20,5 +20,10 @@ void conv5x5_pad_image(const conv_geom *g, const float *x, float *xp);
 void conv5x5c1_relu_pool_forward_avx2(const conv_geom *g, int n, int n0, int nc,
                                       const float *x, const float *w, const float *b,
                                       float *y, float *p);
+/* conv5x5c1_pool_relu_backward_w likewise: per-lane sums of 8 floats where
+ * conv5x5.c has 16, summed in the same order, so the same bits. */
+void conv5x5c1_pool_relu_backward_w_avx2(const conv_geom *g, int n, int n0, int nc,
+                                         const float *x, const float *y, const float *dp,
+                                         float *dw, float *db);
 
 #endif
