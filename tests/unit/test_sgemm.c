@@ -1,6 +1,6 @@
 /* test_sgemm.c - the GEMM of tools/nn/sgemm.h against a float64 product, for
  * every transpose, accumulate or not, and sizes on both sides of the blocks
- * (8 rows, 32 columns, KC = 256, k = 0); every kernel this CPU runs
+ * (6 and 8 rows, 32 columns, KC = 256, k = 0); every kernel this CPU runs
  * gives the scalar kernel's bits (the same fused multiply-adds and additions),
  * with the caller's pack block and with its own;
  * elements of C outside the m x n block are not touched; the threaded entry
@@ -87,7 +87,7 @@ static void gemm_case(int ta, int tb, int m, int n, int k, int acc)
 static void test_sgemm_sizes(void **state)
 {
     (void)state;
-    static const int ms[] = {1, 7, 8, 9, 64}, ns[] = {1, 15, 16, 17, 32, 33, 70},
+    static const int ms[] = {1, 4, 5, 6, 7, 8, 9, 10, 64}, ns[] = {1, 15, 16, 17, 32, 33, 70},
                      ks[] = {0, 1, 5, 256, 300};
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++)

@@ -1,6 +1,6 @@
 /* sgemm.c - the float32 GEMM of sgemm.h: blocks of KC along k; per block, for
  * each 32 columns of op(B) (read in place, or packed when transposed: 32 KiB,
- * in L1), a micro-kernel makes each 8 x 32 tile of C in registers: the block's
+ * in L1), a micro-kernel makes each 8 (AVX2: 6) x 32 tile of C in registers: the block's
  * products added one fused multiply-add at a time from zero, then the block's
  * sum added to C when there is one to add to (accumulate, or a block before).
  * (Summed in one sequential chain over k = 1088, Winograd's weight gradient
@@ -9,9 +9,10 @@
  * cost as much as the arithmetic.
  *
  * Kernels, chosen by what the CPU reports: AVX-512F (16 accumulators of 16
- * floats, two loads of B and eight broadcasts of A per k), AVX2+FMA (a whole
- * 8 x 32 tile as four 4 x 16 ones of eight accumulators; a partial tile as
- * 8 x 8 ones with masks) and a scalar one (fmaf).  All three do the
+ * floats, two loads of B and eight broadcasts of A per k), AVX2+FMA (tiles of
+ * 6 rows, not 8, each 6 x 32 as two 6 x 16 of twelve accumulators; 4 x 16 for
+ * the last rows; partial columns 8 at a time with masks) and a scalar one
+ * (fmaf).  All three do the
  * same roundings in the same order, so they give the same bits. */
 #include <math.h>
 #include <string.h>
@@ -179,21 +180,65 @@ static void kernel_avx2_4x16(int kc, const float *a, size_t ars, size_t aps, con
         }
 }
 
+/* Rows [0, 6) and columns [0, 16): twelve accumulators, and per k two loads of
+ * B, six broadcasts of A and twelve FMAs.  With the 4 x 16 kernel's eight, each
+ * of the two FMA pipes has exactly its latency's worth of independent sums
+ * (four cycles on a Zen 3), so any late load stalls it. */
+__attribute__((target("avx2,fma")))
+static void kernel_avx2_6x16(int kc, const float *a, size_t ars, size_t aps, const float *b,
+                             size_t ldb, float *c, size_t ldc, int acc)
+{
+    const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars,
+                *a5 = a + 5 * ars;
+    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00,
+           s30 = s00, s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
+    size_t off = 0;
+    for (int p = 0; p < kc; p++, off += aps, b += ldb) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 x = _mm256_broadcast_ss(a0 + off);
+        s00 = _mm256_fmadd_ps(x, b0, s00);
+        s01 = _mm256_fmadd_ps(x, b1, s01);
+        x = _mm256_broadcast_ss(a1 + off);
+        s10 = _mm256_fmadd_ps(x, b0, s10);
+        s11 = _mm256_fmadd_ps(x, b1, s11);
+        x = _mm256_broadcast_ss(a2 + off);
+        s20 = _mm256_fmadd_ps(x, b0, s20);
+        s21 = _mm256_fmadd_ps(x, b1, s21);
+        x = _mm256_broadcast_ss(a3 + off);
+        s30 = _mm256_fmadd_ps(x, b0, s30);
+        s31 = _mm256_fmadd_ps(x, b1, s31);
+        x = _mm256_broadcast_ss(a4 + off);
+        s40 = _mm256_fmadd_ps(x, b0, s40);
+        s41 = _mm256_fmadd_ps(x, b1, s41);
+        x = _mm256_broadcast_ss(a5 + off);
+        s50 = _mm256_fmadd_ps(x, b0, s50);
+        s51 = _mm256_fmadd_ps(x, b1, s51);
+    }
+    const __m256 s[6][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}, {s40, s41},
+                            {s50, s51}};
+    UNROLL
+    for (int r = 0; r < 6; r++)
+        for (int h = 0; h < 2; h++) {
+            float *cp = c + r * ldc + 8 * h;
+            _mm256_storeu_ps(cp, acc ? _mm256_add_ps(_mm256_loadu_ps(cp), s[r][h]) : s[r][h]);
+        }
+}
+
+/* gemm() gives this kernel tiles of MR_AVX2 rows: the columns in blocks of 16
+ * (6 x 16, or 4 x 16 for the rows left), then the rest 8 at a time. */
+#define MR_AVX2 6
 __attribute__((target("avx2,fma")))
 static void kernel_avx2(int kc, const float *a, size_t ars, size_t aps, const float *b,
                         size_t ldb, float *c, size_t ldc, int mr, int nr, int acc)
 {
-    if (mr == MR) {             /* whole rows: the columns in blocks of 16, then the rest */
-        const int n16 = nr & ~15;
-        for (int j = 0; j < n16; j += 16)
-            for (int i = 0; i < MR; i += 4)
-                kernel_avx2_4x16(kc, a + i * ars, ars, aps, b + j, ldb, c + i * ldc + j, ldc,
-                                 acc);
-        b += n16;
-        c += n16;
-        nr -= n16;
+    const int n16 = mr == MR_AVX2 || mr == 4 ? nr & ~15 : 0;
+    for (int j = 0; j < n16; j += 16) {
+        if (mr == MR_AVX2)
+            kernel_avx2_6x16(kc, a, ars, aps, b + j, ldb, c + j, ldc, acc);
+        else
+            kernel_avx2_4x16(kc, a, ars, aps, b + j, ldb, c + j, ldc, acc);
     }
-    for (int j = 0; j < nr; j += 8)
+    for (int j = n16; j < nr; j += 8)
         kernel_avx2_8(kc, a, ars, aps, b + j, ldb, c + j, ldc, mr, nr - j < 8 ? nr - j : 8, acc);
 }
 
@@ -237,6 +282,7 @@ static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k,
      *   Zen 5, and 128 rows or more were not measured there. */
     const int copy_b = !trans_b && (ldb % 1024 == 0 || (m >= 128 && kern == kernel_avx2));
     const size_t ars = trans_a ? 1 : (size_t)lda, aps = trans_a ? (size_t)lda : 1;
+    const int mr = kern == kernel_avx2 ? MR_AVX2 : MR;     /* the rows of a tile */
     if (k == 0 && !accumulate)
         for (int i = 0; i < m; i++)
             memset(c + (size_t)i * ldc, 0, sizeof(float) * (size_t)n);
@@ -255,9 +301,9 @@ static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k,
                 bj = pack;
                 ldbj = NR;
             }
-            for (int i0 = 0; i0 < m; i0 += MR)
+            for (int i0 = 0; i0 < m; i0 += mr)
                 kern(kc, a + i0 * ars + p0 * aps, ars, aps, bj, ldbj, c + (size_t)i0 * ldc + j0,
-                     (size_t)ldc, m - i0 < MR ? m - i0 : MR, nr, acc);
+                     (size_t)ldc, m - i0 < mr ? m - i0 : mr, nr, acc);
         }
     }
 }
