@@ -21,9 +21,10 @@
  *
  * The 36 products of a chunk run side by side, one thread each, by our own GEMM
  * (sgemm.h: AVX-512 where the CPU has it, 1.2-1.8x OpenBLAS's Haswell kernels at
- * these shapes on the 2-core Zen 5; AVX2 elsewhere, about 0.8x OpenBLAS's Zen
- * kernels on a 2-core Zen 3; its sums are sequential fused multiply-adds,
- * so the result does not depend on the thread count or the vector width).
+ * these shapes on the 2-core Zen 5; AVX2 elsewhere, 0.6-1.05x OpenBLAS's Zen
+ * kernels on a 2-core Zen 3 (`bench_train --gemms 1`); its sums are sequential
+ * fused multiply-adds, so the result does not depend on the thread count or the
+ * vector width).
  *
  * Layouts: x [cin][N][H][W], y [cout][N][H][W], plain or blocked (layers.h; x
  * and y alike), w [cout][cin][3][3] (PyTorch's).
