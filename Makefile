@@ -129,7 +129,7 @@ help:
 	@echo "  make quick          the whole graph on a small subset, into results/quick/ (~3 min)"
 	@echo "  make all            every figure and table at the paper's settings (hours)"
 	@echo "  make paper-short    the same with Figure 1's ResNet-18 run cut to 3 epochs, into"
-	@echo "                     results/paper-short/ (about 1 h)"
+	@echo "                     results/paper-short/ (about 1 h; it says first)"
 	@echo "  make compare        regenerated results/ against the committed ones (tolerances)"
 	@echo "  make table1-seeds   the Table 1 run for SEEDS=\"0 1 2 3 4\": mean and spread"
 	@echo "  make sweep          the Table 1 run over SEEDS x LRS x INITS (make -jN: N at once)"

@@ -107,12 +107,24 @@ LIMIT         ?= 0
 TEST_LIMIT    ?= 0
 
 # ours: what `make all` says before it starts (pipeline/estimate.sh): seconds per
-# full-data ResNet-18 epoch, training and evaluation (2 cores of an AMD EPYC, Zen 5,
-# 2026-12-06, blocked layout: 271 s of training at 177 img/s plus about 40 s of
-# evaluation; tests/bench/README.md), and per epoch's AGOPs and CNFA rows of the
-# 20 convs over 500 images (35 s + 15 s)
+# full-data ResNet-18 epoch, training and evaluation, and per epoch's AGOPs and CNFA
+# rows of the 20 convs over 500 images, as measured on two machines, the one taken
+# whose vector width this CPU has (the convolutions' kernels differ):
+# - 2 cores of an AMD EPYC Zen 5, AVX-512 (2026-12-06, blocked layout): 271 s of
+#   training at 177 img/s plus about 40 s of evaluation (tests/bench/README.md);
+#   AGOPs 35 s + CNFA rows 15 s;
+# - 2 cores of an AMD EPYC Zen 3, AVX2 only (2026-12-06, f37dbb7): 584 s of training
+#   at 82 img/s plus about 80 s of evaluation (Figure 1's run's settings, one epoch:
+#   752 s for the process with epoch 0's evaluation); AGOPs 63 s + CNFA rows 11 s.
+ifeq ($(shell grep -qw avx512f /proc/cpuinfo 2> /dev/null && echo y),y)
+EST_MACHINE        ?= 2 cores of an AMD EPYC Zen 5 (AVX-512)
 EST_RESNET_EPOCH_S ?= 320
 EST_AGOP_EPOCH_S   ?= 50
+else
+EST_MACHINE        ?= 2 cores of an AMD EPYC Zen 3 (AVX2, no AVX-512)
+EST_RESNET_EPOCH_S ?= 665
+EST_AGOP_EPOCH_S   ?= 75
+endif
 
 # `make paper-short`: the paper's settings with Figure 1's run cut to 3 epochs, into
 # results/paper-short/ (its runs in runs/paper-short-mnist), never over the

@@ -9,6 +9,7 @@
 # RESNET_S  seconds per full-data ResNet-18 epoch (training and evaluation) and
 # AGOP_S    per epoch's AGOPs and CNFA rows of a ResNet-18 run (EST_* in config.mk)
 # RUN       DIR:EPOCHS:KIND, KIND resnet, or lenet (seconds an epoch: not counted)
+# EST_MACHINE (environment): the machine RESNET_S and AGOP_S were measured on
 #
 # A run's epochs left to train are EPOCHS minus its epoch-NNN.npz files after epoch 0;
 # its AGOPs left, the epochs without a conv1 CNFA row in DIR/../analysis/cnfa.  It
@@ -42,6 +43,7 @@ else
     human="$(((secs + 59) / 60)) min"
 fi
 echo "$what: $left_train ResNet-18 epochs to train and $left_agop epochs' AGOPs to measure:" \
-     "about $human on 2 cores of an AMD EPYC (EST_* in pipeline/config.mk; other machines" \
-     "scale with their speed). Ctrl-C stops it; the same command resumes after the last finished epoch" >&2
+     "about $human on ${EST_MACHINE:-2 cores of an AMD EPYC} (EST_* in pipeline/config.mk; other" \
+     "machines scale with their speed). Ctrl-C stops it; the same command resumes after the last" \
+     "finished epoch" >&2
 exit 0

@@ -100,7 +100,7 @@ tables: estimate $(TABLES) $$(RUN_TABLES)
 compare:
 	pipeline/compare.sh $(RES)
 estimate:
-	@pipeline/estimate.sh "make $(if $(PROFILE),$(PROFILE),all) -> $(RES)" \
+	@EST_MACHINE='$(EST_MACHINE)' pipeline/estimate.sh "make $(if $(PROFILE),$(PROFILE),all) -> $(RES)" \
 	  $(if $(filter-out 0,$(LIMIT)),$$(awk 'BEGIN { print $(LIMIT) / 60000 }'),1) \
 	  $(EST_RESNET_EPOCH_S) $$(awk 'BEGIN { print $(EST_AGOP_EPOCH_S) * $(AGOP_COUNT_RESNET) / 500 }') \
 	  $(lenet5_dir):$(EPOCHS_LENET):lenet $(resnet18_dir):$(EPOCHS_RESNET):resnet $(T1_dir):$(EPOCHS_T1):resnet

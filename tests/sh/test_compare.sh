@@ -5,7 +5,8 @@
 #   - an accuracy 0.6 points off, a correlation 0.03 off, a committed row or file
 #     gone, exit 1 and name the column or file; new rows and a changed PNG are
 #     reported, not failed;
-#   - estimate.sh counts the epochs left from a run directory's checkpoints.
+#   - estimate.sh counts the epochs left from a run directory's checkpoints and
+#     names the machine its figures were measured on (EST_MACHINE).
 # Env: FE_ROOT.
 set -euo pipefail
 : "${FE_ROOT:?set FE_ROOT}"
@@ -59,9 +60,12 @@ out=$("$FE_ROOT/pipeline/estimate.sh" "make all" 1 100 10 runs/a:5:resnet runs/b
 # left: 3 + 3 epochs of training (600 s), 3 + 4 AGOP epochs (70 s): 670 s = 12 min
 grep -q "make all: 6 ResNet-18 epochs to train and 7 epochs' AGOPs to measure: about 12 min" <<< "$out" ||
     fail "estimate: $out"
+# the machine the EST_* figures were measured on, as config.mk names it
+out=$(EST_MACHINE="a test machine" "$FE_ROOT/pipeline/estimate.sh" "make all" 1 100 10 runs/b:3:resnet 2>&1)
+grep -q "about .* on a test machine (EST_" <<< "$out" || fail "estimate, EST_MACHINE: $out"
 touch runs/a/epoch-00{3,4,5}.npz runs/analysis/cnfa/a@conv1@00{3,4,5}.tsv
 out=$("$FE_ROOT/pipeline/estimate.sh" "make all" 1 100 10 runs/a:5:resnet 2>&1)
 grep -q "every training and AGOP is done" <<< "$out" || fail "estimate, all done: $out"
-ok "estimate.sh: epochs and AGOPs left counted from the run directories"
+ok "estimate.sh: epochs and AGOPs left counted from the run directories, the machine named"
 
 echo "test_compare.sh: $checks checks passed"
