@@ -1702,6 +1702,33 @@ static void conv5_exact_backward_w(const conv_geom *g, int n, int n0, int nc, co
     }
 }
 
+typedef void conv5_fwd_fn(const conv_geom *, int, int, int, const float *, const float *,
+                          const float *, float *, float *);
+typedef void conv5_bwd_fn(const conv_geom *, int, int, int, const float *, const float *,
+                          const float *, float *, float *);
+
+/* y and p (ny, np floats) from f, chunk by chunk, over zeroed outputs. */
+static void conv5_fwd_chunks(conv5_fwd_fn *f, const conv_geom *g, int n, int chunk,
+                             const float *x, const float *w, const float *b, float *y, size_t ny,
+                             float *p, size_t np)
+{
+    memset(y, 0, sizeof(float) * ny);
+    memset(p, 0, sizeof(float) * np);
+    for (int n0 = 0; n0 < n; n0 += chunk)
+        f(g, n, n0, n - n0 < chunk ? n - n0 : chunk, x, w, b, y, p);
+}
+
+/* dw and db (nw, cout floats) from f, chunk by chunk, summed into zeros. */
+static void conv5_bwd_chunks(conv5_bwd_fn *f, const conv_geom *g, int n, int chunk,
+                             const float *x, const float *y, const float *dp, float *dw,
+                             size_t nw, float *db)
+{
+    memset(dw, 0, sizeof(float) * nw);
+    memset(db, 0, sizeof(float) * g->cout);
+    for (int n0 = 0; n0 < n; n0 += chunk)
+        f(g, n, n0, n - n0 < chunk ? n - n0 : chunk, x, y, dp, dw, db);
+}
+
 /* The direct 1-channel 5x5 convolution (forward with bias, ReLU and pool; weight
  * gradient through pool and ReLU) against conv2d + relu + maxpool2, on its own
  * output and on a tie-laden map.
@@ -1725,26 +1752,15 @@ static void conv5_fast_case(int cout, int hw, int pad, int n, int chunk)
     conv2d_forward(&g, n, x, wt, b, yref, col, cap);
     relu_forward(ny, yref);
     maxpool2_forward(cout, n, oh, ow, yref, pref);
-    for (int n0 = 0; n0 < n; n0 += chunk) {
-        int nc = n - n0 < chunk ? n - n0 : chunk;
-        conv5x5c1_relu_pool_forward(&g, n, n0, nc, x, wt, b, y, p);
-    }
+    conv5_fwd_chunks(conv5x5c1_relu_pool_forward, &g, n, chunk, x, wt, b, y, ny, p, np);
     assert_close_ff("conv5 fast y", y, yref, ny, 1e-5, 1e-5);
     assert_close_ff("conv5 fast p", p, pref, np, 1e-5, 1e-5);
     float *ye = fvec(ny), *pe = fvec(np);
-    for (int n0 = 0; n0 < n; n0 += chunk) {
-        int nc = n - n0 < chunk ? n - n0 : chunk;
-        conv5_exact_forward(&g, n, n0, nc, x, wt, b, ye, pe);
-    }
+    conv5_fwd_chunks(conv5_exact_forward, &g, n, chunk, x, wt, b, ye, ny, pe, np);
     assert_memory_equal(y, ye, sizeof(float) * ny);
     assert_memory_equal(p, pe, sizeof(float) * np);
     if (__builtin_cpu_supports("avx2")) {
-        memset(y, 0, sizeof(float) * ny);
-        memset(p, 0, sizeof(float) * np);
-        for (int n0 = 0; n0 < n; n0 += chunk) {
-            int nc = n - n0 < chunk ? n - n0 : chunk;
-            conv5x5c1_relu_pool_forward_avx2(&g, n, n0, nc, x, wt, b, y, p);
-        }
+        conv5_fwd_chunks(conv5x5c1_relu_pool_forward_avx2, &g, n, chunk, x, wt, b, y, ny, p, np);
         assert_memory_equal(y, ye, sizeof(float) * ny);
         assert_memory_equal(p, pe, sizeof(float) * np);
     }
@@ -1757,29 +1773,15 @@ static void conv5_fast_case(int cout, int hw, int pad, int n, int chunk)
         maxpool2_backward(cout, n, oh, ow, y, dp, dz);
         relu_backward(ny, y, dz, dz);
         conv2d_backward(&g, n, x, wt, dz, dwref, dbref, NULL, 0, col, cap);
-        memset(dw, 0, sizeof(float) * nw);
-        memset(db, 0, sizeof(float) * cout);
-        for (int n0 = 0; n0 < n; n0 += chunk) {
-            int nc = n - n0 < chunk ? n - n0 : chunk;
-            conv5x5c1_pool_relu_backward_w(&g, n, n0, nc, x, y, dp, dw, db);
-        }
+        conv5_bwd_chunks(conv5x5c1_pool_relu_backward_w, &g, n, chunk, x, y, dp, dw, nw, db);
         assert_close_ff("conv5 fast dw", dw, dwref, nw, 1e-4, 1e-5 * max_abs(dwref, nw));
         assert_close_ff("conv5 fast db", db, dbref, cout, 1e-4, 1e-5 * max_abs(dbref, cout));
-        memset(dwe, 0, sizeof(float) * nw);
-        memset(dbe, 0, sizeof(float) * cout);
-        for (int n0 = 0; n0 < n; n0 += chunk) {
-            int nc = n - n0 < chunk ? n - n0 : chunk;
-            conv5_exact_backward_w(&g, n, n0, nc, x, y, dp, dwe, dbe);
-        }
+        conv5_bwd_chunks(conv5_exact_backward_w, &g, n, chunk, x, y, dp, dwe, nw, dbe);
         assert_memory_equal(dw, dwe, sizeof(float) * nw);
         assert_memory_equal(db, dbe, sizeof(float) * cout);
         if (__builtin_cpu_supports("avx2")) {
-            memset(dw, 0, sizeof(float) * nw);
-            memset(db, 0, sizeof(float) * cout);
-            for (int n0 = 0; n0 < n; n0 += chunk) {
-                int nc = n - n0 < chunk ? n - n0 : chunk;
-                conv5x5c1_pool_relu_backward_w_avx2(&g, n, n0, nc, x, y, dp, dw, db);
-            }
+            conv5_bwd_chunks(conv5x5c1_pool_relu_backward_w_avx2, &g, n, chunk, x, y, dp, dw, nw,
+                             db);
             assert_memory_equal(dw, dwe, sizeof(float) * nw);
             assert_memory_equal(db, dbe, sizeof(float) * cout);
         }
