@@ -28,13 +28,6 @@ int conv5x5c1_applies(const conv_geom *g)
            g->h + 2 * g->pad <= C5_PH && g->w + 2 * g->pad <= C5_PW - 4;
 }
 
-void conv5x5_pad_image(const conv_geom *g, const float *x, float *xp)
-{
-    memset(xp, 0, sizeof(float) * C5_PH * C5_PW);
-    for (int i = 0; i < g->h; i++)
-        memcpy(xp + (i + g->pad) * C5_PW + g->pad, x + (size_t)i * g->w, sizeof(float) * g->w);
-}
-
 /* conv5x5_avx2.c's kernels run where AVX2 is the widest vector (here the AVX2
  * clones' 16-float vectors, in two registers each, spill). */
 static int conv5x5_avx2_only(void)

@@ -3,6 +3,7 @@
 #ifndef FE_CONV5X5_H
 #define FE_CONV5X5_H
 
+#include <string.h>
 #include "layers.h"
 
 #define C5_PW 40    /* padded input row: 32 output lanes + 4 kernel taps, rounded up */
@@ -11,8 +12,14 @@
 #define C5_MAXCO 16 /* output channels whose gradient sums stay in one stack tile */
 
 /* The zero-padded image in a C5_PH x C5_PW tile: output (oh, ow) reads tile
- * rows oh..oh+4, columns ow..ow+4. */
-void conv5x5_pad_image(const conv_geom *g, const float *x, float *xp);
+ * rows oh..oh+4, columns ow..ow+4.  (Inline here, so that conv5x5_avx2.c does
+ * not call back into conv5x5.c, which calls it: test_layering.sh.) */
+static inline void conv5x5_pad_image(const conv_geom *g, const float *x, float *xp)
+{
+    memset(xp, 0, sizeof(float) * C5_PH * C5_PW);
+    for (int i = 0; i < g->h; i++)
+        memcpy(xp + (i + g->pad) * C5_PW + g->pad, x + (size_t)i * g->w, sizeof(float) * g->w);
+}
 
 /* conv5x5c1_relu_pool_forward with AVX2 registers (8 floats): the same
  * products and sums in the same order, so the same bits.  Only on a CPU with
