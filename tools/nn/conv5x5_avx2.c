@@ -52,23 +52,26 @@ AVX2 void conv5x5c1_relu_pool_forward_avx2(const conv_geom *g, int n, int n0, in
                                            float *y, float *p)
 {
     const int OH = g->oh, OW = g->ow, PW = OW / 2;
+    enum { NB = (C5_MAXCO + C5_COB - 1) / C5_COB };
+    /* the weights and biases by channel block, once for the chunk; missing
+     * channels of the last block: zeros */
+    float wl[NB][25][C5_COB] = {{{0}}}, bl[NB][C5_COB] = {{0}};
+    for (int co = 0; co < g->cout; co++) {
+        for (int kk = 0; kk < 25; kk++)
+            wl[co / C5_COB][kk][co % C5_COB] = w[co * 25 + kk];
+        bl[co / C5_COB][co % C5_COB] = b[co];
+    }
     float xp[C5_PH * C5_PW];
     for (int i = n0; i < n0 + nc; i++) {
         conv5x5_pad_image(g, x + (size_t)i * g->h * g->w, xp);
         for (int cb = 0; cb < g->cout; cb += C5_COB) {
             const int nb = g->cout - cb < C5_COB ? g->cout - cb : C5_COB;
-            float wl[25][C5_COB] = {{0}}, bl[C5_COB] = {0};  /* missing channels: zeros */
-            for (int c = 0; c < nb; c++) {
-                for (int kk = 0; kk < 25; kk++)
-                    wl[kk][c] = w[(cb + c) * 25 + kk];
-                bl[c] = b[cb + c];
-            }
             for (int oh = 0; oh < OH; oh += 2) {
                 float rows[2][C5_COB][32];    /* two output rows of the block */
                 for (int r = 0; r < 2; r++)
                     for (int h = 0; h < 2; h++)
-                        row_half(xp + (oh + r) * C5_PW, (const float (*)[C5_COB])wl, bl,
-                                 rows[r], h);
+                        row_half(xp + (oh + r) * C5_PW, (const float (*)[C5_COB])wl[cb / C5_COB],
+                                 bl[cb / C5_COB], rows[r], h);
                 for (int c = 0; c < nb; c++) {
                     const size_t plane = (size_t)(cb + c) * n + i;
                     float *yr = y + plane * OH * OW + (size_t)oh * OW;

@@ -1,8 +1,9 @@
 /* sgemm.c - the float32 GEMM of sgemm.h: blocks of KC along k; per block, for
  * each 32 columns of op(B) (read in place, or packed when transposed: 32 KiB,
- * in L1), a micro-kernel makes each 8 (AVX2: 6) x 32 tile of C in registers: the block's
- * products added one fused multiply-add at a time from zero, then the block's
- * sum added to C when there is one to add to (accumulate, or a block before).
+ * in L1), a micro-kernel makes each 8 x 32 tile of C (AVX2: 6 x 32) in
+ * registers: the block's products added one fused multiply-add at a time from
+ * zero, then the block's sum added to C when there is one to add to
+ * (accumulate, or a block before).
  * (Summed in one sequential chain over k = 1088, Winograd's weight gradient
  * missed test_winograd's bound; OpenBLAS sums in blocks too.)  op(A)'s elements
  * are broadcast straight from A: at the Winograd products' sizes, packing A
@@ -12,8 +13,8 @@
  * floats, two loads of B and eight broadcasts of A per k), AVX2+FMA (tiles of
  * 6 rows, not 8, each 6 x 32 as two 6 x 16 of twelve accumulators; 4 x 16 for
  * the last rows; partial columns 8 at a time with masks) and a scalar one
- * (fmaf).  All three do the
- * same roundings in the same order, so they give the same bits. */
+ * (fmaf).  All three do the same roundings in the same order, so they give the
+ * same bits. */
 #include <math.h>
 #include <string.h>
 #include <immintrin.h>
