@@ -12,6 +12,7 @@
 #include "fe_test.h"
 
 #include <math.h>
+#include <omp.h>
 
 #include "conv5x5.h"
 #include "gemm_bf16.h"
@@ -591,6 +592,91 @@ static void test_winograd(void **state)
     assert_false(wino_applies(&g));
     conv_geom_init(&g, 16, 16, 3, 2, 1, 8, 8);
     assert_false(wino_applies(&g));
+}
+
+/* Small batches (wino_streams_applies): the filter transforms run block by
+ * block beside the products, from w; every output must be the bits of
+ * wino_filters + wino_forward / wino_backward (the same sums in the same
+ * order).  Shapes with partial blocks of output channels (24 a block) and of
+ * input channels (16 a block), part-empty tiles, cin past one FE_SGEMM_KC
+ * block, and 16 images in the blocked layout (the buffers' contents are the
+ * same to both passes).  On two threads, as CI has: how many threads' blocks
+ * fit in the scratch decides whether the pass applies. */
+static void wino_streamed_case(int cin, int cout, int h, int w, int n, int blocked)
+{
+    char name[128];
+    snprintf(name, sizeof name, "winograd streamed cin %d cout %d %dx%d batch %d%s", cin, cout,
+             h, w, n, blocked ? " blocked" : "");
+    fe_rng r = rng_for(name);
+    conv_geom g;
+    conv_geom_init(&g, cin, cout, 3, 1, 1, h, w);
+    g.bx = g.by = blocked;
+    const size_t nx = (size_t)cin * n * h * w, nw = (size_t)cout * cin * 9,
+                 ny = (size_t)cout * n * h * w, T = (size_t)n * ((h + 3) / 4) * ((w + 3) / 4);
+    const size_t cap = wino_col_floats(&g, n) + (size_t)36 * cin * T;
+    if (!wino_streams_applies(&g, n, cap) || wino_streams_applies(&g, n, cap - 1))
+        fail_msg("%s: the streamed pass does not apply (or needs less col than planned)", name);
+    float *x = fvec(nx), *wt = fvec(nw), *dy = fvec(ny), *mask = fvec(nx), *base = fvec(nx);
+    float *u = fvec(wino_u_floats(&g)), *scratch = fvec(wino_scratch_floats(&g));
+    float *col = fvec(cap), *y[2], *dw[2], *dx[2], *dxm[2], *dwa[2];
+    fill_normal(&r, x, nx, 0, 1);
+    fill_normal(&r, wt, nw, 0, 0.5);
+    fill_normal(&r, dy, ny, 0, 1);
+    fill_normal(&r, base, nx, 0, 1);
+    for (size_t i = 0; i < nx; i++)
+        mask[i] = (float)(i % 3) - 1.0f;
+    for (int k = 0; k < 2; k++) {       /* 0: through u and du, 1: streamed */
+        y[k] = fvec(ny); dw[k] = fvec(nw); dx[k] = fvec(nx); dxm[k] = fvec(nx); dwa[k] = fvec(nw);
+        fill_normal(&r, y[k], ny, 0, 1);          /* garbage: must be overwritten */
+        fill_normal(&r, dw[k], nw, 0, 1);
+        fill_normal(&r, dwa[k], nw, 0, 1);
+        fill_normal(&r, dx[k], nx, 0, 1);
+        memcpy(dxm[k], base, sizeof(float) * nx);
+        if (k == 0) {
+            wino_filters(&g, wt, u);
+            wino_forward(&g, n, x, u, y[0], col, cap);
+            wino_backward(&g, n, x, u, dy, dw[0], dx[0], 0, NULL, scratch, col, cap);
+            wino_backward(&g, n, x, u, dy, NULL, dxm[0], 1, mask, scratch, col, cap);
+            wino_backward(&g, n, x, u, dy, dwa[0], NULL, 0, NULL, scratch, col, cap);
+        } else {
+            wino_forward_streamed(&g, n, x, wt, y[1], col, scratch);
+            wino_backward_streamed(&g, n, x, wt, dy, dw[1], dx[1], 0, NULL, scratch, col);
+            wino_backward_streamed(&g, n, x, wt, dy, NULL, dxm[1], 1, mask, scratch, col);
+            wino_backward_streamed(&g, n, x, wt, dy, dwa[1], NULL, 0, NULL, scratch, col);
+        }
+    }
+    const struct { const char *what; float *const *v; size_t n; } out[] = {
+        {"forward", y, ny}, {"dw", dw, nw}, {"dx", dx, nx},
+        {"dx added through a ReLU mask", dxm, nx}, {"dw alone", dwa, nw}};
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+        for (size_t j = 0; j < out[i].n; j++)
+            if (memcmp(&out[i].v[0][j], &out[i].v[1][j], sizeof(float)))
+                fail_msg("%s: %s [%zu] is %.9g streamed, %.9g through u", name, out[i].what, j,
+                         (double)out[i].v[1][j], (double)out[i].v[0][j]);
+    for (int k = 0; k < 2; k++) {
+        free(y[k]); free(dw[k]); free(dx[k]); free(dxm[k]); free(dwa[k]);
+    }
+    free(x); free(wt); free(dy); free(mask); free(base); free(u); free(scratch); free(col);
+}
+
+static void test_winograd_streamed(void **state)
+{
+    (void)state;
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(2);
+    wino_streamed_case(40, 26, 4, 4, 1, 0);     /* blocks of 24 + 2 and 16 + 16 + 8 */
+    wino_streamed_case(64, 80, 7, 5, 1, 0);     /* 2 x 2 tiles, part-empty */
+    wino_streamed_case(96, 64, 4, 4, 4, 0);
+    wino_streamed_case(256, 256, 4, 4, 16, 1);  /* layer4's map, a block of 16 images */
+    wino_streamed_case(272, 192, 2, 2, 5, 0);   /* cin past one FE_SGEMM_KC block */
+    conv_geom g;                /* ResNet-18's layer4 at batch 16, 32 and 64; layer3 at 16 */
+    conv_geom_init(&g, 512, 512, 3, 1, 1, 4, 4);
+    assert_true(wino_streams_applies(&g, 16, (size_t)1 << 24));
+    assert_true(wino_streams_applies(&g, 32, (size_t)1 << 24));
+    assert_false(wino_streams_applies(&g, 64, (size_t)1 << 28));
+    conv_geom_init(&g, 256, 256, 3, 1, 1, 7, 7);
+    assert_false(wino_streams_applies(&g, 16, (size_t)1 << 28));
+    omp_set_num_threads(threads);
 }
 
 /* ------------------------------------------- every row of the algorithm table */
@@ -1817,6 +1903,7 @@ int main(void)
         cmocka_unit_test(test_conv_single),
         cmocka_unit_test(test_im2col),
         cmocka_unit_test(test_winograd),
+        cmocka_unit_test(test_winograd_streamed),
         cmocka_unit_test(test_conv_bf16),
         cmocka_unit_test(test_conv_algos),
         cmocka_unit_test(test_conv_blocked),

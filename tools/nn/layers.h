@@ -120,6 +120,19 @@ void wino_backward(const conv_geom *g, int n, const float *x, const float *u, co
                    float *dw, float *dx, int accumulate_dx, const float *mask, float *du,
                    float *col, size_t col_cap);
 
+/* Small batches, where the tiles of all n images (n * ceil(h/4) * ceil(w/4))
+ * number at most a sixteenth of min(cin, cout): the filter transforms run block
+ * by block beside the products (U and dU stay in cache, never in u or du), so
+ * these take w itself, and scratch (wino_scratch_floats) for the blocks; col
+ * must hold 36 (2 cin + cout) tiles' floats.  The same bits as wino_filters +
+ * wino_forward and wino_backward. */
+int wino_streams_applies(const conv_geom *g, int n, size_t col_cap);
+void wino_forward_streamed(const conv_geom *g, int n, const float *x, const float *w, float *y,
+                           float *col, float *scratch);
+void wino_backward_streamed(const conv_geom *g, int n, const float *x, const float *w,
+                            const float *dy, float *dw, float *dx, int accumulate_dx,
+                            const float *mask, float *scratch, float *col);
+
 /* ---- batch norm over [C][M] (M = N*H*W) ---- */
 typedef struct {
     int c;

@@ -61,9 +61,16 @@ const fe_conv_algo fe_conv_direct_sgemm = {
 static int wino_fits(const conv_geom *g, int bias) { return !bias && wino_applies(g); }
 
 /* The filters are transformed by the forward (once while the weights are fixed)
- * and kept for the backward; the weight gradient's transform needs du. */
+ * and kept for the backward; the weight gradient's transform needs du.  In
+ * training at small batches (wino_streams_applies) they are transformed block
+ * by block beside the products instead, in the forward and again in the
+ * backward, and state is not used. */
 static void wino_fwd(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
 {
+    if (!ws->weights_fixed && wino_streams_applies(&c->g, n, ws->col_cap)) {
+        wino_forward_streamed(&c->g, n, x, c->w, c->y, ws->col, ws->scratch);
+        return;
+    }
     if (!c->state_kept) {
         wino_filters(&c->g, c->w, c->state);
         c->state_kept = ws->weights_fixed;
@@ -74,8 +81,12 @@ static void wino_fwd(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
 static int wino_bwd(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
                     const float *dy, float *dw, float *dx, int accumulate_dx, const float *mask)
 {
-    wino_backward(&c->g, n, x, c->state, dy, dw, dx, accumulate_dx, mask, ws->scratch, ws->col,
-                  ws->col_cap);
+    if (wino_streams_applies(&c->g, n, ws->col_cap))
+        wino_backward_streamed(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, mask, ws->scratch,
+                               ws->col);
+    else
+        wino_backward(&c->g, n, x, c->state, dy, dw, dx, accumulate_dx, mask, ws->scratch,
+                      ws->col, ws->col_cap);
     return mask != NULL;
 }
 

@@ -51,7 +51,9 @@ int wino_applies(const conv_geom *g)
 
 static size_t tiles(const conv_geom *g) { return (size_t)((g->h + 3) / 4) * ((g->w + 3) / 4); }
 
-size_t wino_u_floats(const conv_geom *g) { return (size_t)36 * g->cout * g->cin; }
+static size_t u_plane(const conv_geom *g) { return (size_t)g->cout * g->cin; }
+
+size_t wino_u_floats(const conv_geom *g) { return 36 * u_plane(g); }
 
 /* du, then a block of op(B) for each of the 36 weight-gradient products */
 size_t wino_scratch_floats(const conv_geom *g)
@@ -130,7 +132,8 @@ static int wino_chunk(const conv_geom *g, size_t col_cap)
  * the vector width. */
 #define WL 16
 
-/* U = G g G^T for filter co, input channels [c0, c0+nl), into u[36][cout][cin]. */
+/* U = G g G^T for filter co (w points at its kernels), input channels
+ * [c0, c0+nl): value xi of channel c0 + l into u[xi * pl + l]. */
 FE_CLONES
 static void filter_block(const float *w, int c0, int nl, size_t pl, float *u)
 {
@@ -157,10 +160,10 @@ static void filter_block(const float *w, int c0, int nl, size_t pl, float *u)
     for (int xi = 0; xi < 36; xi++)         /* a whole vector when nl == WL */
         if (nl == WL)
             for (int l = 0; l < WL; l++)
-                u[xi * pl + c0 + l] = o[xi][l];
+                u[xi * pl + l] = o[xi][l];
         else
             for (int l = 0; l < nl; l++)
-                u[xi * pl + c0 + l] = o[xi][l];
+                u[xi * pl + l] = o[xi][l];
 }
 
 /* dw = G^T dU G (the transpose of filter_block) for filter co, input channels
@@ -200,19 +203,19 @@ static void filter_grad_block(const float *du, int c0, int nl, size_t pl, float 
 void wino_filters(const conv_geom *g, const float *w, float *u)
 {
     const int co_n = g->cout, ci_n = g->cin, nb = (ci_n + WL - 1) / WL;
-    const size_t pl = (size_t)co_n * ci_n;
+    const size_t pl = u_plane(g);
     #pragma omp parallel for collapse(2) schedule(static)
     for (int co = 0; co < co_n; co++)
         for (int b = 0; b < nb; b++) {
             const int c0 = b * WL, nl = ci_n - c0 < WL ? ci_n - c0 : WL;
-            filter_block(w + (size_t)co * ci_n * 9, c0, nl, pl, u + (size_t)co * ci_n);
+            filter_block(w + (size_t)co * ci_n * 9, c0, nl, pl, u + (size_t)co * ci_n + c0);
         }
 }
 
 static void weight_grad_transform(const conv_geom *g, const float *du, float *dw)
 {
     const int co_n = g->cout, ci_n = g->cin, nb = (ci_n + WL - 1) / WL;
-    const size_t pl = (size_t)co_n * ci_n;
+    const size_t pl = u_plane(g);
     #pragma omp parallel for collapse(2) schedule(static)
     for (int co = 0; co < co_n; co++)
         for (int b = 0; b < nb; b++) {
@@ -722,7 +725,7 @@ static void forward_fused(const conv_geom *g, int n, const float *x, const float
                 in_block(H, W, ty, ty + 1, TW, &p, jb, (size_t)ci_n * nbk, v + (size_t)c * nbk);
             }
             for (int xi = 0; xi < 36; xi++)
-                fe_sgemm(0, 0, co_n, nbk, ci_n, u + (size_t)xi * co_n * ci_n, ci_n,
+                fe_sgemm(0, 0, co_n, nbk, ci_n, u + xi * u_plane(g), ci_n,
                          v + (size_t)xi * ci_n * nbk, nbk, 0, m + (size_t)xi * co_n * nbk, nbk,
                          NULL);
             for (int c = 0; c < co_n; c++) {
@@ -730,6 +733,131 @@ static void forward_fused(const conv_geom *g, int n, const float *x, const float
                 out_block(H, W, ty, ty + 1, TW, m + (size_t)c * nbk, (size_t)co_n * nbk, jb, &p);
             }
         }
+    }
+}
+
+/* ---- Small batches: the filter transforms streamed through the products ----
+ * At ResNet-18's layer4 with 16 images each product is 512 x 512 x 16: U and
+ * dU (36 x cout x cin, 36 MiB each) dwarf the tiles' V and M (1 MiB), and
+ * writing U, reading it back, writing dU and reading it back took more time
+ * than the products.  Here U and dU never go to memory: each thread transforms
+ * the filters of SR output channels into a block of U in its L2 and runs those
+ * rows of the 36 products at once; the weight gradient likewise makes SR rows
+ * of dU and turns them into dw at once; the input gradient transforms the
+ * filters of WL input channels (all cout of them) and runs those columns of U
+ * in the products U^T dM.  Each output is the same sum in the same order as in
+ * wino_forward and wino_backward (the products' sums run along cin, T or cout
+ * in whole FE_SGEMM_KC blocks, whatever rows they have): the same bits.
+ * On a 2-core Zen 3, layer4's convolutions (min of 3 runs, `bench_train
+ * --layers 1`): at batch 16 forward 5.9 -> 3.5 ms, backward 14.3 -> 8.6 ms; at
+ * 32, 7.2 -> 5.8 and 14.0 -> 13.1; at 64 the backward was slower (every block
+ * of rows reads all of V, 4.7 MiB there): hence T <= min(cin, cout) / 16.
+ * SR = 24: four AVX2 tiles of 6 rows, three AVX-512 tiles of 8 (12, 48 and 6
+ * were no faster). */
+#define SR 24
+/* The blocks' 36 planes lie PLANE_PAD floats more than a plane apart: the
+ * filter transform's 36 stores (or loads) a multiple of 4 KiB apart all fall
+ * in one set of L1, which holds 8 lines.  Transforming a 512 x 512 layer into
+ * blocks of 12 rows, one thread of a Zen 3 (a scratch program, best of 10, noisy
+ * machine): 15-17 ns per filter and channel unpadded, 10-12.5 padded.
+ * (Padding U itself, 36 MiB there, made wino_filters slower: 21 -> 25 ns.) */
+#define PLANE_PAD 16
+
+static size_t streamed_block_floats(const conv_geom *g)
+{
+    const size_t a = (size_t)SR * g->cin, b = (size_t)WL * g->cout;
+    return 36 * ((a > b ? a : b) + PLANE_PAD);
+}
+
+int wino_streams_applies(const conv_geom *g, int n, size_t col_cap)
+{
+    const size_t T = (size_t)n * tiles(g);
+    return 16 * T <= (size_t)(g->cin < g->cout ? g->cin : g->cout) &&
+           (size_t)36 * (2 * g->cin + g->cout) * T <= col_cap &&
+           (size_t)omp_get_max_threads() * streamed_block_floats(g) <= wino_scratch_floats(g);
+}
+
+void wino_forward_streamed(const conv_geom *g, int n, const float *x, const float *w, float *y,
+                           float *col, float *scratch)
+{
+    const int ci_n = g->cin, co_n = g->cout, nb = (ci_n + WL - 1) / WL;
+    const int T = (int)(n * tiles(g));
+    float *v = col, *m = col + (size_t)36 * ci_n * T;
+    input_transform(ci_n, g->h, g->w, n, 0, n, g->bx, x, v);
+    #pragma omp parallel
+    {
+        float *ub = scratch + (size_t)omp_get_thread_num() * streamed_block_floats(g);
+        #pragma omp for schedule(dynamic)
+        for (int co0 = 0; co0 < co_n; co0 += SR) {
+            const int nr = co_n - co0 < SR ? co_n - co0 : SR;
+            const size_t pl = (size_t)nr * ci_n + PLANE_PAD;
+            for (int r = 0; r < nr; r++)            /* ub[36][nr][cin] */
+                for (int b = 0; b < nb; b++) {
+                    const int c0 = b * WL, nl = ci_n - c0 < WL ? ci_n - c0 : WL;
+                    filter_block(w + (size_t)(co0 + r) * ci_n * 9, c0, nl, pl,
+                                 ub + (size_t)r * ci_n + c0);
+                }
+            for (int xi = 0; xi < 36; xi++)
+                fe_sgemm(0, 0, nr, T, ci_n, ub + xi * pl, ci_n,
+                         v + (size_t)xi * ci_n * T, T, 0, m + ((size_t)xi * co_n + co0) * T, T,
+                         NULL);
+        }
+    }
+    output_transform(co_n, g->h, g->w, n, 0, n, g->by, m, y);
+}
+
+void wino_backward_streamed(const conv_geom *g, int n, const float *x, const float *w,
+                            const float *dy, float *dw, float *dx, int accumulate_dx,
+                            const float *mask, float *scratch, float *col)
+{
+    const int ci_n = g->cin, co_n = g->cout, nb = (ci_n + WL - 1) / WL;
+    const int T = (int)(n * tiles(g));
+    float *v = col, *dm = v + (size_t)36 * ci_n * T, *vt = dm + (size_t)36 * co_n * T;
+    grad_output_transform(co_n, g->h, g->w, n, 0, n, g->by, dy, dm);
+    if (dw) {
+        input_transform(ci_n, g->h, g->w, n, 0, n, g->bx, x, v);
+        #pragma omp parallel for schedule(static)  /* vt[36][T][cin]: V^T, read in place */
+        for (int xi = 0; xi < 36; xi++)
+            for (int c = 0; c < ci_n; c++)
+                for (int t = 0; t < T; t++)
+                    vt[((size_t)xi * T + t) * ci_n + c] = v[((size_t)xi * ci_n + c) * T + t];
+        #pragma omp parallel
+        {
+            float *db = scratch + (size_t)omp_get_thread_num() * streamed_block_floats(g);
+            #pragma omp for schedule(dynamic)
+            for (int co0 = 0; co0 < co_n; co0 += SR) {
+                const int nr = co_n - co0 < SR ? co_n - co0 : SR;
+                const size_t pl = (size_t)nr * ci_n + PLANE_PAD;
+                for (int xi = 0; xi < 36; xi++)         /* db[36][nr][cin] */
+                    fe_sgemm(0, 0, nr, ci_n, T, dm + ((size_t)xi * co_n + co0) * T, T,
+                             vt + (size_t)xi * T * ci_n, ci_n, 0, db + xi * pl,
+                             ci_n, NULL);
+                for (int r = 0; r < nr; r++)
+                    for (int b = 0; b < nb; b++) {
+                        const int c0 = b * WL, nl = ci_n - c0 < WL ? ci_n - c0 : WL;
+                        filter_grad_block(db + (size_t)r * ci_n, c0, nl, pl,
+                                          dw + (size_t)(co0 + r) * ci_n * 9);
+                    }
+            }
+        }
+    }
+    if (dx) {                  /* dV overwrites V, no longer needed */
+        #pragma omp parallel
+        {
+            float *ub = scratch + (size_t)omp_get_thread_num() * streamed_block_floats(g);
+            #pragma omp for schedule(dynamic)
+            for (int b = 0; b < nb; b++) {
+                const int c0 = b * WL, nl = ci_n - c0 < WL ? ci_n - c0 : WL;
+                const size_t pl = (size_t)co_n * nl + PLANE_PAD;
+                for (int co = 0; co < co_n; co++)       /* ub[36][cout][nl] */
+                    filter_block(w + (size_t)co * ci_n * 9, c0, nl, pl, ub + (size_t)co * nl);
+                for (int xi = 0; xi < 36; xi++)
+                    fe_sgemm(1, 0, nl, T, co_n, ub + xi * pl, nl,
+                             dm + (size_t)xi * co_n * T, T, 0, v + ((size_t)xi * ci_n + c0) * T,
+                             T, NULL);
+            }
+        }
+        grad_input_transform(ci_n, g->h, g->w, n, 0, n, g->bx, v, dx, accumulate_dx, mask);
     }
 }
 
@@ -748,7 +876,7 @@ void wino_forward(const conv_geom *g, int n, const float *x, const float *u, flo
         input_transform(ci_n, g->h, g->w, n, n0, nc, g->bx, x, v);
         #pragma omp parallel for schedule(dynamic)
         for (int xi = 0; xi < 36; xi++)
-            fe_sgemm(0, 0, co_n, T, ci_n, u + (size_t)xi * co_n * ci_n, ci_n,
+            fe_sgemm(0, 0, co_n, T, ci_n, u + xi * u_plane(g), ci_n,
                      v + (size_t)xi * ci_n * T, T, 0, m + (size_t)xi * co_n * T, T, NULL);
         output_transform(co_n, g->h, g->w, n, n0, nc, g->by, m, y);
     }
@@ -770,13 +898,13 @@ void wino_backward(const conv_geom *g, int n, const float *x, const float *u, co
             #pragma omp parallel for schedule(dynamic)
             for (int xi = 0; xi < 36; xi++)
                 fe_sgemm(0, 1, co_n, ci_n, T, dm + (size_t)xi * co_n * T, T,
-                         v + (size_t)xi * ci_n * T, T, n0 != 0, du + (size_t)xi * co_n * ci_n, ci_n,
+                         v + (size_t)xi * ci_n * T, T, n0 != 0, du + xi * u_plane(g), ci_n,
                          pack + (size_t)xi * FE_SGEMM_PACK_FLOATS);
         }
         if (dx) {              /* dV overwrites V, no longer needed */
             #pragma omp parallel for schedule(dynamic)
             for (int xi = 0; xi < 36; xi++)
-                fe_sgemm(1, 0, ci_n, T, co_n, u + (size_t)xi * co_n * ci_n, ci_n,
+                fe_sgemm(1, 0, ci_n, T, co_n, u + xi * u_plane(g), ci_n,
                          dm + (size_t)xi * co_n * T, T, 0, v + (size_t)xi * ci_n * T, T, NULL);
             grad_input_transform(ci_n, g->h, g->w, n, n0, nc, g->bx, v, dx, accumulate_dx,
                                  mask);
