@@ -1097,9 +1097,9 @@ static double bn_loss(void *c)
     size_t n = (size_t)k->g.c * k->m;
     if (k->train)   /* the running stats move on every call; the loss does not use them */
         bn_forward_train(&k->g, k->m, k->x, k->gamma, k->beta, k->y, k->sm, k->si, k->rm, k->rv,
-                         &k->nbt);
+                         &k->nbt, NULL);
     else
-        bn_forward_eval(&k->g, k->m, k->x, k->gamma, k->beta, k->rm, k->rv, k->y);
+        bn_forward_eval(&k->g, k->m, k->x, k->gamma, k->beta, k->rm, k->rv, k->y, NULL);
     return dotd(k->y, k->R, n);
 }
 
@@ -1142,7 +1142,7 @@ static void test_bn_train_forward_and_stats(void **state)
     const int64_t M = 2 * 3 * 5;    /* N 2, 3x5: not a multiple of any vector width */
     bn_ctx k = bn_setup("bn train stats", C, M, 1);
     float *rm0 = fdup(k.rm, C), *rv0 = fdup(k.rv, C);
-    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, k.y, k.sm, k.si, k.rm, k.rv, &k.nbt);
+    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, k.y, k.sm, k.si, k.rm, k.rv, &k.nbt, NULL);
     assert_int_equal(k.nbt, 6);
     double *want = malloc(sizeof(double) * C * M);
     for (int c = 0; c < C; c++) {
@@ -1171,7 +1171,7 @@ static void test_bn_train_forward_and_stats(void **state)
     }
     assert_close_f("bn train forward", k.y, want, (size_t)C * M, 1e-5, 1e-5);
     /* nbt NULL is allowed; a second step moves the running stats again */
-    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, k.y, k.sm, k.si, k.rm, k.rv, NULL);
+    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, k.y, k.sm, k.si, k.rm, k.rv, NULL, NULL);
     assert_int_equal(k.nbt, 6);
     for (int c = 0; c < C; c++) {
         double wm = 0.9 * (0.9 * rm0[c] + 0.1 * k.sm[c]) + 0.1 * k.sm[c];
@@ -1190,7 +1190,7 @@ static void test_bn_train_gradients(void **state)
     bn_ctx k = bn_setup("bn train grad", C, M, 1);
     const size_t n = (size_t)C * M;
     float *dx = fvec(n), *dg = fvec(C), *dbeta = fvec(C);
-    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, k.y, k.sm, k.si, k.rm, k.rv, &k.nbt);
+    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, k.y, k.sm, k.si, k.rm, k.rv, &k.nbt, NULL);
     float *sm = fdup(k.sm, C), *si = fdup(k.si, C);
     bn_backward_train(&k.g, M, k.x, k.R, k.gamma, sm, si, dx, dg, dbeta);
     /* normalisation makes L invariant to shifting a channel: its dx sums to zero */
@@ -1225,7 +1225,7 @@ static void test_bn_eval(void **state)
     const size_t n = (size_t)C * M;
     k.rv[0] = 2e-4f;     /* small enough for eps (1e-5) to matter at 1e-5 relative tolerance */
     float *rm0 = fdup(k.rm, C), *rv0 = fdup(k.rv, C), *dx = fvec(n);
-    bn_forward_eval(&k.g, M, k.x, k.gamma, k.beta, k.rm, k.rv, k.y);
+    bn_forward_eval(&k.g, M, k.x, k.gamma, k.beta, k.rm, k.rv, k.y, NULL);
     double *want = malloc(sizeof(double) * n);
     for (int c = 0; c < C; c++)
         for (int64_t i = 0; i < M; i++)
@@ -1246,6 +1246,53 @@ static void test_bn_eval(void **state)
     assert_memory_equal(dx, dx2, sizeof(float) * n);
     free(want); free(rm0); free(rv0); free(dx); free(dx2); free(dg); free(db);
     bn_free(&k);
+}
+
+/* bn_post: the residual addition and the ReLU applied in BatchNorm's pass give
+ * the bits of BatchNorm, then the addition, then relu_forward as separate
+ * passes (what ResNet-18's forward ran before they were fused), in training
+ * and evaluation and with each part alone. */
+static void test_bn_post(void **state)
+{
+    const int C = 3;
+    const int64_t M = 37;       /* not a multiple of any vector width */
+    const size_t n = (size_t)C * M;
+    fe_rng r = rng_for("bn post");
+    float *res = fvec(n), *want = fvec(n), *got = fvec(n);
+    fill_normal(&r, res, n, 0, 1);
+    for (int train = 0; train <= 1; train++)
+        for (int with_res = 0; with_res <= 1; with_res++)
+            for (int relu = 0; relu <= 1; relu++) {
+                bn_ctx k = bn_setup("bn post", C, M, train);
+                const bn_post post = {.res = with_res ? res : NULL, .relu = relu};
+                float *rm = fdup(k.rm, C), *rv = fdup(k.rv, C);
+                bn_loss(&k);                   /* y = bn(x), then the separate passes */
+                memcpy(want, k.y, sizeof(float) * n);
+                for (size_t i = 0; with_res && i < n; i++)
+                    want[i] += res[i];
+                if (relu)
+                    for (size_t i = 0; i < n; i++)
+                        want[i] = want[i] > 0.0f ? want[i] : 0.0f;
+                memcpy(k.rm, rm, sizeof(float) * C);    /* the same running stats again */
+                memcpy(k.rv, rv, sizeof(float) * C);
+                if (train)
+                    bn_forward_train(&k.g, M, k.x, k.gamma, k.beta, got, k.sm, k.si, k.rm, k.rv,
+                                     NULL, &post);
+                else
+                    bn_forward_eval(&k.g, M, k.x, k.gamma, k.beta, k.rm, k.rv, got, &post);
+                size_t zeros = 0;
+                for (size_t i = 0; i < n; i++)
+                    zeros += want[i] == 0.0f;
+                if (relu)        /* the ReLU cuts somewhere, and not everywhere */
+                    assert_true(zeros > n / 8 && zeros < n - n / 8);
+                if (memcmp(got, want, sizeof(float) * n))
+                    fail_msg("train %d, residual %d, relu %d: the fused pass differs from the "
+                             "separate ones", train, with_res, relu);
+                free(rm);
+                free(rv);
+                bn_free(&k);
+            }
+    free(res); free(want); free(got);
 }
 
 /* ------------------------------------------------------------------ relu */
@@ -1292,10 +1339,6 @@ static void test_relu(void **state)
     relu_forward(3, z);
     relu_backward(3, z, dz, d);
     assert_true(d[0] == 0.0f && d[1] == 0.0f && d[2] == 1.0f);
-    /* add_inplace */
-    float a[3] = {1, 2, 3}, b[3] = {0.5f, -2, 4};
-    add_inplace(3, a, b);
-    assert_true(a[0] == 1.5f && a[1] == 0.0f && a[2] == 7.0f);
     free(g); free(dx); free(k.x); free(k.y); free(k.R);
 }
 
@@ -1911,6 +1954,7 @@ int main(void)
         cmocka_unit_test(test_bn_train_forward_and_stats),
         cmocka_unit_test(test_bn_train_gradients),
         cmocka_unit_test(test_bn_eval),
+        cmocka_unit_test(test_bn_post),
         cmocka_unit_test(test_relu),
         cmocka_unit_test(test_maxpool),
         cmocka_unit_test(test_maxpool_ties),

@@ -1088,8 +1088,7 @@ static void wide_forward(fe_model *m, int n, int tr)
         x = W->c[i].y;
     }
     fe_conv_forward(m, &W->up, n, x);
-    fe_bn_forward(m, &W->bn, (int64_t)n * 49, W->up.y, W->a, tr);
-    relu_forward((size_t)WIDE_C * n * 49, W->a);
+    fe_bn_forward(m, &W->bn, (int64_t)n * 49, W->up.y, W->a, tr, &(bn_post){.relu = 1});
     avgpool_forward(WIDE_C, n, 49, 0, W->a, W->pooled);
     linear_forward(WIDE_C, 10, n, W->pooled, W->fc.w, W->fc.b, W->fc.y);
     memcpy(m->logits, W->fc.y, sizeof(float) * 10 * n);

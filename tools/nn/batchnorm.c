@@ -67,11 +67,29 @@ void bn_dsums(int64_t m, const float *x, const float *dy, double mean, double in
     *sdyx = add_partials(q);
 }
 
+/* (Four loops, not one with tests in it, so that each vectorises plainly.) */
 FE_CLONES
-void bn_affine(int64_t m, const float *x, float fm, float a, float b, float *y)
+void bn_affine(int64_t m, const float *x, float fm, float a, float b, const bn_post *post, int c,
+               float *y)
 {
-    for (int64_t i = 0; i < m; i++)
-        y[i] = (x[i] - fm) * a + b;
+    const float *res = post && post->res ? post->res + (size_t)c * m : NULL;
+    const int relu = post && post->relu;
+    if (res && relu)
+        for (int64_t i = 0; i < m; i++) {
+            const float v = ((x[i] - fm) * a + b) + res[i];
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+    else if (res)
+        for (int64_t i = 0; i < m; i++)
+            y[i] = ((x[i] - fm) * a + b) + res[i];
+    else if (relu)
+        for (int64_t i = 0; i < m; i++) {
+            const float v = (x[i] - fm) * a + b;
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        for (int64_t i = 0; i < m; i++)
+            y[i] = (x[i] - fm) * a + b;
 }
 
 FE_CLONES
@@ -84,7 +102,7 @@ void bn_dx(int64_t m, const float *x, const float *dy, float fm, float a, float 
 
 void bn_forward_train(const bn_geom *g, int64_t m, const float *x, const float *gamma,
                       const float *beta, float *y, float *save_mean, float *save_invstd,
-                      float *run_mean, float *run_var, int64_t *nbt)
+                      float *run_mean, float *run_var, int64_t *nbt, const bn_post *post)
 {
     const float mom = g->momentum;
     #pragma omp parallel for schedule(static)
@@ -97,7 +115,7 @@ void bn_forward_train(const bn_geom *g, int64_t m, const float *x, const float *
         /* (x - mean) * a + beta, not x * a + b': conv outputs often have a mean far
          * larger than their spread, and folding the mean into b' loses the digits */
         const float a = (float)(gamma[c] * invstd), fm = (float)mean, b = beta[c];
-        bn_affine(m, xc, fm, a, b, yc);
+        bn_affine(m, xc, fm, a, b, post, c, yc);
         save_mean[c] = (float)mean;
         save_invstd[c] = (float)invstd;
         double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
@@ -109,7 +127,8 @@ void bn_forward_train(const bn_geom *g, int64_t m, const float *x, const float *
 }
 
 void bn_forward_eval(const bn_geom *g, int64_t m, const float *x, const float *gamma,
-                     const float *beta, const float *run_mean, const float *run_var, float *y)
+                     const float *beta, const float *run_mean, const float *run_var, float *y,
+                     const bn_post *post)
 {
     #pragma omp parallel for schedule(static)
     for (int c = 0; c < g->c; c++) {
@@ -117,7 +136,7 @@ void bn_forward_eval(const bn_geom *g, int64_t m, const float *x, const float *g
         float *yc = y + (size_t)c * m;
         double invstd = 1.0 / sqrt((double)run_var[c] + g->eps);
         const float a = (float)(gamma[c] * invstd), fm = run_mean[c], b = beta[c];
-        bn_affine(m, xc, fm, a, b, yc);
+        bn_affine(m, xc, fm, a, b, post, c, yc);
     }
 }
 

@@ -13,8 +13,8 @@
 
 void bn_forward_train_dist(const bn_geom *g, int64_t m, const float *x, const float *gamma,
                            const float *beta, float *y, float *save_mean, float *save_invstd,
-                           float *run_mean, float *run_var, int64_t *nbt, const fe_comm *comm,
-                           double *buf)
+                           float *run_mean, float *run_var, int64_t *nbt, const bn_post *post,
+                           const fe_comm *comm, double *buf)
 {
     const int C = g->c;
     const float mom = g->momentum;
@@ -37,7 +37,7 @@ void bn_forward_train_dist(const bn_geom *g, int64_t m, const float *x, const fl
         const double mean = buf[c] / M, var = buf[C + 1 + c] / M;
         const double invstd = 1.0 / sqrt(var + g->eps);
         const float a = (float)(gamma[c] * invstd), fm = (float)mean, b = beta[c];
-        bn_affine(m, xc, fm, a, b, yc);
+        bn_affine(m, xc, fm, a, b, post, c, yc);
         save_mean[c] = (float)mean;
         save_invstd[c] = (float)invstd;
         const double unbiased = M > 1 ? var * M / (M - 1) : var;

@@ -1,4 +1,5 @@
-/* elementwise.c - ReLU, residual addition, and the blocked layout's conversions. */
+/* elementwise.c - ReLU and the blocked layout's conversions (the residual
+ * additions run in BatchNorm's pass: bn_post in layers.h). */
 #include "layers.h"
 
 void relu_forward(size_t n, float *x)
@@ -13,13 +14,6 @@ void relu_backward(size_t n, const float *y, const float *dy, float *dx)
     #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++)
         dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-}
-
-void add_inplace(size_t n, float *y, const float *x)
-{
-    #pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++)
-        y[i] += x[i];
 }
 
 void fe_blk_pack(int c, int n, size_t hw, const float *plain, float *blk)

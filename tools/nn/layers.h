@@ -139,14 +139,26 @@ typedef struct {
     float eps, momentum;
 } bn_geom;
 
+/* What the forward does to BatchNorm's output as it writes it, so that a
+ * residual addition and a ReLU cost no pass of their own through memory:
+ *   y = bn(x), then y += res (res != NULL, [C][M] as y), then y = relu(y).
+ * Each step rounds as a pass of its own would (a float addition, then
+ * relu_forward's test), so the bits are the separate passes'.
+ * A NULL bn_post: y = bn(x). */
+typedef struct {
+    const float *res;
+    int relu;
+} bn_post;
+
 /* Training mode: normalise with the batch statistics (biased variance), save
  * mean/invstd per channel, update running stats (unbiased variance) and *nbt. */
 void bn_forward_train(const bn_geom *g, int64_t m, const float *x, const float *gamma,
                       const float *beta, float *y, float *save_mean, float *save_invstd,
-                      float *run_mean, float *run_var, int64_t *nbt);
+                      float *run_mean, float *run_var, int64_t *nbt, const bn_post *post);
 /* Eval mode: running statistics. */
 void bn_forward_eval(const bn_geom *g, int64_t m, const float *x, const float *gamma,
-                     const float *beta, const float *run_mean, const float *run_var, float *y);
+                     const float *beta, const float *run_mean, const float *run_var, float *y,
+                     const bn_post *post);
 /* Training-mode backward (x is the saved input); dgamma/dbeta overwritten when non-NULL. */
 void bn_backward_train(const bn_geom *g, int64_t m, const float *x, const float *dy,
                        const float *gamma, const float *save_mean, const float *save_invstd,
@@ -164,7 +176,9 @@ double bn_sqdev(int64_t m, const float *x, double mean);           /* sum (x - m
 /* *sdy = sum dy, *sdyx = sum dy * (x - mean) * invstd */
 void bn_dsums(int64_t m, const float *x, const float *dy, double mean, double invstd, double *sdy,
               double *sdyx);
-void bn_affine(int64_t m, const float *x, float fm, float a, float b, float *y);  /* (x-fm)*a+b */
+/* y = (x-fm)*a+b for channel c, then post's residual (its channel c) and ReLU */
+void bn_affine(int64_t m, const float *x, float fm, float a, float b, const bn_post *post, int c,
+               float *y);
 /* dx = a * (dy - mdy - (x - fm) * k) */
 void bn_dx(int64_t m, const float *x, const float *dy, float fm, float a, float mdy, float k,
            float *dx);
@@ -176,7 +190,7 @@ void bn_dx(int64_t m, const float *x, const float *dy, float fm, float a, float 
 struct fe_comm;
 void bn_forward_train_dist(const bn_geom *g, int64_t m, const float *x, const float *gamma,
                            const float *beta, float *y, float *save_mean, float *save_invstd,
-                           float *run_mean, float *run_var, int64_t *nbt,
+                           float *run_mean, float *run_var, int64_t *nbt, const bn_post *post,
                            const struct fe_comm *comm, double *buf);
 void bn_backward_train_dist(const bn_geom *g, int64_t m, const float *x, const float *dy,
                             const float *gamma, const float *save_mean, const float *save_invstd,
@@ -187,7 +201,6 @@ void bn_backward_train_dist(const bn_geom *g, int64_t m, const float *x, const f
 void relu_forward(size_t n, float *x);                      /* in place */
 /* dx = dy * (y > 0); may run in place (dx == dy). */
 void relu_backward(size_t n, const float *y, const float *dy, float *dx);
-void add_inplace(size_t n, float *y, const float *x);      /* y += x */
 
 /* ---- 2x2 max pool, stride 2, over [C][N][H][W] (H, W even) ----
  * Ties go to the first element in row-major window order, as in PyTorch. */

@@ -180,16 +180,17 @@ int fe_conv_backward(const fe_model *m, const fe_conv *c, int n, const float *x,
 
 /* ---- BatchNorm ---- */
 
-void fe_bn_forward(const fe_model *m, fe_bn *bn, int64_t M, const float *x, float *y, int training)
+void fe_bn_forward(const fe_model *m, fe_bn *bn, int64_t M, const float *x, float *y, int training,
+                   const bn_post *post)
 {
     if (training && m->opts.comm)
         bn_forward_train_dist(&bn->g, M, x, bn->gamma, bn->beta, y, bn->smean, bn->sinv,
-                              bn->rmean, bn->rvar, &bn->nbt, m->opts.comm, m->comm_buf);
+                              bn->rmean, bn->rvar, &bn->nbt, post, m->opts.comm, m->comm_buf);
     else if (training)
         bn_forward_train(&bn->g, M, x, bn->gamma, bn->beta, y, bn->smean, bn->sinv, bn->rmean,
-                         bn->rvar, &bn->nbt);
+                         bn->rvar, &bn->nbt, post);
     else
-        bn_forward_eval(&bn->g, M, x, bn->gamma, bn->beta, bn->rmean, bn->rvar, y);
+        bn_forward_eval(&bn->g, M, x, bn->gamma, bn->beta, bn->rmean, bn->rvar, y, post);
 }
 
 void fe_bn_backward(const fe_model *m, const fe_bn *bn, int64_t M, const float *x, const float *dy,

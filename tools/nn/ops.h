@@ -70,8 +70,10 @@ int fe_conv_backward(const fe_model *m, const fe_conv *c, int n, const float *x,
                      int param_grads, float *dx, int accumulate_dx, const float *mask);
 
 /* BatchNorm over [C][M] in the model's mode: training or evaluation, and in
- * training the statistics over opts.comm's ranks when it is set. */
-void fe_bn_forward(const fe_model *m, fe_bn *bn, int64_t M, const float *x, float *y, int training);
+ * training the statistics over opts.comm's ranks when it is set.  post (may
+ * be NULL): the residual addition and ReLU applied as y is written (layers.h). */
+void fe_bn_forward(const fe_model *m, fe_bn *bn, int64_t M, const float *x, float *y, int training,
+                   const bn_post *post);
 void fe_bn_backward(const fe_model *m, const fe_bn *bn, int64_t M, const float *x, const float *dy,
                     float *dx, int training, int param_grads);
 

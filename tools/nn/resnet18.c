@@ -71,27 +71,23 @@ static int64_t plane(const fe_conv *c, int n) { return (int64_t)n * c->g.oh * c-
 static void forward(fe_model *m, int n, int tr)
 {
     resnet18_net *R = m->net;
+    const bn_post relu = {.relu = 1};
     fe_conv_forward(m, &R->conv1, n, m->input);
-    fe_bn_forward(m, &R->bn1, plane(&R->conv1, n), R->conv1.y, R->a0, tr);
-    relu_forward((size_t)64 * plane(&R->conv1, n), R->a0);
+    fe_bn_forward(m, &R->bn1, plane(&R->conv1, n), R->conv1.y, R->a0, tr, &relu);
     const float *x = R->a0;
     for (int i = 0; i < 8; i++) {
         resnet18_block *k = &R->blk[i];
         const int64_t p = plane(&k->c1, n);
-        const size_t sz = (size_t)k->c1.g.cout * p;
         fe_conv_forward(m, &k->c1, n, x);
-        fe_bn_forward(m, &k->b1, p, k->c1.y, k->a1, tr);
-        relu_forward(sz, k->a1);
+        fe_bn_forward(m, &k->b1, p, k->c1.y, k->a1, tr, &relu);
         fe_conv_forward(m, &k->c2, n, k->a1);
-        fe_bn_forward(m, &k->b2, p, k->c2.y, k->out, tr);
         if (k->has_sc) {
             fe_conv_forward(m, &k->sc, n, x);
-            fe_bn_forward(m, &k->sbn, p, k->sc.y, m->g[0], tr);
-            add_inplace(sz, k->out, m->g[0]);
-        } else {
-            add_inplace(sz, k->out, x);
+            fe_bn_forward(m, &k->sbn, p, k->sc.y, m->g[0], tr, NULL);
         }
-        relu_forward(sz, k->out);
+        /* out = relu(bn2(conv2) + shortcut), in bn2's one pass */
+        const bn_post sum_relu = {.res = k->has_sc ? m->g[0] : x, .relu = 1};
+        fe_bn_forward(m, &k->b2, p, k->c2.y, k->out, tr, &sum_relu);
         x = k->out;
     }
     avgpool_forward(512, n, 16, R->blocked, x, R->pooled);
