@@ -570,6 +570,68 @@ static void test_conv_bf16(void **state)
     conv_bf16_case(1, 8, 1, 6, 5);              /* ResNet-18's conv1: k = 9, odd */
 }
 
+/* The bf16-blocked row's AVX512_BF16 kernels against its portable ones (which
+ * test_conv_algos checks on every CPU), on the same blocked tensors: y, dw and
+ * dx within 1e-5 of their scale, and whether the bits are the same is printed
+ * (the portable kernels follow Intel's definition of VDPBF16PS: the odd
+ * product added first, then the even one; another CPU may round the pair
+ * otherwise).  A stride-1 3x3, a stride-2 3x3 and a 1x1 shortcut, 70 images. */
+static void test_conv_bf16_blocked_kernels(void **state)
+{
+    if (!fe_bf16_supported()) {
+        fprintf(stderr, "test_conv_bf16_blocked_kernels: SKIPPED: this CPU has no AVX512_BF16\n");
+        skip();
+    }
+    static const struct { int cin, cout, k, stride, pad, h; } geoms[] = {
+        {32, 64, 3, 1, 1, 7}, {16, 72, 3, 2, 1, 9}, {24, 64, 1, 2, 0, 8},
+    };
+    const int n = 70;
+    for (size_t j = 0; j < sizeof geoms / sizeof geoms[0]; j++) {
+        char name[128];
+        snprintf(name, sizeof name, "bf16-blocked kernels: cin %d cout %d k %d stride %d %dx%d",
+                 geoms[j].cin, geoms[j].cout, geoms[j].k, geoms[j].stride, geoms[j].h, geoms[j].h);
+        fe_rng r = rng_for(name);
+        conv_geom g;
+        conv_geom_init(&g, geoms[j].cin, geoms[j].cout, geoms[j].k, geoms[j].stride, geoms[j].pad,
+                       geoms[j].h, geoms[j].h);
+        g.bx = g.by = 1;
+        const size_t nx = (size_t)g.cin * n * g.h * g.w, nw = (size_t)g.cout * g.cin * g.k * g.k,
+                     ny = (size_t)g.cout * n * g.oh * g.ow;
+        float *x = fvec(nx), *wt = fvec(nw), *dy = fvec(ny),
+              *scr = fvec(conv_bf16_blocked_scratch_floats(&g));
+        fill_normal(&r, x, nx, 0, 1);
+        fill_normal(&r, wt, nw, 0, 0.5);
+        fill_normal(&r, dy, ny, 0, 1);
+        float *y[2], *dw[2], *dx[2];
+        for (int p = 0; p < 2; p++) {               /* 0: AVX512_BF16, 1: portable */
+            y[p] = fvec(ny);
+            dw[p] = fvec(nw);
+            dx[p] = fvec(nx);
+            conv2d_forward_bf16_blocked(&g, n, x, wt, y[p], scr, p);
+            conv2d_backward_bf16_blocked(&g, n, x, wt, dy, dw[p], dx[p], 0, NULL, scr, p);
+        }
+        const struct { const char *t; float *const *v; size_t len; } out[3] = {
+            {"y", y, ny}, {"dw", dw, nw}, {"dx", dx, nx}};
+        double *want = malloc(sizeof(double) * (nx > ny ? (nx > nw ? nx : nw) : (ny > nw ? ny : nw)));
+        assert_non_null(want);
+        for (int i = 0; i < 3; i++) {
+            char what[200];
+            for (size_t e = 0; e < out[i].len; e++)
+                want[e] = out[i].v[1][e];
+            snprintf(what, sizeof what, "%s: %s", name, out[i].t);
+            assert_close_scaled(what, out[i].v[0], want, out[i].len, 1e-5);
+            fprintf(stderr, "%s: %s, AVX512_BF16 against portable: %s bits\n", name, out[i].t,
+                    memcmp(out[i].v[0], out[i].v[1], sizeof(float) * out[i].len) ? "other"
+                                                                                  : "the same");
+        }
+        free(want);
+        for (int p = 0; p < 2; p++) {
+            free(y[p]); free(dw[p]); free(dx[p]);
+        }
+        free(x); free(wt); free(dy); free(scr);
+    }
+}
+
 /* Map sizes that are and are not multiples of 4 (the others end in part-empty
  * tiles), 1x1 and 2x2 maps, cin != cout both ways, ResNet-18's 7x7 stage, and
  * batches that fill and overflow a block of 16 images. */
@@ -735,19 +797,23 @@ static double algo_loss(void *vc)          /* L = sum(y .* R) with the row's for
  * the fused ReLU mask where the row has one, dw without dx, and the same bits
  * from a forward that keeps its state (weights_fixed). */
 static void algo_case(const fe_conv_algo *a, int cin, int cout, int k, int stride, int pad, int h,
-                      int w, int n, int bias)
+                      int w, int n, int bias, int blk)
 {
     char name[160];
-    snprintf(name, sizeof name, "%s: cin %d cout %d k %d stride %d pad %d %dx%d batch %d%s",
-             a->name, cin, cout, k, stride, pad, h, w, n, bias ? " bias" : "");
+    snprintf(name, sizeof name, "%s: cin %d cout %d k %d stride %d pad %d %dx%d batch %d%s%s",
+             a->name, cin, cout, k, stride, pad, h, w, n, bias ? " bias" : "",
+             blk == 1 ? " blocked" : blk == 2 ? " blocked y" : "");
     fe_rng r = rng_for(name);
     algo_ctx t = {.a = a, .n = n};
     fe_conv *c = &t.c;
     conv_geom_init(&c->g, cin, cout, k, stride, pad, h, w);
+    c->g.bx = blk == 1;                     /* blk 1: x, y blocked; 2: y only (conv1) */
+    c->g.by = blk != 0;
     if (a->fits && !a->fits(&c->g, bias))
         fail_msg("%s: the row does not fit this geometry", name);
     const size_t nx = (size_t)cin * n * h * w, nw = (size_t)cout * cin * k * k,
-                 ny = (size_t)cout * n * c->g.oh * c->g.ow;
+                 ny = (size_t)cout * n * c->g.oh * c->g.ow, hw = (size_t)h * w,
+                 ohw = (size_t)c->g.oh * c->g.ow;
     float *x = fvec(nx), *R = fvec(ny);
     c->w = fvec(nw);
     c->b = bias ? fvec(cout) : NULL;
@@ -772,11 +838,26 @@ static void algo_case(const fe_conv_algo *a, int cin, int cout, int k, int strid
     assert_true(yref && dwref && dbref && dxref);
     conv_naive(&c->g, n, x, c->w, c->b, yref);
     conv_grads_naive(&c->g, n, x, c->w, R, dwref, dbref, dxref);
+    /* from here on x, R, y and dx are in the row's layouts; plain copies
+     * (unpacked) are compared with the references */
+    float *xplain = x, *Rplain = R, *plain = fvec(nx > ny ? nx : ny);
+    if (c->g.bx) {
+        x = fvec(nx);
+        fe_blk_pack(cin, n, hw, xplain, x);
+    }
+    if (c->g.by) {
+        R = fvec(ny);
+        fe_blk_pack(cout, n, ohw, Rplain, R);
+    }
+    t.x = x;
+    t.R = R;
     char what[240];
 
     a->forward(&t.ws, c, n, x);
     snprintf(what, sizeof what, "%s: forward", name);
-    assert_close_scaled(what, c->y, yref, ny, tol);
+    if (c->g.by)
+        fe_blk_unpack(cout, n, ohw, c->y, plain);
+    assert_close_scaled(what, c->g.by ? plain : c->y, yref, ny, tol);
     float *y1 = fdup(c->y, ny);
     t.ws.weights_fixed = 1;                 /* state made once, then reused: same bits */
     c->state_kept = 0;
@@ -797,7 +878,9 @@ static void algo_case(const fe_conv_algo *a, int cin, int cout, int k, int strid
     snprintf(what, sizeof what, "%s: dw", name);
     assert_close_scaled(what, dw, dwref, nw, tol);
     snprintf(what, sizeof what, "%s: dx", name);
-    assert_close_scaled(what, dx, dxref, nx, tol);
+    if (c->g.bx)
+        fe_blk_unpack(cin, n, hw, dx, plain);
+    assert_close_scaled(what, c->g.bx ? plain : dx, dxref, nx, tol);
     if (bias) {
         snprintf(what, sizeof what, "%s: db", name);
         assert_close_scaled(what, c->db, dbref, cout, tol);
@@ -810,7 +893,8 @@ static void algo_case(const fe_conv_algo *a, int cin, int cout, int k, int strid
         d.y = fvec(ny);
         float *ddw = fvec(nw), *ddx = fvec(nx);
         d.db = bias ? fvec(cout) : NULL;
-        fe_conv_ws dws = {.col_cap = conv_col_floats(&c->g, 2)};
+        /* in the blocked layout a chunk is the whole block (n < 16 here) */
+        fe_conv_ws dws = {.col_cap = conv_col_floats(&c->g, blk ? n : 2)};
         dws.col = fvec(dws.col_cap);
         fe_conv_direct.forward(&dws, &d, n, x);
         fe_conv_direct.backward(&dws, &d, n, x, R, ddw, ddx, 0, NULL);
@@ -872,6 +956,11 @@ static void algo_case(const fe_conv_algo *a, int cin, int cout, int k, int strid
 
     free(dw2); free(acc); free(mask); free(want); free(y1);
     free(dw); free(dx); free(c->db); free(yref); free(dwref); free(dbref); free(dxref);
+    if (x != xplain)
+        free(xplain);
+    if (R != Rplain)
+        free(Rplain);
+    free(plain);
     free(x); free(R); free(c->w); free(c->b); free(c->y); free(c->state);
     free(t.ws.col); free(t.ws.scratch);
 }
@@ -879,17 +968,27 @@ static void algo_case(const fe_conv_algo *a, int cin, int cout, int k, int strid
 /* Every row of fe_conv_algos on every geometry of this list it fits: a new row
  * is tested by adding it to the table.  The geometries: Winograd's (map sizes
  * and not multiples of 4, cin != cout), stride 2, a 1x1 shortcut, 5x5 with a
- * bias, and ResNet-18's conv1 (one input channel). */
+ * bias, ResNet-18's conv1 (one input channel), and 70 images (five blocks of
+ * the blocked layout, the last partial).  A row that takes only the blocked
+ * layout runs each geometry blocked (conv1's: images plain, y blocked); the
+ * bf16-blocked row runs here with its portable kernels too, on every CPU. */
 static void test_conv_algos(void **state)
 {
     static const struct { int cin, cout, k, stride, pad, h, w, n, bias; } geoms[] = {
         {16, 8, 3, 1, 1, 6, 6, 3, 0},   {16, 20, 3, 1, 1, 7, 5, 3, 0}, {24, 16, 3, 1, 1, 4, 4, 5, 0},
         {8, 16, 3, 2, 1, 9, 9, 3, 0},   {16, 12, 1, 2, 0, 7, 7, 3, 0}, {3, 5, 5, 1, 2, 8, 7, 3, 1},
-        {1, 8, 3, 1, 1, 6, 6, 5, 0},
+        {1, 8, 3, 1, 1, 6, 6, 5, 0},    {16, 12, 3, 2, 1, 7, 7, 70, 0},
     };
+    const fe_conv_algo *extra[] = {&fe_conv_bf16_blocked_portable, NULL};
     int rows = 0, cases = 0;
-    for (int i = 0; fe_conv_algos[i]; i++) {
-        const fe_conv_algo *a = fe_conv_algos[i];
+    const fe_conv_algo *all[16];
+    int na = 0;
+    for (int i = 0; fe_conv_algos[i]; i++)
+        all[na++] = fe_conv_algos[i];
+    for (int i = 0; extra[i]; i++)
+        all[na++] = extra[i];
+    for (int i = 0; i < na; i++) {
+        const fe_conv_algo *a = all[i];
         if (a->available && !a->available()) {
             fprintf(stderr, "test_conv_algos: SKIPPED row %s: this CPU does not run it\n",
                     a->name);
@@ -901,17 +1000,23 @@ static void test_conv_algos(void **state)
             conv_geom g;
             conv_geom_init(&g, geoms[j].cin, geoms[j].cout, geoms[j].k, geoms[j].stride,
                            geoms[j].pad, geoms[j].h, geoms[j].w);
-            if (a->fits && !a->fits(&g, geoms[j].bias))
-                continue;
+            int blk = 0;
+            if (a->fits && !a->fits(&g, geoms[j].bias)) {
+                g.bx = g.cin > 1;
+                g.by = 1;
+                if (!a->fits(&g, geoms[j].bias))
+                    continue;
+                blk = g.bx ? 1 : 2;
+            }
             algo_case(a, geoms[j].cin, geoms[j].cout, geoms[j].k, geoms[j].stride, geoms[j].pad,
-                      geoms[j].h, geoms[j].w, geoms[j].n, geoms[j].bias);
+                      geoms[j].h, geoms[j].w, geoms[j].n, geoms[j].bias, blk);
             fitted++;
         }
         if (!fitted)
             fail_msg("row %s fits none of the test's geometries: add one it takes", a->name);
         cases += fitted;
     }
-    assert_true(rows >= 2);
+    assert_true(rows >= 3);
     if (getenv("FE_TEST_VERBOSE"))
         fprintf(stderr, "test_conv_algos: %d rows, %d cases\n", rows, cases);
 }
@@ -1948,6 +2053,7 @@ int main(void)
         cmocka_unit_test(test_winograd),
         cmocka_unit_test(test_winograd_streamed),
         cmocka_unit_test(test_conv_bf16),
+        cmocka_unit_test(test_conv_bf16_blocked_kernels),
         cmocka_unit_test(test_conv_algos),
         cmocka_unit_test(test_conv_blocked),
         cmocka_unit_test(test_avgpool_blocked),

@@ -37,6 +37,7 @@
 #include "lenet5.h"
 #include "model.h"
 #include "npy.h"
+#include "gemm_bf16.h"
 #include "ops.h"
 #include "resnet18.h"
 
@@ -655,6 +656,83 @@ static void test_resnet18_layouts(void **state)
     fe_model_free(mq);
     free(img);
     fe_model_free(mp);
+    fe_model_free(mb);
+}
+
+/* The float32 model m with its convolutions' weights rounded to bf16 (to
+ * nearest even): the yardstick of test_resnet18_bf16. */
+static void round_conv_weights(fe_model *m)
+{
+    for (int p = 0; p < m->np; p++)
+        for (size_t j = 0; m->p[p].is_conv_weight && j < m->p[p].n; j++) {
+            uint32_t u;
+            memcpy(&u, &m->p[p].data[j], sizeof u);
+            u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+            memcpy(&m->p[p].data[j], &u, sizeof u);
+        }
+}
+
+/* --precision bf16 (where the CPU has AVX512_BF16): the blocked layout, every
+ * conv on the bf16-blocked row (conv1 too: plain images in), and one training
+ * step's logits and gradients near the float32 model's (the same weights,
+ * images and labels).  Near by a yardstick: a freshly initialised ResNet-18
+ * in training mode turns small changes into large ones (rounding only the
+ * conv weights to bf16 in float32 moves some gradients by 30% of their
+ * largest element), so each result may differ from float32's by at most 4x
+ * what that rounding alone moves it.  The row's portable kernels, which do
+ * VDPBF16PS's arithmetic, gave at most 2.2x (1.3x on average) here; a wrong
+ * tap or channel moves results by their whole scale. */
+static void test_resnet18_bf16(void **state)
+{
+    (void)state;
+    if (!fe_bf16_supported()) {
+        print_message("test_resnet18_bf16: SKIPPED: this CPU has no AVX512_BF16\n");
+        skip();
+    }
+    const int n = 21;
+    const fe_model_opts bf = {.precision = FE_PREC_BF16};
+    fe_model *mf = new_model(&fe_resnet18, n, 0, 61, 0), *mr = new_model(&fe_resnet18, n, 0, 61, 0);
+    fe_model *mb = new_model_in(&fe_resnet18, n, &bf, 61, 0);
+    round_conv_weights(mr);
+    assert_true(mb->blocked && mf->blocked);
+    for (int i = 0; i < mb->nlayers; i++)
+        if (mb->layers[i].conv && mb->layers[i].conv->algo != &fe_conv_bf16_blocked)
+            fail_msg("bf16: %s runs on row %s", mb->layers[i].name, mb->layers[i].conv->algo->name);
+    fe_rng r;
+    fe_rng_seed(&r, 61, "input", 0);
+    uint8_t *img = random_images(&r, n);
+    int64_t labels[21];
+    for (int i = 0; i < n; i++)
+        labels[i] = (int64_t)fe_rng_below(&r, FE_CLASSES);
+    fe_model *ms[3] = {mf, mr, mb};
+    for (int k = 0; k < 3; k++) {
+        fe_model_set_input(ms[k], img, NULL, n, 0.1307f, 0.3081f);
+        fe_model_forward(ms[k], n, 1);
+        softmax_xent(FE_CLASSES, n, ms[k]->logits, labels, ms[k]->dlogits, NULL, NULL);
+        fe_model_backward(ms[k], 1, NULL);
+    }
+    double scale, yard = worst_diff(mf->logits, mr->logits, (size_t)FE_CLASSES * n, &scale),
+                  got = worst_diff(mf->logits, mb->logits, (size_t)FE_CLASSES * n, &scale);
+    if (getenv("FE_TEST_VERBOSE"))
+        fprintf(stderr, "bf16: logits %.3g from float32's, the yardstick %.3g\n", got, yard);
+    if (!(got <= 4 * yard + 1e-6 * scale))
+        fail_msg("bf16: logits %.3g from float32's, more than 4x the yardstick %.3g", got, yard);
+    double worst = 0;
+    for (int p = 0; p < mf->np; p++) {
+        if (!mf->p[p].grad)
+            continue;
+        yard = worst_diff(mf->p[p].grad, mr->p[p].grad, mf->p[p].n, &scale);
+        got = worst_diff(mf->p[p].grad, mb->p[p].grad, mf->p[p].n, &scale);
+        worst = fmax(worst, got / (yard + 1e-6 * scale));
+        if (!(got <= 4 * yard + 1e-6 * scale))
+            fail_msg("bf16: %s's gradient %.3g from float32's, more than 4x the yardstick %.3g "
+                     "(largest %.3g)", mf->p[p].name, got, yard, scale);
+    }
+    if (getenv("FE_TEST_VERBOSE"))
+        fprintf(stderr, "bf16: gradients at most %.3gx the yardstick\n", worst);
+    free(img);
+    fe_model_free(mf);
+    fe_model_free(mr);
     fe_model_free(mb);
 }
 
@@ -1284,6 +1362,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_partial_batch_resnet18),
         cmocka_unit_test(test_partial_batch_resnet18_blocked),
         cmocka_unit_test(test_resnet18_layouts),
+        cmocka_unit_test(test_resnet18_bf16),
         cmocka_unit_test(test_resnet18_exact_conv),
         cmocka_unit_test(test_resnet18_fix_weights),
         cmocka_unit_test(test_layer_names),

@@ -162,8 +162,7 @@ int fe_hook_at(const fe_model *m, fe_hook *h, const char *name, const float *dz,
 static int blocked(const fe_model *m)
 {
     const fe_model_opts *o = &m->opts;
-    return (m->arch->caps & FE_CAP_BLOCKED) && o->precision == FE_PREC_FP32 && !o->exact_conv &&
-           !o->plain_layout;
+    return (m->arch->caps & FE_CAP_BLOCKED) && !o->exact_conv && !o->plain_layout;
 }
 
 /* One pass over the description: the input, the model, the logits. */

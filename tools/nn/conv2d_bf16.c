@@ -1,4 +1,6 @@
-/* conv2d_bf16.c - convolution for `--precision bf16`: im2col and col2im as in
+/* conv2d_bf16.c - convolution for `--precision bf16` on the plain layout (a
+ * model built with plain_layout; ResNet-18 trains on the blocked layout with
+ * conv2d_bf16_blocked.c, which needs no im2col): im2col and col2im as in
  * conv2d.c, the forward product W * cols and the input gradient's W^T * dY
  * in bfloat16 with float32 sums (gemm_bf16.c), the weight gradient (a sum
  * over every pixel of the batch) in float32 by conv2d_backward.

@@ -5,7 +5,7 @@
  * channels, and batch-norm statistics of a channel are one contiguous run.
  * With C = 1 (the input image) this is the same as NCHW.
  *
- * The blocked layout (ResNet-18 in float32 training and evaluation) keeps the
+ * The blocked layout (ResNet-18 in training and evaluation) keeps the
  * same N*H*W floats per channel, the images in blocks of FE_NB = 16: block b
  * holds images 16b .. 16b+w-1 (w = min(16, N - 16b)) as [H][W][w], starting at
  * 16b*H*W floats into the channel's plane (fe_blk_off).  BatchNorm, ReLU and
@@ -83,6 +83,22 @@ void conv2d_forward_bf16(const conv_geom *g, int n, const float *x, const float 
 void conv2d_backward_bf16(const conv_geom *g, int n, const float *x, const float *w,
                           const float *dy, float *dw, float *dx, int accumulate_dx, float *col,
                           size_t col_cap, float *scratch);
+
+/* ---- conv2d in bf16 on the blocked layout (conv2d_bf16_blocked.c) ----
+ * The same contract as conv2d_forward_bf16/backward_bf16 (bf16 products,
+ * float32 sums, no bias), the weight gradient in bf16 products too, without
+ * im2col: y and dy blocked (g->by), x and dx in either layout (g->bx).
+ * scratch: conv_bf16_blocked_scratch_floats(g); no other buffer.  portable 1:
+ * the kernels in portable C (VDPBF16PS's arithmetic, for the tests on any
+ * CPU), 0: AVX512_BF16 (only where fe_bf16_supported()).  The backward
+ * returns 1 when it applied mask to dx (mask and dx non-NULL), as
+ * wino_backward. */
+size_t conv_bf16_blocked_scratch_floats(const conv_geom *g);
+void conv2d_forward_bf16_blocked(const conv_geom *g, int n, const float *x, const float *w,
+                                 float *y, float *scratch, int portable);
+int conv2d_backward_bf16_blocked(const conv_geom *g, int n, const float *x, const float *w,
+                                 const float *dy, float *dw, float *dx, int accumulate_dx,
+                                 const float *mask, float *scratch, int portable);
 
 /* ---- conv2d with sgemm.h's GEMM (conv2d_sgemm.c) ----
  * As conv2d_forward/backward without a bias, the products by fe_sgemm_threads:

@@ -48,7 +48,7 @@ typedef struct {
     size_t col_floats;       /* chunk scratch of the convolutions (0: the default) */
     int plain_layout;        /* 1: every activation [C][N][H][W]; 0: a model with the
                                 blocked layout (layers.h; FE_CAP_BLOCKED) keeps its
-                                activations blocked in float32 when exact_conv is 0.
+                                activations blocked (float32 and bf16) when exact_conv is 0.
                                 (fe_layer.post and the hooks' gradients are read only by
                                 the analysis tools, whose exact_conv models are plain.) */
 } fe_model_opts;

@@ -130,7 +130,56 @@ const fe_conv_algo fe_conv_bf16 = {
     .tolerance = 1e-2,          /* operands rounded to 8 bits: ~2e-3 each, cin*k*k terms */
 };
 
-const fe_conv_algo *const fe_conv_algos[] = {&fe_conv_bf16, &fe_conv_winograd,
+/* ---- bf16 on the blocked layout (conv2d_bf16_blocked.c): y and dy blocked, no bias ---- */
+
+static int bf16blk_fits(const conv_geom *g, int bias) { return !bias && g->by; }
+static size_t bf16blk_col(const conv_geom *g, int chunk) { (void)g; (void)chunk; return 0; }
+
+static void bf16blk_forward(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
+{
+    conv2d_forward_bf16_blocked(&c->g, n, x, c->w, c->y, ws->scratch, 0);
+}
+
+static int bf16blk_backward(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
+                            const float *dy, float *dw, float *dx, int accumulate_dx,
+                            const float *mask)
+{
+    return conv2d_backward_bf16_blocked(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, mask,
+                                        ws->scratch, 0);
+}
+
+static void bf16blk_forward_portable(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
+{
+    conv2d_forward_bf16_blocked(&c->g, n, x, c->w, c->y, ws->scratch, 1);
+}
+
+static int bf16blk_backward_portable(const fe_conv_ws *ws, const fe_conv *c, int n,
+                                     const float *x, const float *dy, float *dw, float *dx,
+                                     int accumulate_dx, const float *mask)
+{
+    return conv2d_backward_bf16_blocked(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, mask,
+                                        ws->scratch, 1);
+}
+
+const fe_conv_algo fe_conv_bf16_blocked = {
+    .name = "bf16-blocked", .precision = FE_PREC_BF16, .exact = 1,
+    .fits = bf16blk_fits, .available = fe_bf16_supported, .col_floats = bf16blk_col,
+    .scratch_floats = conv_bf16_blocked_scratch_floats,
+    .forward = bf16blk_forward, .backward = bf16blk_backward, .macs = direct_macs,
+    .tolerance = 1e-2,
+};
+
+/* The same row with the portable kernels: not in the table (a model never
+ * runs it); the tests check the layout code with it on every CPU. */
+const fe_conv_algo fe_conv_bf16_blocked_portable = {
+    .name = "bf16-blocked-portable", .precision = FE_PREC_BF16, .exact = 1,
+    .fits = bf16blk_fits, .col_floats = bf16blk_col,
+    .scratch_floats = conv_bf16_blocked_scratch_floats,
+    .forward = bf16blk_forward_portable, .backward = bf16blk_backward_portable,
+    .macs = direct_macs, .tolerance = 1e-2,
+};
+
+const fe_conv_algo *const fe_conv_algos[] = {&fe_conv_bf16_blocked, &fe_conv_bf16, &fe_conv_winograd,
                                              &fe_conv_direct_sgemm, &fe_conv_direct, NULL};
 
 static int fits(const fe_conv_algo *a, const conv_geom *g, int bias)

@@ -3,7 +3,8 @@
  *
  * A convolution algorithm is a row of fe_conv_algos[]: direct (conv2d.c, with
  * OpenBLAS), direct with our own GEMM (conv2d_sgemm.c), Winograd F(4x4,3x3)
- * (winograd.c) and bf16 products (conv2d_bf16.c).  The
+ * (winograd.c), bf16 products on the blocked layout (conv2d_bf16_blocked.c)
+ * and on the plain one (conv2d_bf16.c).  The
  * builder picks each conv's row once, for its geometry and the model's mode
  * (fe_conv_algo_select), reserves the row's state and scratch, and a model's
  * forward and backward call fe_conv_forward / fe_conv_backward.  A new
@@ -54,7 +55,8 @@ typedef struct fe_conv_algo {
     double tolerance;
 } fe_conv_algo;
 
-extern const fe_conv_algo fe_conv_direct, fe_conv_direct_sgemm, fe_conv_winograd, fe_conv_bf16;
+extern const fe_conv_algo fe_conv_direct, fe_conv_direct_sgemm, fe_conv_winograd, fe_conv_bf16,
+    fe_conv_bf16_blocked, fe_conv_bf16_blocked_portable;
 extern const fe_conv_algo *const fe_conv_algos[];     /* in order of preference, NULL-ended */
 
 /* The first row of fe_conv_algos that serves the mode of opts and fits g. */

@@ -8,11 +8,12 @@
  * Each convolution runs by the algorithm the builder chose for it in the
  * model's mode (ops.h): in float32 the 3x3 stride-1 ones by Winograd F(4x4,3x3)
  * (4x fewer multiplies), the others direct; in bf16 all direct with bf16
- * products (conv2d_bf16.c says why).  Winograd's backward applies the ReLU
- * mask of its input in its last pass (fe_conv_backward returns 1 then).
- * In float32 with Winograd the activations are in the blocked layout
- * (layers.h: 16 images of a pixel side by side) from conv1's output to the
- * average pool; the analysis tools' exact models keep them plain. */
+ * products (conv2d_bf16_blocked.c; conv2d_bf16.c says why not Winograd).
+ * Winograd's and bf16's backwards apply the ReLU mask of their input in their
+ * last pass (fe_conv_backward returns 1 then).  In training and evaluation the
+ * activations are in the blocked layout (layers.h: 16 images of a pixel side
+ * by side) from conv1's output to the average pool; the analysis tools'
+ * exact models keep them plain. */
 #include <stdio.h>
 #include <string.h>
 #include "builder.h"
