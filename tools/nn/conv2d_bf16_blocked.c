@@ -186,6 +186,35 @@ static blk_view view(const float *t, int ch, int n, int b0, size_t hw, int blk)
                       .pix = blk ? (size_t)w : 1, .w = w};
 }
 
+/* One pixel's lanes of a block: whole blocks of the blocked layout read 16
+ * contiguous floats (the loops below then run as vectors), the rest lane by
+ * lane; lanes past the block's images are 0. */
+static inline void lanes16(const blk_view *e, size_t p, float *v)
+{
+    const float *s = e->base + p * e->pix;
+    if (e->lane == 1 && e->w == FE_NB) {
+        memcpy(v, s, sizeof(float) * FE_NB);
+        return;
+    }
+    for (int l = 0; l < FE_NB; l++)
+        v[l] = l < e->w ? s[l * e->lane] : 0.0f;
+}
+
+/* The zero border of a padded plane [hq][wq][wl] words around rows [top,
+ * top+h) and columns [left, left+w) (the copies write the inside). */
+static void zero_border(uint32_t *o, int hq, int wq, int wl, int top, int left, int h, int w)
+{
+    for (int r = 0; r < hq; r++) {
+        uint32_t *row = o + (size_t)r * wq * wl;
+        if (r < top || r >= top + h) {
+            memset(row, 0, sizeof(uint32_t) * wq * wl);
+            continue;
+        }
+        memset(row, 0, sizeof(uint32_t) * left * wl);
+        memset(row + (size_t)(left + w) * wl, 0, sizeof(uint32_t) * (wq - left - w) * wl);
+    }
+}
+
 /* Channel pairs of t (c channels, h x w) for blocks [b0, b0+nbc), into
  * [c/2][nbc][hq][wq][16] words with (top, left) zero pad. */
 FE_CLONES static void copy_pairs(const float *t, int c, int n, int h, int w, int blk, int b0,
@@ -197,19 +226,20 @@ FE_CLONES static void copy_pairs(const float *t, int c, int n, int h, int w, int
     for (int cp = 0; cp < c2; cp++)
         for (int bb = 0; bb < nbc; bb++) {
             uint32_t *o = dst + ((size_t)cp * nbc + bb) * hq * wq * 16;
-            memset(o, 0, sizeof(uint32_t) * hq * wq * 16);
-            const blk_view e = view(t, 2 * cp, n, b0 + bb, hw, blk);
+            zero_border(o, hq, wq, 16, top, left, h, w);
             const int two = 2 * cp + 1 < c;
-            const blk_view f = view(t, two ? 2 * cp + 1 : 2 * cp, n, b0 + bb, hw, blk);
+            const blk_view e = view(t, 2 * cp, n, b0 + bb, hw, blk),
+                           f = view(t, two ? 2 * cp + 1 : 2 * cp, n, b0 + bb, hw, blk);
+            const uint32_t keep = two ? 0xffffffffu : 0;
             for (int r = 0; r < h; r++)
                 for (int q = 0; q < w; q++) {
                     uint32_t *ow = o + ((size_t)(r + top) * wq + q + left) * 16;
                     const size_t p = (size_t)r * w + q;
-                    for (int l = 0; l < e.w; l++) {
-                        const uint32_t lo = bf16_bits(e.base[p * e.pix + l * e.lane]),
-                                       hi = two ? bf16_bits(f.base[p * f.pix + l * f.lane]) : 0;
-                        ow[l] = lo | hi << 16;
-                    }
+                    float a[FE_NB], b[FE_NB];
+                    lanes16(&e, p, a);
+                    lanes16(&f, p, b);
+                    for (int l = 0; l < FE_NB; l++)
+                        ow[l] = bf16_bits(a[l]) | (bf16_bits(b[l]) << 16 & keep);
                 }
         }
 }
@@ -223,20 +253,22 @@ FE_CLONES static void copy_x_images(const conv_geom *g, const plan *P, int n, co
     for (int ci = 0; ci < g->cin; ci++)
         for (int bb = 0; bb < nbc; bb++) {
             uint32_t *o = dst + ((size_t)ci * nbc + bb) * P->hq * P->wq * 8;
-            memset(o, 0, sizeof(uint32_t) * P->hq * P->wq * 8);
+            zero_border(o, P->hq, P->wq, 8, g->pad, g->pad, g->h, g->w);
             const blk_view e = view(x, ci, n, b0 + bb, hw, g->bx);
             for (int r = 0; r < g->h; r++)
                 for (int q = 0; q < g->w; q++) {
                     uint32_t *ow = o + ((size_t)(r + g->pad) * P->wq + q + g->pad) * 8;
-                    const float *s = e.base + ((size_t)r * g->w + q) * e.pix;
-                    for (int l = 0; l < e.w; l += 2)
-                        ow[l / 2] = bf16_bits(s[l * e.lane]) |
-                                    (l + 1 < e.w ? bf16_bits(s[(l + 1) * e.lane]) : 0) << 16;
+                    float a[FE_NB];
+                    lanes16(&e, (size_t)r * g->w + q, a);
+                    for (int i = 0; i < 8; i++)
+                        ow[i] = bf16_bits(a[2 * i]) | bf16_bits(a[2 * i + 1]) << 16;
                 }
         }
 }
 
-/* dy (blocked) for blocks [b0, b0+nbc), transposed: [nbc][oh*ow][8][co64] words. */
+/* dy (blocked) for blocks [b0, b0+nbc), transposed: [nbc][oh*ow][8][co64] words.
+ * Per pixel, 16 output channels at a time through a small tile, so that the
+ * stores run along the channels. */
 FE_CLONES static void copy_dy_channels(const conv_geom *g, const plan *P, int n, const float *dy,
                                        int b0, int nbc, uint32_t *dst)
 {
@@ -245,17 +277,20 @@ FE_CLONES static void copy_dy_channels(const conv_geom *g, const plan *P, int n,
     for (int bb = 0; bb < nbc; bb++)
         for (int p = 0; p < ohw; p++) {
             uint32_t *o = dst + ((size_t)bb * ohw + p) * 8 * P->co64;
-            for (int i = 0; i < 8; i++)
-                memset(o + (size_t)i * P->co64 + g->cout, 0,
-                       sizeof(uint32_t) * (P->co64 - g->cout));
-            for (int co = 0; co < g->cout; co++) {
-                const blk_view e = view(dy, co, n, b0 + bb, ohw, 1);
-                const float *s = e.base + (size_t)p * e.pix;
-                for (int i = 0; i < 8; i++) {
-                    const int l = 2 * i;
-                    o[(size_t)i * P->co64 + co] =
-                        (l < e.w ? bf16_bits(s[l]) : 0) | (l + 1 < e.w ? bf16_bits(s[l + 1]) : 0) << 16;
+            for (int co0 = 0; co0 < P->co64; co0 += 16) {
+                uint32_t h[16][FE_NB];                  /* [channel][lane] bf16 bits */
+                for (int c = 0; c < 16; c++) {
+                    float a[FE_NB] = {0};
+                    if (co0 + c < g->cout) {
+                        const blk_view e = view(dy, co0 + c, n, b0 + bb, ohw, 1);
+                        lanes16(&e, (size_t)p, a);
+                    }
+                    for (int l = 0; l < FE_NB; l++)
+                        h[c][l] = bf16_bits(a[l]);
                 }
+                for (int i = 0; i < 8; i++)
+                    for (int c = 0; c < 16; c++)
+                        o[(size_t)i * P->co64 + co0 + c] = h[c][2 * i] | h[c][2 * i + 1] << 16;
             }
         }
 }
