@@ -73,12 +73,14 @@ static float *buffer(fe_builder *b, const char *name, size_t n)
 }
 
 void fe_b_conv(fe_builder *b, fe_conv *c, const char *name, int cin, int cout, int k, int stride,
-               int pad, int h, int w, int bias)
+               int pad, int h, int w, int flags)
 {
     char key[96];
+    const int bias = flags & FE_CONV_BIAS;
     set_name(b, c->name, sizeof c->name, name);
     conv_geom_init(&c->g, cin, cout, k, stride, pad, h, w);
-    c->g.bx = c->g.by = b->blocked;
+    c->g.bx = b->blocked && !(flags & FE_CONV_PLAIN_IN);
+    c->g.by = b->blocked;
     int64_t shape[4] = {cout, cin, k, k};
     snprintf(key, sizeof key, "%s.weight", name);
     c->w = trainable(b, key, 4, shape, &c->dw, cin * k * k, 1);

@@ -35,10 +35,13 @@ fe_model *fe_build(const fe_arch *arch, int maxn, const fe_model_opts *opts, fe_
 
 /* An activation of n floats (64-byte aligned). */
 float *fe_b_act(fe_builder *b, size_t n);
-/* A conv (no bias: bias = 0) with its weight (and bias) named NAME.weight (NAME.bias),
- * its output activation for the batch, and its algorithm for the model's mode. */
+/* A conv with its weight (and bias) named NAME.weight (NAME.bias), its output
+ * activation for the batch, and its algorithm for the model's mode and geometry.
+ * flags: FE_CONV_BIAS, a bias; FE_CONV_PLAIN_IN, its input (and dx) in the plain
+ * layout in a blocked model (the first conv, on the images); 0: neither. */
+enum { FE_CONV_BIAS = 1, FE_CONV_PLAIN_IN = 2 };
 void fe_b_conv(fe_builder *b, fe_conv *c, const char *name, int cin, int cout, int k, int stride,
-               int pad, int h, int w, int bias);
+               int pad, int h, int w, int flags);
 /* A BatchNorm of c channels: NAME.weight, .bias, .running_mean, .running_var,
  * .num_batches_tracked. */
 void fe_b_bn(fe_builder *b, fe_bn *bn, const char *name, int c);

@@ -23,41 +23,14 @@
  *     array across the blocks, each tap's row owned by one thread.
  *
  * Each output element is summed by one thread in a fixed order, so results do
- * not depend on the thread count.  The kernels exist twice: with AVX512_BF16,
- * and in portable C doing VDPBF16PS's arithmetic lane by lane (each pair: the
- * odd product added, then the even one; bf16 products are exact in float32),
- * which the tests run on every CPU; only denormals differ (VDPBF16PS flushes
- * them).  The copies are rounded to nearest even by portable C in both. */
-#include <stdint.h>
-#include <string.h>
-#include "layers.h"
+ * not depend on the thread count.  The kernels (bf16_kernels.c) exist twice:
+ * with AVX512_BF16, and in portable C doing VDPBF16PS's arithmetic, which the
+ * tests run on every CPU.  The copies are rounded to nearest even by portable
+ * C in both. */
+#include "bf16_blocked.h"
 #include "clones.h"
 
-#define MR 6             /* output channels per forward tile */
-#define NP 4             /* pixels per forward tile */
-#define TQ 6             /* taps per weight-gradient tile */
-#define CV 64            /* output channels per weight-gradient tile (4 vectors) */
 #define NBC 4            /* blocks of 16 images per chunk of the copies */
-
-static int up(int a, int b) { return (a + b - 1) / b * b; }
-
-/* ---- float32 -> bf16, to nearest even (a NaN stays a quiet NaN) ---- */
-
-static inline uint32_t bf16_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    return (u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40u : r;
-}
-
-static inline float bf16_float(uint32_t h)
-{
-    const uint32_t u = h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
 
 /* ---- the sizes of the copies, per chunk of NBC blocks ---- */
 
@@ -87,7 +60,7 @@ static void plan_of(const conv_geom *g, plan *P)
     P->co2 = (g->cout + 1) / 2;
     P->hq = g->h + 2 * g->pad;
     P->wq = g->w + 2 * g->pad;
-    const int wt = (up(g->ow, NP) - 1) * s + k;     /* the last tile's columns */
+    const int wt = (fe_up(g->ow, NP) - 1) * s + k;     /* the last tile's columns */
     if (wt > P->wq)
         P->wq = wt;
     /* dy's pad: every class's taps, every row and (tile-rounded) column */
@@ -102,15 +75,15 @@ static void plan_of(const conv_geom *g, plan *P)
                 dmin = -d;
             if (rows - 1 + d + 1 > hneed)
                 hneed = rows + d;
-            if (up(cols, NP) - 1 + d + 1 > wneed)
-                wneed = up(cols, NP) + d;
+            if (fe_up(cols, NP) - 1 + d + 1 > wneed)
+                wneed = fe_up(cols, NP) + d;
         }
     P->qh = P->qw = dmin;
     P->hd = dmin + hneed;
     P->wd = dmin + wneed;
     P->ktaps = g->cin * k * k;
-    P->k6 = up(P->ktaps, TQ);
-    P->co64 = up(g->cout, CV);
+    P->k6 = fe_up(P->ktaps, TQ);
+    P->co64 = fe_up(g->cout, CV);
     P->xp = (size_t)P->c2 * P->hq * P->wq * 16;
     P->xq = (size_t)g->cin * P->hq * P->wq * 8;
     P->dyp = (size_t)P->co2 * P->hd * P->wd * 16;
@@ -133,19 +106,15 @@ typedef struct {
     uint32_t *chunk;
 } carved;
 
-static size_t sizes(const conv_geom *g, const plan *P, size_t part[5])
+static void sizes(const conv_geom *g, const plan *P, size_t part[5])
 {
-    const size_t kk = (size_t)g->k * g->k, a_fwd = (size_t)up(g->cout, MR) * P->c2 * kk,
-                 a_bwd = (size_t)up(g->cin, MR) * P->co2 * kk;
+    const size_t kk = (size_t)g->k * g->k, a_fwd = (size_t)fe_up(g->cout, MR) * P->c2 * kk,
+                 a_bwd = (size_t)fe_up(g->cin, MR) * P->co2 * kk;
     part[0] = a_fwd > a_bwd ? a_fwd : a_bwd;
     part[1] = (size_t)(P->c2 > P->co2 ? P->c2 : P->co2) * kk;
     part[2] = (size_t)P->k6;
     part[3] = (size_t)P->k6 * P->co64;
     part[4] = chunk_words(P);
-    size_t sum = 0;
-    for (int i = 0; i < 5; i++)
-        sum += (part[i] + 15) / 16 * 16;
-    return sum + 16;
 }
 
 size_t conv_bf16_blocked_scratch_floats(const conv_geom *g)
@@ -153,52 +122,20 @@ size_t conv_bf16_blocked_scratch_floats(const conv_geom *g)
     plan P;
     size_t part[5];
     plan_of(g, &P);
-    return sizes(g, &P, part);
+    sizes(g, &P, part);
+    return bf16_carve(NULL, part, 5, NULL);
 }
 
 static carved carve(const conv_geom *g, const plan *P, float *scratch)
 {
     size_t part[5];
-    sizes(g, P, part);
-    float *q = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     void *at[5];
-    for (int i = 0; i < 5; i++) {
-        at[i] = q;
-        q += (part[i] + 15) / 16 * 16;
-    }
+    sizes(g, P, part);
+    bf16_carve(scratch, part, 5, at);
     return (carved){.a = at[0], .off = at[1], .off_dw = at[2], .dwt = at[3], .chunk = at[4]};
 }
 
 /* ---- the copies ---- */
-
-/* A tensor [c][n][h][w], blocked (blk) or plain: where image block b0's
- * channel ch starts, and its lane and pixel strides. */
-typedef struct {
-    const float *base;
-    size_t lane, pix;
-    int w;                  /* images in the block */
-} blk_view;
-
-static blk_view view(const float *t, int ch, int n, int b0, size_t hw, int blk)
-{
-    const int i0 = b0 * FE_NB, w = fe_blk_w(n, i0);
-    return (blk_view){.base = t + ((size_t)ch * n + i0) * hw, .lane = blk ? 1 : hw,
-                      .pix = blk ? (size_t)w : 1, .w = w};
-}
-
-/* One pixel's lanes of a block: whole blocks of the blocked layout read 16
- * contiguous floats (the loops below then run as vectors), the rest lane by
- * lane; lanes past the block's images are 0. */
-static inline void lanes16(const blk_view *e, size_t p, float *v)
-{
-    const float *s = e->base + p * e->pix;
-    if (e->lane == 1 && e->w == FE_NB) {
-        memcpy(v, s, sizeof(float) * FE_NB);
-        return;
-    }
-    for (int l = 0; l < FE_NB; l++)
-        v[l] = l < e->w ? s[l * e->lane] : 0.0f;
-}
 
 /* The zero border of a padded plane [hq][wq][wl] words around rows [top,
  * top+h) and columns [left, left+w) (the copies write the inside). */
@@ -295,194 +232,6 @@ FE_CLONES static void copy_dy_channels(const conv_geom *g, const plan *P, int n,
         }
 }
 
-/* ---- the micro-kernels ---- */
-
-/* t[MR][NP][16] = sum over taps q of A[q][r] . B[off[q] + j * pstep] (pairs). */
-typedef void (*kern_tile)(int ntaps, const uint32_t *a, const int *off, const uint32_t *b,
-                          int pstep, float *t);
-/* acc[q][v] (q < TQ rows of ldacc floats, v < CV) += sum over rows, pixels and
- * the 8 image pairs of x[off[q] + ...] . dy[...][v] */
-typedef void (*kern_dw)(int nrows, int npix, const uint32_t *x, const int *off, size_t xrow,
-                        int xpix, const uint32_t *d, int ldd, size_t drow, float *acc, int ldacc);
-
-/* VDPBF16PS on one lane: the odd pair's product, then the even one's. */
-static inline float dot2(float acc, uint32_t a, uint32_t b)
-{
-    acc += bf16_float(a >> 16) * bf16_float(b >> 16);
-    acc += bf16_float(a & 0xffffu) * bf16_float(b & 0xffffu);
-    return acc;
-}
-
-static void tile_portable(int ntaps, const uint32_t *a, const int *off, const uint32_t *b,
-                          int pstep, float *t)
-{
-    float c[MR][NP][16] = {{{0}}};
-    for (int q = 0; q < ntaps; q++)
-        for (int r = 0; r < MR; r++)
-            for (int j = 0; j < NP; j++)
-                for (int l = 0; l < 16; l++)
-                    c[r][j][l] = dot2(c[r][j][l], a[q * MR + r], b[off[q] + j * pstep + l]);
-    memcpy(t, c, sizeof c);
-}
-
-static void dw_portable(int nrows, int npix, const uint32_t *x, const int *off, size_t xrow,
-                        int xpix, const uint32_t *d, int ldd, size_t drow, float *acc, int ldacc)
-{
-    for (int q = 0; q < TQ; q++)
-        for (int v = 0; v < CV; v++) {
-            float s = acc[(size_t)q * ldacc + v];
-            for (int r = 0; r < nrows; r++)
-                for (int px = 0; px < npix; px++)
-                    for (int i = 0; i < 8; i++)
-                        s = dot2(s, x[off[q] + r * xrow + (size_t)px * xpix + i],
-                                 d[r * drow + ((size_t)px * 8 + i) * ldd + v]);
-            acc[(size_t)q * ldacc + v] = s;
-        }
-}
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FE_NO_CLONES) && \
-    __GNUC__ >= 10
-#include <immintrin.h>
-#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
-
-BF16_TARGET static void tile_avx512(int ntaps, const uint32_t *a, const int *off,
-                                    const uint32_t *b, int pstep, float *t)
-{
-    __m512 c[MR][NP];
-    _Pragma("GCC unroll 6")
-    for (int r = 0; r < MR; r++)
-        _Pragma("GCC unroll 4")
-        for (int j = 0; j < NP; j++)
-            c[r][j] = _mm512_setzero_ps();
-    for (int q = 0; q < ntaps; q++) {
-        const uint32_t *bq = b + off[q], *aq = a + (size_t)q * MR;
-        __m512bh bv[NP];
-        _Pragma("GCC unroll 4")
-        for (int j = 0; j < NP; j++)
-            bv[j] = (__m512bh)_mm512_loadu_si512(bq + (size_t)j * pstep);
-        _Pragma("GCC unroll 6")
-        for (int r = 0; r < MR; r++) {
-            const __m512bh av = (__m512bh)_mm512_set1_epi32((int)aq[r]);
-            _Pragma("GCC unroll 4")
-            for (int j = 0; j < NP; j++)
-                c[r][j] = _mm512_dpbf16_ps(c[r][j], av, bv[j]);
-        }
-    }
-    _Pragma("GCC unroll 6")
-    for (int r = 0; r < MR; r++)
-        _Pragma("GCC unroll 4")
-        for (int j = 0; j < NP; j++)
-            _mm512_storeu_ps(t + (r * NP + j) * 16, c[r][j]);
-}
-
-BF16_TARGET static void dw_avx512(int nrows, int npix, const uint32_t *x, const int *off,
-                                  size_t xrow, int xpix, const uint32_t *d, int ldd, size_t drow,
-                                  float *acc, int ldacc)
-{
-    __m512 c[TQ][4];
-    _Pragma("GCC unroll 6")
-    for (int q = 0; q < TQ; q++)
-        _Pragma("GCC unroll 4")
-        for (int v = 0; v < 4; v++)
-            c[q][v] = _mm512_loadu_ps(acc + (size_t)q * ldacc + 16 * v);
-    for (int r = 0; r < nrows; r++)
-        for (int px = 0; px < npix; px++) {
-            const uint32_t *xr = x + r * xrow + (size_t)px * xpix,
-                           *dr = d + r * drow + (size_t)px * 8 * ldd;
-            for (int i = 0; i < 8; i++) {
-                __m512bh dv[4];
-                _Pragma("GCC unroll 4")
-                for (int v = 0; v < 4; v++)
-                    dv[v] = (__m512bh)_mm512_loadu_si512(dr + (size_t)i * ldd + 16 * v);
-                _Pragma("GCC unroll 6")
-                for (int q = 0; q < TQ; q++) {
-                    const __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xr[off[q] + i]);
-                    _Pragma("GCC unroll 4")
-                    for (int v = 0; v < 4; v++)
-                        c[q][v] = _mm512_dpbf16_ps(c[q][v], xv, dv[v]);
-                }
-            }
-        }
-    _Pragma("GCC unroll 6")
-    for (int q = 0; q < TQ; q++)
-        _Pragma("GCC unroll 4")
-        for (int v = 0; v < 4; v++)
-            _mm512_storeu_ps(acc + (size_t)q * ldacc + 16 * v, c[q][v]);
-}
-#define HAVE_AVX512_KERNELS 1
-#endif
-
-typedef struct {
-    kern_tile tile;
-    kern_dw dw;
-} kernels;
-
-static kernels kernels_for(int portable)
-{
-#ifdef HAVE_AVX512_KERNELS
-    if (!portable)
-        return (kernels){tile_avx512, dw_avx512};
-#else
-    (void)portable;
-#endif
-    return (kernels){tile_portable, dw_portable};
-}
-
-/* ---- a pass in the forward's form ---- */
-
-/* Output tensor [m][n][oh][ow] (blocked or plain): its rows r*rs + r0 and
- * columns c*cs + c0, r < rows, c < cols, each the sum over the pass's taps
- * q of A . B[base(bb, r, c) + off[q]], base = ((bb*bh + r*brs)*bw)*16 +
- * c*bstep words.  Every output element is written once, by one tile. */
-typedef struct {
-    int m, ntaps;
-    const uint32_t *a;      /* [up(m, MR) / MR][ntaps][MR] */
-    const int *off;
-    const uint32_t *b;
-    int bh, bw, brs, bstep;
-    int rows, cols, rs, r0, cs, c0;
-    float *out;
-    int oh, ow, blk;        /* the output's plane and layout */
-    int accumulate;
-    const float *mask;      /* then out = 0 where mask <= 0 (same layout); or NULL */
-} pass;
-
-static void run_pass(const pass *P, int n, int b0, int nbc, kern_tile tile)
-{
-    const size_t ohw = (size_t)P->oh * P->ow;
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int bb = 0; bb < nbc; bb++)
-        for (int r = 0; r < P->rows; r++) {
-            float t[MR * NP * 16] __attribute__((aligned(64)));
-            const int i0 = (b0 + bb) * FE_NB, w = fe_blk_w(n, i0);
-            const size_t lane = P->blk ? 1 : ohw, pix = P->blk ? (size_t)w : 1;
-            const int orow = r * P->rs + P->r0;
-            for (int c = 0; c < P->cols; c += NP) {
-                const uint32_t *b = P->b + ((size_t)bb * P->bh + (size_t)r * P->brs) * P->bw * 16 +
-                                    (size_t)c * P->bstep;
-                for (int m0 = 0; m0 < P->m; m0 += MR) {
-                    if (P->ntaps)
-                        tile(P->ntaps, P->a + (size_t)m0 * P->ntaps, P->off, b, P->bstep, t);
-                    else
-                        memset(t, 0, sizeof t);
-                    for (int i = 0; i < MR && m0 + i < P->m; i++)
-                        for (int j = 0; j < NP && c + j < P->cols; j++) {
-                            const size_t o = ((size_t)(m0 + i) * n + i0) * ohw +
-                                             ((size_t)orow * P->ow + (size_t)(c + j) * P->cs + P->c0) * pix;
-                            float *dst = P->out + o;
-                            const float *src = t + (i * NP + j) * 16;
-                            for (int l = 0; l < w; l++) {
-                                float v = P->accumulate ? dst[l * lane] + src[l] : src[l];
-                                if (P->mask && !(P->mask[o + l * lane] > 0.0f))
-                                    v = 0.0f;
-                                dst[l * lane] = v;
-                            }
-                        }
-                }
-            }
-        }
-}
-
 /* ---- the layer ---- */
 
 void conv2d_forward_bf16_blocked(const conv_geom *g, int n, const float *x, const float *w,
@@ -491,7 +240,7 @@ void conv2d_forward_bf16_blocked(const conv_geom *g, int n, const float *x, cons
     plan P;
     plan_of(g, &P);
     const carved S = carve(g, &P, scratch);
-    const int k = g->k, kk = k * k, ntaps = P.c2 * kk, m6 = up(g->cout, MR);
+    const int k = g->k, kk = k * k, ntaps = P.c2 * kk, m6 = fe_up(g->cout, MR);
     /* A: per 6 output channels, per tap (channel pair, kh, kw) */
     for (int m0 = 0; m0 < m6; m0 += MR)
         for (int cp = 0; cp < P.c2; cp++)
@@ -506,7 +255,7 @@ void conv2d_forward_bf16_blocked(const conv_geom *g, int n, const float *x, cons
                     }
                     S.a[(size_t)m0 * ntaps + ((size_t)cp * kk + kq) * MR + i] = v;
                 }
-    const kernels K = kernels_for(portable);
+    const bf16_kernels K = bf16_kernels_for(portable);
     const int nb = (n + FE_NB - 1) / FE_NB;
     for (int b0 = 0; b0 < nb; b0 += NBC) {
         const int nbc = nb - b0 < NBC ? nb - b0 : NBC;
@@ -515,11 +264,11 @@ void conv2d_forward_bf16_blocked(const conv_geom *g, int n, const float *x, cons
                 S.off[cp * kk + kq] = ((cp * nbc * P.hq + kq / k) * P.wq + kq % k) * 16;
         copy_pairs(x, g->cin, n, g->h, g->w, g->bx, b0, nbc, g->pad, g->pad, P.hq, P.wq,
                    S.chunk);
-        const pass p = {.m = g->cout, .ntaps = ntaps, .a = S.a, .off = S.off, .b = S.chunk,
+        const bf16_pass p = {.m = g->cout, .ntaps = ntaps, .a = S.a, .off = S.off, .b = S.chunk,
                         .bh = P.hq, .bw = P.wq, .brs = g->stride, .bstep = g->stride * 16,
                         .rows = g->oh, .cols = g->ow, .rs = 1, .cs = 1,
                         .out = y, .oh = g->oh, .ow = g->ow, .blk = 1};
-        run_pass(&p, n, b0, nbc, K.tile);
+        bf16_run_pass(&p, n, b0, nbc, K.tile);
     }
 }
 
@@ -563,7 +312,7 @@ static void dx_chunk(const conv_geom *g, const plan *P, const carved *S, int n, 
                      float *dx, int accumulate, const float *mask, int b0, int nbc,
                      kern_tile tile)
 {
-    const int k = g->k, s = g->stride, m6 = up(g->cin, MR);
+    const int k = g->k, s = g->stride, m6 = fe_up(g->cin, MR);
     copy_pairs(dy, g->cout, n, g->oh, g->ow, 1, b0, nbc, P->qh, P->qw, P->hd, P->wd, S->chunk);
     const uint32_t *a = S->a;
     int *off = S->off;
@@ -577,13 +326,13 @@ static void dx_chunk(const conv_geom *g, const plan *P, const carved *S, int n, 
                         if (reaches(g, ph, kh, &dh) && reaches(g, pw, kw, &dw))
                             off[ntaps++] = ((cp * nbc * P->hd + P->qh + dh) * P->wd + P->qw + dw) * 16;
                     }
-            const pass p = {.m = g->cin, .ntaps = ntaps, .a = a, .off = off, .b = S->chunk,
+            const bf16_pass p = {.m = g->cin, .ntaps = ntaps, .a = a, .off = off, .b = S->chunk,
                             .bh = P->hd, .bw = P->wd, .brs = 1, .bstep = 16,
                             .rows = (g->h - ph + s - 1) / s, .cols = (g->w - pw + s - 1) / s,
                             .rs = s, .r0 = ph, .cs = s, .c0 = pw,
                             .out = dx, .oh = g->h, .ow = g->w, .blk = g->bx,
                             .accumulate = accumulate, .mask = mask};
-            run_pass(&p, n, b0, nbc, tile);
+            bf16_run_pass(&p, n, b0, nbc, tile);
             a += (size_t)m6 * ntaps;
             off += ntaps;
         }
@@ -595,7 +344,7 @@ static void dx_chunk(const conv_geom *g, const plan *P, const carved *S, int n, 
 static int pack_dx_class(const conv_geom *g, const plan *P, const float *w, int ph, int pw,
                          uint32_t *a)
 {
-    const int k = g->k, kk = k * k, m6 = up(g->cin, MR);
+    const int k = g->k, kk = k * k, m6 = fe_up(g->cin, MR);
     int ntaps = 0, d;
     for (int fill = 0; fill < 2; fill++) {          /* count, then fill */
         int q = 0;
@@ -627,8 +376,8 @@ int conv2d_backward_bf16_blocked(const conv_geom *g, int n, const float *x, cons
     plan P;
     plan_of(g, &P);
     const carved S = carve(g, &P, scratch);
-    const int s = g->stride, m6 = up(g->cin, MR);
-    const kernels K = kernels_for(portable);
+    const int s = g->stride, m6 = fe_up(g->cin, MR);
+    const bf16_kernels K = bf16_kernels_for(portable);
     if (dw)
         memset(S.dwt, 0, sizeof(float) * P.k6 * P.co64);
     if (dx) {

@@ -100,6 +100,17 @@ int conv2d_backward_bf16_blocked(const conv_geom *g, int n, const float *x, cons
                                  const float *dy, float *dw, float *dx, int accumulate_dx,
                                  const float *mask, float *scratch, int portable);
 
+/* ---- 3x3 stride-1 pad-1 conv2d in bf16 by Winograd F(2x2,3x3) (winograd2_bf16.c) ----
+ * The contract of conv2d_forward/backward_bf16_blocked, for x and y both
+ * blocked (wino2_bf16_applies); scratch: wino2_bf16_scratch_floats(g). */
+int wino2_bf16_applies(const conv_geom *g);
+size_t wino2_bf16_scratch_floats(const conv_geom *g);
+void wino2_bf16_forward(const conv_geom *g, int n, const float *x, const float *w, float *y,
+                        float *scratch, int portable);
+int wino2_bf16_backward(const conv_geom *g, int n, const float *x, const float *w,
+                        const float *dy, float *dw, float *dx, int accumulate_dx,
+                        const float *mask, float *scratch, int portable);
+
 /* ---- conv2d with sgemm.h's GEMM (conv2d_sgemm.c) ----
  * As conv2d_forward/backward without a bias, the products by fe_sgemm_threads:
  * the same sums on every CPU and thread count.  With mask (may be NULL), then

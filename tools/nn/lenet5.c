@@ -33,9 +33,9 @@ static void build(fe_builder *b)
     fe_model *m = b->m;
     lenet5_net *L = m->net;
     const int N = m->maxn;
-    fe_b_conv(b, &L->conv1, "conv1", 1, 6, 5, 1, 2, 28, 28, 1);
+    fe_b_conv(b, &L->conv1, "conv1", 1, 6, 5, 1, 2, 28, 28, FE_CONV_BIAS);
     L->p1 = fe_b_act(b, (size_t)6 * N * 14 * 14);
-    fe_b_conv(b, &L->conv2, "conv2", 6, 16, 5, 1, 0, 14, 14, 1);
+    fe_b_conv(b, &L->conv2, "conv2", 6, 16, 5, 1, 0, 14, 14, FE_CONV_BIAS);
     L->flat = fe_b_act(b, (size_t)400 * N);     /* conv2's pooled output goes straight here */
     fe_b_fc(b, &L->fc1, "fc1", 400, 120);
     fe_b_fc(b, &L->fc2, "fc2", 120, 84);

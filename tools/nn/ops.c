@@ -179,7 +179,58 @@ const fe_conv_algo fe_conv_bf16_blocked_portable = {
     .macs = direct_macs, .tolerance = 1e-2,
 };
 
-const fe_conv_algo *const fe_conv_algos[] = {&fe_conv_bf16_blocked, &fe_conv_bf16, &fe_conv_winograd,
+/* ---- bf16 by Winograd F(2x2,3x3) on the blocked layout (winograd2_bf16.c) ---- */
+
+static int wino2_fits(const conv_geom *g, int bias) { return !bias && wino2_bf16_applies(g); }
+
+static void wino2_fwd(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
+{
+    wino2_bf16_forward(&c->g, n, x, c->w, c->y, ws->scratch, 0);
+}
+
+static int wino2_bwd(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
+                     const float *dy, float *dw, float *dx, int accumulate_dx, const float *mask)
+{
+    return wino2_bf16_backward(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, mask, ws->scratch,
+                               0);
+}
+
+static void wino2_fwd_portable(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
+{
+    wino2_bf16_forward(&c->g, n, x, c->w, c->y, ws->scratch, 1);
+}
+
+static int wino2_bwd_portable(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
+                              const float *dy, float *dw, float *dx, int accumulate_dx,
+                              const float *mask)
+{
+    return wino2_bf16_backward(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, mask, ws->scratch,
+                               1);
+}
+
+static double wino2_macs(const conv_geom *g)
+{
+    return 16.0 * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) * (double)g->cin * g->cout;
+}
+
+const fe_conv_algo fe_conv_bf16_wino2 = {
+    .name = "bf16-winograd2", .precision = FE_PREC_BF16, .exact = 0,
+    .fits = wino2_fits, .available = fe_bf16_supported, .col_floats = bf16blk_col,
+    .scratch_floats = wino2_bf16_scratch_floats,
+    .forward = wino2_fwd, .backward = wino2_bwd, .macs = wino2_macs,
+    .tolerance = 1e-2,
+};
+
+/* With the portable kernels, for the tests (as fe_conv_bf16_blocked_portable). */
+const fe_conv_algo fe_conv_bf16_wino2_portable = {
+    .name = "bf16-winograd2-portable", .precision = FE_PREC_BF16, .exact = 0,
+    .fits = wino2_fits, .col_floats = bf16blk_col,
+    .scratch_floats = wino2_bf16_scratch_floats,
+    .forward = wino2_fwd_portable, .backward = wino2_bwd_portable, .macs = wino2_macs,
+    .tolerance = 1e-2,
+};
+
+const fe_conv_algo *const fe_conv_algos[] = {&fe_conv_bf16_wino2, &fe_conv_bf16_blocked, &fe_conv_bf16, &fe_conv_winograd,
                                              &fe_conv_direct_sgemm, &fe_conv_direct, NULL};
 
 static int fits(const fe_conv_algo *a, const conv_geom *g, int bias)

@@ -3,8 +3,9 @@
  *
  * A convolution algorithm is a row of fe_conv_algos[]: direct (conv2d.c, with
  * OpenBLAS), direct with our own GEMM (conv2d_sgemm.c), Winograd F(4x4,3x3)
- * (winograd.c), bf16 products on the blocked layout (conv2d_bf16_blocked.c)
- * and on the plain one (conv2d_bf16.c).  The
+ * (winograd.c), and in bf16 Winograd F(2x2,3x3) (winograd2_bf16.c) and direct
+ * convolution (conv2d_bf16_blocked.c) on the blocked layout, direct on the
+ * plain one (conv2d_bf16.c).  The
  * builder picks each conv's row once, for its geometry and the model's mode
  * (fe_conv_algo_select), reserves the row's state and scratch, and a model's
  * forward and backward call fe_conv_forward / fe_conv_backward.  A new
@@ -56,7 +57,8 @@ typedef struct fe_conv_algo {
 } fe_conv_algo;
 
 extern const fe_conv_algo fe_conv_direct, fe_conv_direct_sgemm, fe_conv_winograd, fe_conv_bf16,
-    fe_conv_bf16_blocked, fe_conv_bf16_blocked_portable;
+    fe_conv_bf16_blocked, fe_conv_bf16_blocked_portable, fe_conv_bf16_wino2,
+    fe_conv_bf16_wino2_portable;
 extern const fe_conv_algo *const fe_conv_algos[];     /* in order of preference, NULL-ended */
 
 /* The first row of fe_conv_algos that serves the mode of opts and fits g. */

@@ -7,8 +7,9 @@
  * shortcut a 1x1 conv + BN when the stride or width changes.
  * Each convolution runs by the algorithm the builder chose for it in the
  * model's mode (ops.h): in float32 the 3x3 stride-1 ones by Winograd F(4x4,3x3)
- * (4x fewer multiplies), the others direct; in bf16 all direct with bf16
- * products (conv2d_bf16_blocked.c; conv2d_bf16.c says why not Winograd).
+ * (4x fewer multiplies), the others direct; in bf16 with bf16 products, the
+ * 3x3 stride-1 ones by Winograd F(2x2,3x3) (winograd2_bf16.c says why not
+ * F(4x4,3x3)), the others direct (conv2d_bf16_blocked.c).
  * Winograd's and bf16's backwards apply the ReLU mask of their input in their
  * last pass (fe_conv_backward returns 1 then).  In training and evaluation the
  * activations are in the blocked layout (layers.h: 16 images of a pixel side
@@ -25,8 +26,7 @@ static void build(fe_builder *b)
     resnet18_net *R = m->net;
     const int N = m->maxn;
     R->blocked = b->blocked;
-    fe_b_conv(b, &R->conv1, "conv1", 1, 64, 3, 1, 1, 28, 28, 0);
-    R->conv1.g.bx = 0;          /* its input, the images, is plain */
+    fe_b_conv(b, &R->conv1, "conv1", 1, 64, 3, 1, 1, 28, 28, FE_CONV_PLAIN_IN);  /* the images */
     fe_b_bn(b, &R->bn1, "bn1", 64);
     R->a0 = fe_b_act(b, (size_t)64 * N * 28 * 28);
     fe_b_layer(b, &R->conv1, NULL, R->a0, 64, 28, 28);

@@ -1,0 +1,168 @@
+/* bf16_kernels.c - the VDPBF16PS micro-kernels of the bf16 convolutions on the
+ * blocked layout, and the pass that runs the tile kernel over an output
+ * (bf16_blocked.h).  Each kernel exists twice: with AVX512_BF16, and in
+ * portable C doing VDPBF16PS's arithmetic lane by lane (each pair: the odd
+ * product added, then the even one, as Intel defines the instruction; bf16
+ * products are exact in float32), which the tests run on every CPU.  Only
+ * denormals differ (VDPBF16PS flushes them). */
+#include "bf16_blocked.h"
+
+
+/* VDPBF16PS on one lane: the odd pair's product, then the even one's. */
+static inline float dot2(float acc, uint32_t a, uint32_t b)
+{
+    acc += bf16_float(a >> 16) * bf16_float(b >> 16);
+    acc += bf16_float(a & 0xffffu) * bf16_float(b & 0xffffu);
+    return acc;
+}
+
+static void tile_portable(int ntaps, const uint32_t *a, const int *off, const uint32_t *b,
+                          int pstep, float *t)
+{
+    float c[MR][NP][16] = {{{0}}};
+    for (int q = 0; q < ntaps; q++)
+        for (int r = 0; r < MR; r++)
+            for (int j = 0; j < NP; j++)
+                for (int l = 0; l < 16; l++)
+                    c[r][j][l] = dot2(c[r][j][l], a[q * MR + r], b[off[q] + j * pstep + l]);
+    memcpy(t, c, sizeof c);
+}
+
+static void dw_portable(int nrows, int npix, const uint32_t *x, const int *off, size_t xrow,
+                        int xpix, const uint32_t *d, int ldd, size_t drow, float *acc, int ldacc)
+{
+    for (int q = 0; q < TQ; q++)
+        for (int v = 0; v < CV; v++) {
+            float s = acc[(size_t)q * ldacc + v];
+            for (int r = 0; r < nrows; r++)
+                for (int px = 0; px < npix; px++)
+                    for (int i = 0; i < 8; i++)
+                        s = dot2(s, x[off[q] + r * xrow + (size_t)px * xpix + i],
+                                 d[r * drow + ((size_t)px * 8 + i) * ldd + v]);
+            acc[(size_t)q * ldacc + v] = s;
+        }
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FE_NO_CLONES) && \
+    __GNUC__ >= 10
+#include <immintrin.h>
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+BF16_TARGET static void tile_avx512(int ntaps, const uint32_t *a, const int *off,
+                                    const uint32_t *b, int pstep, float *t)
+{
+    __m512 c[MR][NP];
+    _Pragma("GCC unroll 6")
+    for (int r = 0; r < MR; r++)
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < NP; j++)
+            c[r][j] = _mm512_setzero_ps();
+    for (int q = 0; q < ntaps; q++) {
+        const uint32_t *bq = b + off[q], *aq = a + (size_t)q * MR;
+        __m512bh bv[NP];
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < NP; j++)
+            bv[j] = (__m512bh)_mm512_loadu_si512(bq + (size_t)j * pstep);
+        _Pragma("GCC unroll 6")
+        for (int r = 0; r < MR; r++) {
+            const __m512bh av = (__m512bh)_mm512_set1_epi32((int)aq[r]);
+            _Pragma("GCC unroll 4")
+            for (int j = 0; j < NP; j++)
+                c[r][j] = _mm512_dpbf16_ps(c[r][j], av, bv[j]);
+        }
+    }
+    _Pragma("GCC unroll 6")
+    for (int r = 0; r < MR; r++)
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < NP; j++)
+            _mm512_storeu_ps(t + (r * NP + j) * 16, c[r][j]);
+}
+
+BF16_TARGET static void dw_avx512(int nrows, int npix, const uint32_t *x, const int *off,
+                                  size_t xrow, int xpix, const uint32_t *d, int ldd, size_t drow,
+                                  float *acc, int ldacc)
+{
+    __m512 c[TQ][4];
+    _Pragma("GCC unroll 6")
+    for (int q = 0; q < TQ; q++)
+        _Pragma("GCC unroll 4")
+        for (int v = 0; v < 4; v++)
+            c[q][v] = _mm512_loadu_ps(acc + (size_t)q * ldacc + 16 * v);
+    for (int r = 0; r < nrows; r++)
+        for (int px = 0; px < npix; px++) {
+            const uint32_t *xr = x + r * xrow + (size_t)px * xpix,
+                           *dr = d + r * drow + (size_t)px * 8 * ldd;
+            for (int i = 0; i < 8; i++) {
+                __m512bh dv[4];
+                _Pragma("GCC unroll 4")
+                for (int v = 0; v < 4; v++)
+                    dv[v] = (__m512bh)_mm512_loadu_si512(dr + (size_t)i * ldd + 16 * v);
+                _Pragma("GCC unroll 6")
+                for (int q = 0; q < TQ; q++) {
+                    const __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xr[off[q] + i]);
+                    _Pragma("GCC unroll 4")
+                    for (int v = 0; v < 4; v++)
+                        c[q][v] = _mm512_dpbf16_ps(c[q][v], xv, dv[v]);
+                }
+            }
+        }
+    _Pragma("GCC unroll 6")
+    for (int q = 0; q < TQ; q++)
+        _Pragma("GCC unroll 4")
+        for (int v = 0; v < 4; v++)
+            _mm512_storeu_ps(acc + (size_t)q * ldacc + 16 * v, c[q][v]);
+}
+#define HAVE_AVX512_KERNELS 1
+#endif
+
+bf16_kernels bf16_kernels_for(int portable)
+{
+#ifdef HAVE_AVX512_KERNELS
+    if (!portable)
+        return (bf16_kernels){tile_avx512, dw_avx512};
+#else
+    (void)portable;
+#endif
+    return (bf16_kernels){tile_portable, dw_portable};
+}
+
+/* ---- a pass in the forward's form (bf16_blocked.h) ---- */
+
+void bf16_run_pass(const bf16_pass *P, int n, int b0, int nbc, kern_tile tile)
+{
+    const size_t ohw = (size_t)P->oh * P->ow;
+    const int on = P->on ? P->on : n, groups = (P->m + MR - 1) / MR;
+    /* items: (block, row, 6 channels), the channels innermost, so that a
+     * thread's consecutive items read the same rows of B */
+    #pragma omp parallel for collapse(3) schedule(static)
+    for (int bb = 0; bb < nbc; bb++)
+        for (int r = 0; r < P->rows; r++)
+            for (int gi = 0; gi < groups; gi++) {
+                float t[MR * NP * 16] __attribute__((aligned(64)));
+                const int i0 = (b0 + bb) * FE_NB, w = fe_blk_w(n, i0), m0 = gi * MR;
+                const size_t lane = P->blk ? 1 : ohw, pix = P->blk ? (size_t)w : 1;
+                const int orow = r * P->rs + P->r0;
+                for (int c = 0; c < P->cols; c += NP) {
+                    const uint32_t *b = P->b +
+                                        ((size_t)bb * P->bh + (size_t)r * P->brs) * P->bw * 16 +
+                                        (size_t)c * P->bstep;
+                    if (P->ntaps)
+                        tile(P->ntaps, P->a + (size_t)m0 * P->ntaps, P->off, b, P->bstep, t);
+                    else
+                        memset(t, 0, sizeof t);
+                    for (int i = 0; i < MR && m0 + i < P->m; i++)
+                        for (int j = 0; j < NP && c + j < P->cols; j++) {
+                            const size_t o = ((size_t)(m0 + i) * on + (i0 - P->oi0)) * ohw +
+                                             ((size_t)orow * P->ow + (size_t)(c + j) * P->cs + P->c0) * pix;
+                            float *dst = P->out + o;
+                            const float *src = t + (i * NP + j) * 16;
+                            for (int l = 0; l < w; l++) {
+                                float v = P->accumulate ? dst[l * lane] + src[l] : src[l];
+                                if (P->mask && !(P->mask[o + l * lane] > 0.0f))
+                                    v = 0.0f;
+                                dst[l * lane] = v;
+                            }
+                        }
+                }
+            }
+}

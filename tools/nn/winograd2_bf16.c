@@ -1,0 +1,505 @@
+/* winograd2_bf16.c - `--precision bf16` 3x3 stride-1 pad-1 convolutions on the
+ * blocked layout by Winograd's F(2x2,3x3): 16 products per 2x2 output tile
+ * where direct convolution has 36 (2.25x fewer).  F(4x4,3x3), float32's
+ * algorithm, would save 4x but magnifies bf16's rounding about 15-fold;
+ * F(2x2,3x3)'s transforms have coefficients 0, +-1 and 1/2 only, and its bf16
+ * error stays near direct convolution's (0.80% against 0.70% of the output
+ * scale, worst of 200 random 16-channel tiles, tests/bench/winograd_bf16_error.py).
+ *
+ * With U = G g G^T (per filter), V = B^T d B (per 4x4 input tile), for each of
+ * the 16 positions xi of the transformed tile:
+ *     M[xi] = U[xi] V[xi]              (cout x cin times cin x tiles)
+ *     Y = A^T M A                       per tile
+ * and the transposes for the backward, with dM = A dY A^T:
+ *     dV[xi] = U[xi]^T dM[xi],  dd = B dV B^T   (added into overlapping tiles)
+ *     dU[xi] = sum over tiles dM[xi] V[xi]^T,  dg = G^T dU G.
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ * The transforms run in float32; U, V and dM are rounded to bf16 (to nearest
+ * even) once, into copies the micro-kernels of bf16_kernels.c read in place:
+ * the products M and dV by the tile kernel (pairs along the channels summed,
+ * lanes = 16 images, 6 channels x 4 tiles a call), dU by the weight-gradient
+ * kernel (pairs along the images, lanes = 16 output channels).  Per chunk of
+ * NB2 blocks of 16 images:
+ *   Vp  [16][cin/2][block][TH][TWr][16]   V, channel pairs (forward)
+ *   M   [16][cout][images][TH][TW]        float32, blocked (forward)
+ *   dMp [16][cout/2][block][TH][TWr][16]  dM, channel pairs (dx)
+ *   dV  [16][cin][images][TH][TW]         float32, blocked (dx)
+ *   Vq  [16][cin][block][TH][TW][8]       V, image pairs (dw)
+ *   dMT [16][block][TH*TW][8][cout64]     dM, image pairs, channels innermost (dw)
+ * TH x TW tiles per image (TW rounded up to 4 in the pair copies, zeros).
+ * Each output element is summed in a fixed order by one thread. */
+#include "bf16_blocked.h"
+#include "clones.h"
+
+#define NB2 2            /* blocks of 16 images per chunk */
+
+int wino2_bf16_applies(const conv_geom *g)
+{
+    return g->k == 3 && g->stride == 1 && g->pad == 1 && g->bx && g->by;
+}
+
+typedef struct {
+    int th, tw, twr, c2, co2, k6, co64;
+    size_t vp, m, dmp, dv, vq, dmt;     /* words (or floats) per block of each copy */
+} plan2;
+
+static void plan2_of(const conv_geom *g, plan2 *P)
+{
+    P->th = (g->h + 1) / 2;
+    P->tw = (g->w + 1) / 2;
+    P->twr = fe_up(P->tw, NP);
+    P->c2 = (g->cin + 1) / 2;
+    P->co2 = (g->cout + 1) / 2;
+    P->k6 = fe_up(g->cin, TQ);
+    P->co64 = fe_up(g->cout, CV);
+    const size_t t = (size_t)P->th * P->tw, tr = (size_t)P->th * P->twr;
+    P->vp = 16 * (size_t)P->c2 * tr * 16;
+    P->m = 16 * (size_t)g->cout * FE_NB * t;
+    P->dmp = 16 * (size_t)P->co2 * tr * 16;
+    P->dv = 16 * (size_t)g->cin * FE_NB * t;
+    P->vq = 16 * (size_t)g->cin * t * 8;
+    P->dmt = 16 * t * 8 * (size_t)P->co64;
+}
+
+typedef struct {
+    uint32_t *a;
+    int *off;
+    float *dut;
+    uint32_t *c0;       /* the chunk's first copy (Vp, dMp or Vq) */
+    float *c1;          /* its second (M, dV or dMT) */
+} carved2;
+
+static void sizes2(const conv_geom *g, const plan2 *P, size_t part[5])
+{
+    const size_t a_fwd = 16 * (size_t)fe_up(g->cout, MR) * P->c2,
+                 a_bwd = 16 * (size_t)fe_up(g->cin, MR) * P->co2;
+    size_t first = P->vp > P->dmp ? P->vp : P->dmp, second = P->m > P->dv ? P->m : P->dv;
+    if (P->vq > first)
+        first = P->vq;
+    if (P->dmt > second)
+        second = P->dmt;
+    part[0] = a_fwd > a_bwd ? a_fwd : a_bwd;
+    part[1] = (size_t)(P->c2 > P->co2 ? (P->c2 > P->k6 ? P->c2 : P->k6)
+                                      : (P->co2 > P->k6 ? P->co2 : P->k6));
+    part[2] = 16 * (size_t)P->k6 * P->co64;
+    part[3] = first * NB2;
+    part[4] = second * NB2;
+}
+
+size_t wino2_bf16_scratch_floats(const conv_geom *g)
+{
+    plan2 P;
+    size_t part[5];
+    plan2_of(g, &P);
+    sizes2(g, &P, part);
+    return bf16_carve(NULL, part, 5, NULL);
+}
+
+static carved2 carve2(const conv_geom *g, const plan2 *P, float *scratch)
+{
+    size_t part[5];
+    void *at[5];
+    sizes2(g, P, part);
+    bf16_carve(scratch, part, 5, at);
+    return (carved2){.a = at[0], .off = at[1], .dut = at[2], .c0 = at[3], .c1 = at[4]};
+}
+
+/* ---- the transforms, 16 lanes at a time ---- */
+
+/* V = B^T d B of the 4x4 input tile of tile (th, tw) (rows 2th-1 .. 2th+2). */
+static inline void v_tile(const blk_view *e, int H, int W, int th, int tw, float V[16][FE_NB])
+{
+    float d[4][4][FE_NB], t[4][4][FE_NB];
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            const int r = 2 * th - 1 + a, c = 2 * tw - 1 + b;
+            if (r < 0 || r >= H || c < 0 || c >= W)
+                memset(d[a][b], 0, sizeof d[a][b]);
+            else
+                lanes16(e, (size_t)r * W + c, d[a][b]);
+        }
+    for (int b = 0; b < 4; b++)
+        for (int l = 0; l < FE_NB; l++) {
+            t[0][b][l] = d[0][b][l] - d[2][b][l];
+            t[1][b][l] = d[1][b][l] + d[2][b][l];
+            t[2][b][l] = d[2][b][l] - d[1][b][l];
+            t[3][b][l] = d[1][b][l] - d[3][b][l];
+        }
+    for (int a = 0; a < 4; a++)
+        for (int l = 0; l < FE_NB; l++) {
+            V[a * 4 + 0][l] = t[a][0][l] - t[a][2][l];
+            V[a * 4 + 1][l] = t[a][1][l] + t[a][2][l];
+            V[a * 4 + 2][l] = t[a][2][l] - t[a][1][l];
+            V[a * 4 + 3][l] = t[a][1][l] - t[a][3][l];
+        }
+}
+
+/* dM = A dY A^T of the 2x2 output tile (th, tw) of dy (H x W). */
+static inline void dm_tile(const blk_view *e, int H, int W, int th, int tw, float D[16][FE_NB])
+{
+    float y[2][2][FE_NB], t[4][2][FE_NB];
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            const int r = 2 * th + a, c = 2 * tw + b;
+            if (r >= H || c >= W)
+                memset(y[a][b], 0, sizeof y[a][b]);
+            else
+                lanes16(e, (size_t)r * W + c, y[a][b]);
+        }
+    for (int b = 0; b < 2; b++)
+        for (int l = 0; l < FE_NB; l++) {
+            t[0][b][l] = y[0][b][l];
+            t[1][b][l] = y[0][b][l] + y[1][b][l];
+            t[2][b][l] = y[0][b][l] - y[1][b][l];
+            t[3][b][l] = -y[1][b][l];
+        }
+    for (int a = 0; a < 4; a++)
+        for (int l = 0; l < FE_NB; l++) {
+            D[a * 4 + 0][l] = t[a][0][l];
+            D[a * 4 + 1][l] = t[a][0][l] + t[a][1][l];
+            D[a * 4 + 2][l] = t[a][0][l] - t[a][1][l];
+            D[a * 4 + 3][l] = -t[a][1][l];
+        }
+}
+
+/* U = G g G^T of one 3x3 filter. */
+static void u_of(const float *g, float u[16])
+{
+    float t[4][3];
+    for (int b = 0; b < 3; b++) {
+        t[0][b] = g[b];
+        t[1][b] = 0.5f * (g[b] + g[3 + b] + g[6 + b]);
+        t[2][b] = 0.5f * (g[b] - g[3 + b] + g[6 + b]);
+        t[3][b] = g[6 + b];
+    }
+    for (int a = 0; a < 4; a++) {
+        u[a * 4 + 0] = t[a][0];
+        u[a * 4 + 1] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
+        u[a * 4 + 2] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
+        u[a * 4 + 3] = t[a][2];
+    }
+}
+
+/* ---- the copies ---- */
+
+/* Channel pairs of the transformed tiles of blocks [b0, b0+nbc) of t (c
+ * channels, h x w, blocked): x's V (dm 0: Vp) or dy's dM (dm 1: dMp). */
+FE_CLONES static void copy_tile_pairs(const conv_geom *g, const plan2 *P, int n, const float *t,
+                                      int c, int dm, int b0, int nbc, uint32_t *dst)
+{
+    const int c2 = (c + 1) / 2;
+    const size_t hw = (size_t)g->h * g->w, plane = (size_t)c2 * nbc * P->th * P->twr * 16;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int cp = 0; cp < c2; cp++)
+        for (int bb = 0; bb < nbc; bb++) {
+            const int two = 2 * cp + 1 < c;
+            const blk_view e = view(t, 2 * cp, n, b0 + bb, hw, 1),
+                           f = view(t, two ? 2 * cp + 1 : 2 * cp, n, b0 + bb, hw, 1);
+            const uint32_t keep = two ? 0xffffffffu : 0;
+            uint32_t *o = dst + ((size_t)cp * nbc + bb) * P->th * P->twr * 16;
+            for (int th = 0; th < P->th; th++)
+                for (int tw = 0; tw < P->twr; tw++) {
+                    uint32_t *ot = o + ((size_t)th * P->twr + tw) * 16;
+                    if (tw >= P->tw) {
+                        for (int xi = 0; xi < 16; xi++)
+                            memset(ot + xi * plane, 0, sizeof(uint32_t) * 16);
+                        continue;
+                    }
+                    float va[16][FE_NB], vb[16][FE_NB];
+                    if (dm) {
+                        dm_tile(&e, g->h, g->w, th, tw, va);
+                        dm_tile(&f, g->h, g->w, th, tw, vb);
+                    } else {
+                        v_tile(&e, g->h, g->w, th, tw, va);
+                        v_tile(&f, g->h, g->w, th, tw, vb);
+                    }
+                    for (int xi = 0; xi < 16; xi++)
+                        for (int l = 0; l < FE_NB; l++)
+                            ot[xi * plane + l] = bf16_bits(va[xi][l]) |
+                                                 (bf16_bits(vb[xi][l]) << 16 & keep);
+                }
+        }
+}
+
+/* Vq of blocks [b0, b0+nbc): x's V, image pairs. */
+FE_CLONES static void copy_v_images(const conv_geom *g, const plan2 *P, int n, const float *x,
+                                    int b0, int nbc, uint32_t *vq)
+{
+    const size_t hw = (size_t)g->h * g->w, t = (size_t)P->th * P->tw,
+                 plane = (size_t)g->cin * nbc * t * 8;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int ci = 0; ci < g->cin; ci++)
+        for (int bb = 0; bb < nbc; bb++) {
+            const blk_view e = view(x, ci, n, b0 + bb, hw, 1);
+            uint32_t *o = vq + ((size_t)ci * nbc + bb) * t * 8;
+            for (int th = 0; th < P->th; th++)
+                for (int tw = 0; tw < P->tw; tw++) {
+                    uint32_t *ot = o + ((size_t)th * P->tw + tw) * 8;
+                    float v[16][FE_NB];
+                    v_tile(&e, g->h, g->w, th, tw, v);
+                    for (int xi = 0; xi < 16; xi++)
+                        for (int i = 0; i < 8; i++)
+                            ot[xi * plane + i] = bf16_bits(v[xi][2 * i]) |
+                                                 bf16_bits(v[xi][2 * i + 1]) << 16;
+                }
+        }
+}
+
+/* dMT of blocks [b0, b0+nbc): dy's dM, image pairs, output channels innermost. */
+FE_CLONES static void copy_dm_channels(const conv_geom *g, const plan2 *P, int n, const float *dy,
+                                       int b0, int nbc, uint32_t *dmt)
+{
+    const size_t hw = (size_t)g->h * g->w, t = (size_t)P->th * P->tw,
+                 plane = (size_t)nbc * t * 8 * P->co64;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int bb = 0; bb < nbc; bb++)
+        for (size_t p = 0; p < t; p++) {
+            const int th = (int)(p / P->tw), tw = (int)(p % P->tw);
+            uint32_t *o = dmt + ((size_t)bb * t + p) * 8 * P->co64;
+            for (int co = 0; co < P->co64; co++) {
+                float d[16][FE_NB];
+                if (co < g->cout) {
+                    const blk_view e = view(dy, co, n, b0 + bb, hw, 1);
+                    dm_tile(&e, g->h, g->w, th, tw, d);
+                } else {
+                    memset(d, 0, sizeof d);
+                }
+                for (int xi = 0; xi < 16; xi++)
+                    for (int i = 0; i < 8; i++)
+                        o[xi * plane + (size_t)i * P->co64 + co] =
+                            bf16_bits(d[xi][2 * i]) | bf16_bits(d[xi][2 * i + 1]) << 16;
+            }
+        }
+}
+
+/* ---- the layer ---- */
+
+/* A of the 16 products: forward (rows = cout, pairs of input channels) or,
+ * transposed, the input gradient's (rows = cin, pairs of output channels). */
+static void pack_u(const conv_geom *g, const float *w, int transposed, uint32_t *a)
+{
+    const int rows = transposed ? g->cin : g->cout, cols = transposed ? g->cout : g->cin,
+              m6 = fe_up(rows, MR), c2 = (cols + 1) / 2;
+    const size_t per_xi = (size_t)m6 * c2;
+    #pragma omp parallel for schedule(static)
+    for (int r = 0; r < m6; r++)
+        for (int cp = 0; cp < c2; cp++) {
+            float u0[16] = {0}, u1[16] = {0};
+            for (int h = 0; h < 2; h++) {
+                const int c = 2 * cp + h;
+                if (r >= rows || c >= cols)
+                    continue;
+                const int co = transposed ? c : r, ci = transposed ? r : c;
+                u_of(w + ((size_t)co * g->cin + ci) * 9, h ? u1 : u0);
+            }
+            for (int xi = 0; xi < 16; xi++)
+                a[xi * per_xi + (size_t)(r / MR) * MR * c2 + (size_t)cp * MR + r % MR] =
+                    bf16_bits(u0[xi]) | bf16_bits(u1[xi]) << 16;
+        }
+}
+
+void wino2_bf16_forward(const conv_geom *g, int n, const float *x, const float *w, float *y,
+                        float *scratch, int portable)
+{
+    plan2 P;
+    plan2_of(g, &P);
+    const carved2 S = carve2(g, &P, scratch);
+    const bf16_kernels K = bf16_kernels_for(portable);
+    pack_u(g, w, 0, S.a);
+    const int nb = (n + FE_NB - 1) / FE_NB, m6 = fe_up(g->cout, MR);
+    const size_t hw = (size_t)g->h * g->w, t = (size_t)P.th * P.tw;
+    for (int b0 = 0; b0 < nb; b0 += NB2) {
+        const int nbc = nb - b0 < NB2 ? nb - b0 : NB2, i0 = b0 * FE_NB,
+                  on = (n - i0 < nbc * FE_NB ? n - i0 : nbc * FE_NB);
+        const size_t vplane = (size_t)P.c2 * nbc * P.th * P.twr * 16, mplane = (size_t)g->cout * on * t;
+        copy_tile_pairs(g, &P, n, x, g->cin, 0, b0, nbc, S.c0);
+        for (int q = 0; q < P.c2; q++)
+            S.off[q] = q * nbc * P.th * P.twr * 16;
+        for (int xi = 0; xi < 16; xi++) {
+            const bf16_pass p = {.m = g->cout, .ntaps = P.c2, .a = S.a + (size_t)xi * m6 * P.c2,
+                                 .off = S.off, .b = S.c0 + xi * vplane, .bh = P.th, .bw = P.twr,
+                                 .brs = 1, .bstep = 16, .rows = P.th, .cols = P.tw, .rs = 1,
+                                 .cs = 1, .out = S.c1 + xi * mplane, .on = on, .oi0 = i0,
+                                 .oh = P.th, .ow = P.tw, .blk = 1};
+            bf16_run_pass(&p, n, b0, nbc, K.tile);
+        }
+        /* Y = A^T M A, into y's blocks */
+        #pragma omp parallel for collapse(2) schedule(static)
+        for (int co = 0; co < g->cout; co++)
+            for (int bb = 0; bb < nbc; bb++) {
+                const blk_view mv = view(S.c1, co, on, bb, t, 1);
+                const int wl = mv.w;
+                float *yb = y + ((size_t)co * n + (size_t)(b0 + bb) * FE_NB) * hw;
+                for (int th = 0; th < P.th; th++)
+                    for (int tw = 0; tw < P.tw; tw++) {
+                        float m[16][FE_NB], s[4][2][FE_NB];
+                        for (int xi = 0; xi < 16; xi++) {
+                            const blk_view mx = {.base = mv.base + xi * mplane, .lane = 1,
+                                                 .pix = (size_t)wl, .w = wl};
+                            lanes16(&mx, (size_t)th * P.tw + tw, m[xi]);
+                        }
+                        for (int a = 0; a < 4; a++)
+                            for (int l = 0; l < FE_NB; l++) {
+                                s[a][0][l] = m[a * 4][l] + m[a * 4 + 1][l] + m[a * 4 + 2][l];
+                                s[a][1][l] = m[a * 4 + 1][l] - m[a * 4 + 2][l] - m[a * 4 + 3][l];
+                            }
+                        for (int c = 0; c < 2; c++) {
+                            const int ow = 2 * tw + c;
+                            for (int r = 0; r < 2; r++) {
+                                const int oh = 2 * th + r;
+                                if (oh >= g->h || ow >= g->w)
+                                    continue;
+                                float *dst = yb + ((size_t)oh * g->w + ow) * wl;
+                                for (int l = 0; l < wl; l++)
+                                    dst[l] = r == 0 ? s[0][c][l] + s[1][c][l] + s[2][c][l]
+                                                    : s[1][c][l] - s[2][c][l] - s[3][c][l];
+                            }
+                        }
+                    }
+            }
+    }
+}
+
+/* The weight gradient's sums of blocks [b0, b0+nbc), into S->dut. */
+static void dw_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int n, const float *x,
+                      const float *dy, int b0, int nbc, kern_dw kern)
+{
+    const size_t t = (size_t)P->th * P->tw, vplane = (size_t)g->cin * nbc * t * 8,
+                 dplane = (size_t)nbc * t * 8 * P->co64;
+    uint32_t *vq = S->c0, *dmt = (uint32_t *)S->c1;
+    copy_v_images(g, P, n, x, b0, nbc, vq);
+    copy_dm_channels(g, P, n, dy, b0, nbc, dmt);
+    for (int q = 0; q < P->k6; q++)                 /* padding taps: channel 0, discarded */
+        S->off[q] = (q < g->cin ? q : 0) * nbc * (int)t * 8;
+    const int groups = P->k6 / TQ, cgroups = P->co64 / CV;
+    #pragma omp parallel
+    for (int xi = 0; xi < 16; xi++)
+        for (int bb = 0; bb < nbc; bb++) {
+            /* the same taps to the same thread every time (static): no races */
+            #pragma omp for schedule(static) nowait
+            for (int tg = 0; tg < groups; tg++)
+                for (int cg = 0; cg < cgroups; cg++)
+                    kern(P->th, P->tw, vq + xi * vplane + (size_t)bb * t * 8, S->off + tg * TQ,
+                         (size_t)P->tw * 8, 8,
+                         dmt + xi * dplane + (size_t)bb * t * 8 * P->co64 + cg * CV, P->co64,
+                         (size_t)P->tw * 8 * P->co64,
+                         S->dut + ((size_t)xi * P->k6 + tg * TQ) * P->co64 + cg * CV, P->co64);
+        }
+}
+
+/* dx of blocks [b0, b0+nbc): dV = U^T dM, then dd = B dV B^T added into dx. */
+static void dx_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int n, const float *dy,
+                      float *dx, int accumulate, const float *mask, int b0, int nbc,
+                      kern_tile tile)
+{
+    const int i0 = b0 * FE_NB, on = (n - i0 < nbc * FE_NB ? n - i0 : nbc * FE_NB),
+              m6 = fe_up(g->cin, MR);
+    const size_t hw = (size_t)g->h * g->w, t = (size_t)P->th * P->tw,
+                 dplane = (size_t)P->co2 * nbc * P->th * P->twr * 16, vplane = (size_t)g->cin * on * t;
+    copy_tile_pairs(g, P, n, dy, g->cout, 1, b0, nbc, S->c0);
+    for (int q = 0; q < P->co2; q++)
+        S->off[q] = q * nbc * P->th * P->twr * 16;
+    for (int xi = 0; xi < 16; xi++) {
+        const bf16_pass p = {.m = g->cin, .ntaps = P->co2, .a = S->a + (size_t)xi * m6 * P->co2,
+                             .off = S->off, .b = S->c0 + xi * dplane, .bh = P->th, .bw = P->twr,
+                             .brs = 1, .bstep = 16, .rows = P->th, .cols = P->tw, .rs = 1,
+                             .cs = 1, .out = S->c1 + xi * vplane, .on = on, .oi0 = i0,
+                             .oh = P->th, .ow = P->tw, .blk = 1};
+        bf16_run_pass(&p, n, b0, nbc, tile);
+    }
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int ci = 0; ci < g->cin; ci++)
+        for (int bb = 0; bb < nbc; bb++) {
+            const blk_view vv = view(S->c1, ci, on, bb, t, 1);
+            const int wl = vv.w;
+            const size_t o = ((size_t)ci * n + (size_t)(b0 + bb) * FE_NB) * hw;
+            float *db = dx + o;
+            if (!accumulate)
+                memset(db, 0, sizeof(float) * hw * wl);
+            for (int th = 0; th < P->th; th++)
+                for (int tw = 0; tw < P->tw; tw++) {
+                    float v[16][FE_NB], s[4][4][FE_NB];
+                    for (int xi = 0; xi < 16; xi++) {
+                        const blk_view vx = {.base = vv.base + xi * vplane, .lane = 1,
+                                             .pix = (size_t)wl, .w = wl};
+                        lanes16(&vx, (size_t)th * P->tw + tw, v[xi]);
+                    }
+                    /* dd = B dV B^T: rows, then columns */
+                    for (int b = 0; b < 4; b++)
+                        for (int l = 0; l < FE_NB; l++) {
+                            s[0][b][l] = v[b][l];
+                            s[1][b][l] = v[4 + b][l] - v[8 + b][l] + v[12 + b][l];
+                            s[2][b][l] = -v[b][l] + v[4 + b][l] + v[8 + b][l];
+                            s[3][b][l] = -v[12 + b][l];
+                        }
+                    for (int a = 0; a < 4; a++) {
+                        const int r = 2 * th - 1 + a;
+                        if (r < 0 || r >= g->h)
+                            continue;
+                        float dd[4][FE_NB];
+                        for (int l = 0; l < FE_NB; l++) {
+                            dd[0][l] = s[a][0][l];
+                            dd[1][l] = s[a][1][l] - s[a][2][l] + s[a][3][l];
+                            dd[2][l] = -s[a][0][l] + s[a][1][l] + s[a][2][l];
+                            dd[3][l] = -s[a][3][l];
+                        }
+                        for (int b = 0; b < 4; b++) {
+                            const int c = 2 * tw - 1 + b;
+                            if (c < 0 || c >= g->w)
+                                continue;
+                            float *dst = db + ((size_t)r * g->w + c) * wl;
+                            for (int l = 0; l < wl; l++)
+                                dst[l] += dd[b][l];
+                        }
+                    }
+                }
+            if (mask)
+                for (size_t i = 0; i < hw * wl; i++)
+                    db[i] = mask[o + i] > 0.0f ? db[i] : 0.0f;
+        }
+}
+
+int wino2_bf16_backward(const conv_geom *g, int n, const float *x, const float *w,
+                        const float *dy, float *dw, float *dx, int accumulate_dx,
+                        const float *mask, float *scratch, int portable)
+{
+    plan2 P;
+    plan2_of(g, &P);
+    const carved2 S = carve2(g, &P, scratch);
+    const bf16_kernels K = bf16_kernels_for(portable);
+    if (dw)
+        memset(S.dut, 0, sizeof(float) * 16 * P.k6 * P.co64);
+    if (dx)
+        pack_u(g, w, 1, S.a);
+    const int nb = (n + FE_NB - 1) / FE_NB;
+    for (int b0 = 0; b0 < nb; b0 += NB2) {
+        const int nbc = nb - b0 < NB2 ? nb - b0 : NB2;
+        if (dw)
+            dw_chunk2(g, &P, &S, n, x, dy, b0, nbc, K.dw);
+        if (dx)
+            dx_chunk2(g, &P, &S, n, dy, dx, accumulate_dx, mask, b0, nbc, K.tile);
+    }
+    if (dw) {                                       /* dg = G^T dU G */
+        #pragma omp parallel for schedule(static)
+        for (int co = 0; co < g->cout; co++)
+            for (int ci = 0; ci < g->cin; ci++) {
+                float u[16], t[3][4];
+                for (int xi = 0; xi < 16; xi++)
+                    u[xi] = S.dut[((size_t)xi * P.k6 + ci) * P.co64 + co];
+                for (int b = 0; b < 4; b++) {
+                    t[0][b] = u[b] + 0.5f * (u[4 + b] + u[8 + b]);
+                    t[1][b] = 0.5f * (u[4 + b] - u[8 + b]);
+                    t[2][b] = 0.5f * (u[4 + b] + u[8 + b]) + u[12 + b];
+                }
+                float *o = dw + ((size_t)co * g->cin + ci) * 9;
+                for (int a = 0; a < 3; a++) {
+                    o[a * 3 + 0] = t[a][0] + 0.5f * (t[a][1] + t[a][2]);
+                    o[a * 3 + 1] = 0.5f * (t[a][1] - t[a][2]);
+                    o[a * 3 + 2] = 0.5f * (t[a][1] + t[a][2]) + t[a][3];
+                }
+            }
+    }
+    return dx && mask;
+}
