@@ -6,6 +6,7 @@
  * products are exact in float32), which the tests run on every CPU.  Only
  * denormals differ (VDPBF16PS flushes them). */
 #include "bf16_blocked.h"
+#include "clones.h"
 
 
 /* VDPBF16PS on one lane: the odd pair's product, then the even one's. */
@@ -128,10 +129,35 @@ bf16_kernels bf16_kernels_for(int portable)
 
 /* ---- a pass in the forward's form (bf16_blocked.h) ---- */
 
-void bf16_run_pass(const bf16_pass *P, int n, int b0, int nbc, kern_tile tile)
+/* A tile's results t[MR][NP][16] into the pass's output: rows m0.., columns c.. */
+static inline __attribute__((always_inline)) void
+store_tile(const bf16_pass *P, int n, int i0, int w, int m0, int orow, int c, const float *t)
 {
-    const size_t ohw = (size_t)P->oh * P->ow;
-    const int on = P->on ? P->on : n, groups = (P->m + MR - 1) / MR;
+    const size_t ohw = (size_t)P->oh * P->ow, lane = P->blk ? 1 : ohw, pix = P->blk ? (size_t)w : 1;
+    const int on = P->on ? P->on : n;
+    for (int i = 0; i < MR && m0 + i < P->m; i++)
+        for (int j = 0; j < NP && c + j < P->cols; j++) {
+            const size_t o = ((size_t)(m0 + i) * on + (i0 - P->oi0)) * ohw +
+                             ((size_t)orow * P->ow + (size_t)(c + j) * P->cs + P->c0) * pix;
+            float *dst = P->out + o;
+            const float *src = t + (i * NP + j) * 16;
+            if (lane == 1 && !P->accumulate && !P->mask) {
+                memcpy(dst, src, sizeof(float) * w);      /* the common case: one vector */
+                continue;
+            }
+            const float *mk = P->mask ? P->mask + o : NULL;
+            for (int l = 0; l < w; l++) {
+                float v = P->accumulate ? dst[l * lane] + src[l] : src[l];
+                if (mk && !(mk[l * lane] > 0.0f))
+                    v = 0.0f;
+                dst[l * lane] = v;
+            }
+        }
+}
+
+FE_CLONES void bf16_run_pass(const bf16_pass *P, int n, int b0, int nbc, kern_tile tile)
+{
+    const int groups = (P->m + MR - 1) / MR;
     /* items: (block, row, 6 channels), the channels innermost, so that a
      * thread's consecutive items read the same rows of B */
     #pragma omp parallel for collapse(3) schedule(static)
@@ -140,8 +166,6 @@ void bf16_run_pass(const bf16_pass *P, int n, int b0, int nbc, kern_tile tile)
             for (int gi = 0; gi < groups; gi++) {
                 float t[MR * NP * 16] __attribute__((aligned(64)));
                 const int i0 = (b0 + bb) * FE_NB, w = fe_blk_w(n, i0), m0 = gi * MR;
-                const size_t lane = P->blk ? 1 : ohw, pix = P->blk ? (size_t)w : 1;
-                const int orow = r * P->rs + P->r0;
                 for (int c = 0; c < P->cols; c += NP) {
                     const uint32_t *b = P->b +
                                         ((size_t)bb * P->bh + (size_t)r * P->brs) * P->bw * 16 +
@@ -150,19 +174,7 @@ void bf16_run_pass(const bf16_pass *P, int n, int b0, int nbc, kern_tile tile)
                         tile(P->ntaps, P->a + (size_t)m0 * P->ntaps, P->off, b, P->bstep, t);
                     else
                         memset(t, 0, sizeof t);
-                    for (int i = 0; i < MR && m0 + i < P->m; i++)
-                        for (int j = 0; j < NP && c + j < P->cols; j++) {
-                            const size_t o = ((size_t)(m0 + i) * on + (i0 - P->oi0)) * ohw +
-                                             ((size_t)orow * P->ow + (size_t)(c + j) * P->cs + P->c0) * pix;
-                            float *dst = P->out + o;
-                            const float *src = t + (i * NP + j) * 16;
-                            for (int l = 0; l < w; l++) {
-                                float v = P->accumulate ? dst[l * lane] + src[l] : src[l];
-                                if (P->mask && !(P->mask[o + l * lane] > 0.0f))
-                                    v = 0.0f;
-                                dst[l * lane] = v;
-                            }
-                        }
+                    store_tile(P, n, i0, w, m0, r * P->rs + P->r0, c, t);
                 }
             }
 }

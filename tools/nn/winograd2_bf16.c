@@ -109,7 +109,7 @@ static carved2 carve2(const conv_geom *g, const plan2 *P, float *scratch)
 /* ---- the transforms, 16 lanes at a time ---- */
 
 /* V = B^T d B of the 4x4 input tile of tile (th, tw) (rows 2th-1 .. 2th+2). */
-static inline void v_tile(const blk_view *e, int H, int W, int th, int tw, float V[16][FE_NB])
+static inline __attribute__((always_inline)) void v_tile(const blk_view *e, int H, int W, int th, int tw, float V[16][FE_NB])
 {
     float d[4][4][FE_NB], t[4][4][FE_NB];
     for (int a = 0; a < 4; a++)
@@ -137,7 +137,7 @@ static inline void v_tile(const blk_view *e, int H, int W, int th, int tw, float
 }
 
 /* dM = A dY A^T of the 2x2 output tile (th, tw) of dy (H x W). */
-static inline void dm_tile(const blk_view *e, int H, int W, int th, int tw, float D[16][FE_NB])
+static inline __attribute__((always_inline)) void dm_tile(const blk_view *e, int H, int W, int th, int tw, float D[16][FE_NB])
 {
     float y[2][2][FE_NB], t[4][2][FE_NB];
     for (int a = 0; a < 2; a++)
@@ -247,7 +247,9 @@ FE_CLONES static void copy_v_images(const conv_geom *g, const plan2 *P, int n, c
         }
 }
 
-/* dMT of blocks [b0, b0+nbc): dy's dM, image pairs, output channels innermost. */
+/* dMT of blocks [b0, b0+nbc): dy's dM, image pairs, output channels innermost;
+ * 16 channels at a time through a small tile, so that the stores run along
+ * the channels. */
 FE_CLONES static void copy_dm_channels(const conv_geom *g, const plan2 *P, int n, const float *dy,
                                        int b0, int nbc, uint32_t *dmt)
 {
@@ -258,18 +260,25 @@ FE_CLONES static void copy_dm_channels(const conv_geom *g, const plan2 *P, int n
         for (size_t p = 0; p < t; p++) {
             const int th = (int)(p / P->tw), tw = (int)(p % P->tw);
             uint32_t *o = dmt + ((size_t)bb * t + p) * 8 * P->co64;
-            for (int co = 0; co < P->co64; co++) {
-                float d[16][FE_NB];
-                if (co < g->cout) {
-                    const blk_view e = view(dy, co, n, b0 + bb, hw, 1);
-                    dm_tile(&e, g->h, g->w, th, tw, d);
-                } else {
-                    memset(d, 0, sizeof d);
+            for (int co0 = 0; co0 < P->co64; co0 += 16) {
+                uint32_t h[16][16][FE_NB];          /* [xi][channel][lane] bf16 bits */
+                for (int c = 0; c < 16; c++) {
+                    float d[16][FE_NB];
+                    if (co0 + c < g->cout) {
+                        const blk_view e = view(dy, co0 + c, n, b0 + bb, hw, 1);
+                        dm_tile(&e, g->h, g->w, th, tw, d);
+                    } else {
+                        memset(d, 0, sizeof d);
+                    }
+                    for (int xi = 0; xi < 16; xi++)
+                        for (int l = 0; l < FE_NB; l++)
+                            h[xi][c][l] = bf16_bits(d[xi][l]);
                 }
                 for (int xi = 0; xi < 16; xi++)
                     for (int i = 0; i < 8; i++)
-                        o[xi * plane + (size_t)i * P->co64 + co] =
-                            bf16_bits(d[xi][2 * i]) | bf16_bits(d[xi][2 * i + 1]) << 16;
+                        for (int c = 0; c < 16; c++)
+                            o[xi * plane + (size_t)i * P->co64 + co0 + c] =
+                                h[xi][c][2 * i] | h[xi][c][2 * i + 1] << 16;
             }
         }
 }
@@ -300,6 +309,47 @@ static void pack_u(const conv_geom *g, const float *w, int transposed, uint32_t 
         }
 }
 
+/* Y = A^T M A for blocks [b0, b0+nbc) (M: the chunk's on images), into y. */
+FE_CLONES static void out_transform(const conv_geom *g, const plan2 *P, int n, const float *M,
+                                    int on, int b0, int nbc, float *y)
+{
+    const size_t hw = (size_t)g->h * g->w, t = (size_t)P->th * P->tw,
+                 mplane = (size_t)g->cout * on * t;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int co = 0; co < g->cout; co++)
+        for (int bb = 0; bb < nbc; bb++) {
+            const blk_view mv = view(M, co, on, bb, t, 1);
+            const int wl = mv.w;
+            float *yb = y + ((size_t)co * n + (size_t)(b0 + bb) * FE_NB) * hw;
+            for (int th = 0; th < P->th; th++)
+                for (int tw = 0; tw < P->tw; tw++) {
+                    float m[16][FE_NB], s[4][2][FE_NB];
+                    for (int xi = 0; xi < 16; xi++) {
+                        const blk_view mx = {.base = mv.base + xi * mplane, .lane = 1,
+                                             .pix = (size_t)wl, .w = wl};
+                        lanes16(&mx, (size_t)th * P->tw + tw, m[xi]);
+                    }
+                    for (int a = 0; a < 4; a++)
+                        for (int l = 0; l < FE_NB; l++) {
+                            s[a][0][l] = m[a * 4][l] + m[a * 4 + 1][l] + m[a * 4 + 2][l];
+                            s[a][1][l] = m[a * 4 + 1][l] - m[a * 4 + 2][l] - m[a * 4 + 3][l];
+                        }
+                    for (int c = 0; c < 2; c++) {
+                        const int ow = 2 * tw + c;
+                        for (int r = 0; r < 2; r++) {
+                            const int oh = 2 * th + r;
+                            if (oh >= g->h || ow >= g->w)
+                                continue;
+                            float *dst = yb + ((size_t)oh * g->w + ow) * wl;
+                            for (int l = 0; l < wl; l++)
+                                dst[l] = r == 0 ? s[0][c][l] + s[1][c][l] + s[2][c][l]
+                                                : s[1][c][l] - s[2][c][l] - s[3][c][l];
+                        }
+                    }
+                }
+        }
+}
+
 void wino2_bf16_forward(const conv_geom *g, int n, const float *x, const float *w, float *y,
                         float *scratch, int portable)
 {
@@ -309,7 +359,7 @@ void wino2_bf16_forward(const conv_geom *g, int n, const float *x, const float *
     const bf16_kernels K = bf16_kernels_for(portable);
     pack_u(g, w, 0, S.a);
     const int nb = (n + FE_NB - 1) / FE_NB, m6 = fe_up(g->cout, MR);
-    const size_t hw = (size_t)g->h * g->w, t = (size_t)P.th * P.tw;
+    const size_t t = (size_t)P.th * P.tw;
     for (int b0 = 0; b0 < nb; b0 += NB2) {
         const int nbc = nb - b0 < NB2 ? nb - b0 : NB2, i0 = b0 * FE_NB,
                   on = (n - i0 < nbc * FE_NB ? n - i0 : nbc * FE_NB);
@@ -325,40 +375,7 @@ void wino2_bf16_forward(const conv_geom *g, int n, const float *x, const float *
                                  .oh = P.th, .ow = P.tw, .blk = 1};
             bf16_run_pass(&p, n, b0, nbc, K.tile);
         }
-        /* Y = A^T M A, into y's blocks */
-        #pragma omp parallel for collapse(2) schedule(static)
-        for (int co = 0; co < g->cout; co++)
-            for (int bb = 0; bb < nbc; bb++) {
-                const blk_view mv = view(S.c1, co, on, bb, t, 1);
-                const int wl = mv.w;
-                float *yb = y + ((size_t)co * n + (size_t)(b0 + bb) * FE_NB) * hw;
-                for (int th = 0; th < P.th; th++)
-                    for (int tw = 0; tw < P.tw; tw++) {
-                        float m[16][FE_NB], s[4][2][FE_NB];
-                        for (int xi = 0; xi < 16; xi++) {
-                            const blk_view mx = {.base = mv.base + xi * mplane, .lane = 1,
-                                                 .pix = (size_t)wl, .w = wl};
-                            lanes16(&mx, (size_t)th * P.tw + tw, m[xi]);
-                        }
-                        for (int a = 0; a < 4; a++)
-                            for (int l = 0; l < FE_NB; l++) {
-                                s[a][0][l] = m[a * 4][l] + m[a * 4 + 1][l] + m[a * 4 + 2][l];
-                                s[a][1][l] = m[a * 4 + 1][l] - m[a * 4 + 2][l] - m[a * 4 + 3][l];
-                            }
-                        for (int c = 0; c < 2; c++) {
-                            const int ow = 2 * tw + c;
-                            for (int r = 0; r < 2; r++) {
-                                const int oh = 2 * th + r;
-                                if (oh >= g->h || ow >= g->w)
-                                    continue;
-                                float *dst = yb + ((size_t)oh * g->w + ow) * wl;
-                                for (int l = 0; l < wl; l++)
-                                    dst[l] = r == 0 ? s[0][c][l] + s[1][c][l] + s[2][c][l]
-                                                    : s[1][c][l] - s[2][c][l] - s[3][c][l];
-                            }
-                        }
-                    }
-            }
+        out_transform(g, &P, n, S.c1, on, b0, nbc, y);
     }
 }
 
@@ -390,9 +407,9 @@ static void dw_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int 
 }
 
 /* dx of blocks [b0, b0+nbc): dV = U^T dM, then dd = B dV B^T added into dx. */
-static void dx_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int n, const float *dy,
-                      float *dx, int accumulate, const float *mask, int b0, int nbc,
-                      kern_tile tile)
+FE_CLONES static void dx_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int n,
+                                const float *dy, float *dx, int accumulate, const float *mask,
+                                int b0, int nbc, kern_tile tile)
 {
     const int i0 = b0 * FE_NB, on = (n - i0 < nbc * FE_NB ? n - i0 : nbc * FE_NB),
               m6 = fe_up(g->cin, MR);
