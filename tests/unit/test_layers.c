@@ -632,6 +632,47 @@ static void test_conv_bf16_blocked_kernels(void **state)
     }
 }
 
+/* The bf16 rows on the blocked layout sum every output in a fixed order by one
+ * thread: 1 and 3 threads give the same bits (portable kernels, so on every
+ * CPU; 40 images in two chunks of F(2x2)'s and one of direct's). */
+static void test_conv_bf16_threads(void **state)
+{
+    const fe_conv_algo *rows[] = {&fe_conv_bf16_blocked_portable, &fe_conv_bf16_wino2_portable};
+    const int n = 40, threads = omp_get_max_threads();
+    for (int i = 0; i < 2; i++) {
+        const fe_conv_algo *a = rows[i];
+        fe_conv c = {.algo = a};
+        conv_geom_init(&c.g, 16, 12, 3, 1, 1, 7, 6);
+        c.g.bx = c.g.by = 1;
+        fe_rng r = rng_for(a->name);
+        const size_t nx = (size_t)16 * n * 42, nw = (size_t)12 * 16 * 9, ny = (size_t)12 * n * 42;
+        float *x = fvec(nx), *dy = fvec(ny), *mask = fvec(nx);
+        c.w = fvec(nw);
+        fill_normal(&r, x, nx, 0, 1);
+        fill_normal(&r, dy, ny, 0, 1);
+        fill_normal(&r, mask, nx, 0, 1);
+        fill_normal(&r, c.w, nw, 0, 0.5);
+        fe_conv_ws ws = {.scratch = fvec(a->scratch_floats(&c.g))};
+        float *y[2], *dw[2], *dx[2];
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(t ? 3 : 1);
+            c.y = y[t] = fvec(ny);
+            dw[t] = fvec(nw);
+            dx[t] = fvec(nx);
+            a->forward(&ws, &c, n, x);
+            a->backward(&ws, &c, n, x, dy, dw[t], dx[t], 0, mask);
+        }
+        omp_set_num_threads(threads);
+        assert_memory_equal(y[0], y[1], sizeof(float) * ny);
+        assert_memory_equal(dw[0], dw[1], sizeof(float) * nw);
+        assert_memory_equal(dx[0], dx[1], sizeof(float) * nx);
+        for (int t = 0; t < 2; t++) {
+            free(y[t]); free(dw[t]); free(dx[t]);
+        }
+        free(x); free(dy); free(mask); free(c.w); free(ws.scratch);
+    }
+}
+
 /* Map sizes that are and are not multiples of 4 (the others end in part-empty
  * tiles), 1x1 and 2x2 maps, cin != cout both ways, ResNet-18's 7x7 stage, and
  * batches that fill and overflow a block of 16 images. */
@@ -2055,6 +2096,7 @@ int main(void)
         cmocka_unit_test(test_winograd_streamed),
         cmocka_unit_test(test_conv_bf16),
         cmocka_unit_test(test_conv_bf16_blocked_kernels),
+        cmocka_unit_test(test_conv_bf16_threads),
         cmocka_unit_test(test_conv_algos),
         cmocka_unit_test(test_conv_blocked),
         cmocka_unit_test(test_avgpool_blocked),

@@ -116,6 +116,9 @@ typedef struct {
     int oh, ow, blk;        /* the output's plane and layout */
     int accumulate;
     const float *mask;      /* then out = 0 where mask <= 0 (same layout); or NULL */
+    int nsub;               /* > 1: as many passes side by side, the s-th with a, b and
+                               out advanced by s times a_step, b_step, out_step */
+    size_t a_step, b_step, out_step;
 } bf16_pass;
 void bf16_run_pass(const bf16_pass *P, int n, int b0, int nbc, kern_tile tile);
 

@@ -157,24 +157,30 @@ store_tile(const bf16_pass *P, int n, int i0, int w, int m0, int orow, int c, co
 
 FE_CLONES void bf16_run_pass(const bf16_pass *P, int n, int b0, int nbc, kern_tile tile)
 {
-    const int groups = (P->m + MR - 1) / MR;
-    /* items: (block, row, 6 channels), the channels innermost, so that a
-     * thread's consecutive items read the same rows of B */
-    #pragma omp parallel for collapse(3) schedule(static)
-    for (int bb = 0; bb < nbc; bb++)
-        for (int r = 0; r < P->rows; r++)
-            for (int gi = 0; gi < groups; gi++) {
-                float t[MR * NP * 16] __attribute__((aligned(64)));
-                const int i0 = (b0 + bb) * FE_NB, w = fe_blk_w(n, i0), m0 = gi * MR;
-                for (int c = 0; c < P->cols; c += NP) {
-                    const uint32_t *b = P->b +
-                                        ((size_t)bb * P->bh + (size_t)r * P->brs) * P->bw * 16 +
-                                        (size_t)c * P->bstep;
-                    if (P->ntaps)
-                        tile(P->ntaps, P->a + (size_t)m0 * P->ntaps, P->off, b, P->bstep, t);
-                    else
-                        memset(t, 0, sizeof t);
-                    store_tile(P, n, i0, w, m0, r * P->rs + P->r0, c, t);
+    const int groups = (P->m + MR - 1) / MR, nsub = P->nsub > 1 ? P->nsub : 1;
+    /* items: (pass, block, row, 6 channels), the channels innermost, so that a
+     * thread's consecutive items read the same rows of B; one parallel region
+     * for all the passes */
+    #pragma omp parallel for collapse(4) schedule(static)
+    for (int s = 0; s < nsub; s++)
+        for (int bb = 0; bb < nbc; bb++)
+            for (int r = 0; r < P->rows; r++)
+                for (int gi = 0; gi < groups; gi++) {
+                    float t[MR * NP * 16] __attribute__((aligned(64)));
+                    const int i0 = (b0 + bb) * FE_NB, w = fe_blk_w(n, i0), m0 = gi * MR;
+                    bf16_pass q = *P;
+                    q.a += s * P->a_step;
+                    q.b += s * P->b_step;
+                    q.out += s * P->out_step;
+                    for (int c = 0; c < q.cols; c += NP) {
+                        const uint32_t *b = q.b +
+                                            ((size_t)bb * q.bh + (size_t)r * q.brs) * q.bw * 16 +
+                                            (size_t)c * q.bstep;
+                        if (q.ntaps)
+                            tile(q.ntaps, q.a + (size_t)m0 * q.ntaps, q.off, b, q.bstep, t);
+                        else
+                            memset(t, 0, sizeof t);
+                        store_tile(&q, n, i0, w, m0, r * q.rs + q.r0, c, t);
+                    }
                 }
-            }
 }

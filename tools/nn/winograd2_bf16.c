@@ -367,14 +367,12 @@ void wino2_bf16_forward(const conv_geom *g, int n, const float *x, const float *
         copy_tile_pairs(g, &P, n, x, g->cin, 0, b0, nbc, S.c0);
         for (int q = 0; q < P.c2; q++)
             S.off[q] = q * nbc * P.th * P.twr * 16;
-        for (int xi = 0; xi < 16; xi++) {
-            const bf16_pass p = {.m = g->cout, .ntaps = P.c2, .a = S.a + (size_t)xi * m6 * P.c2,
-                                 .off = S.off, .b = S.c0 + xi * vplane, .bh = P.th, .bw = P.twr,
-                                 .brs = 1, .bstep = 16, .rows = P.th, .cols = P.tw, .rs = 1,
-                                 .cs = 1, .out = S.c1 + xi * mplane, .on = on, .oi0 = i0,
-                                 .oh = P.th, .ow = P.tw, .blk = 1};
-            bf16_run_pass(&p, n, b0, nbc, K.tile);
-        }
+        const bf16_pass p = {.m = g->cout, .ntaps = P.c2, .a = S.a, .off = S.off, .b = S.c0,
+                             .bh = P.th, .bw = P.twr, .brs = 1, .bstep = 16, .rows = P.th,
+                             .cols = P.tw, .rs = 1, .cs = 1, .out = S.c1, .on = on, .oi0 = i0,
+                             .oh = P.th, .ow = P.tw, .blk = 1, .nsub = 16,
+                             .a_step = (size_t)m6 * P.c2, .b_step = vplane, .out_step = mplane};
+        bf16_run_pass(&p, n, b0, nbc, K.tile);           /* the 16 products M = U V */
         out_transform(g, &P, n, S.c1, on, b0, nbc, y);
     }
 }
@@ -418,14 +416,12 @@ FE_CLONES static void dx_chunk2(const conv_geom *g, const plan2 *P, const carved
     copy_tile_pairs(g, P, n, dy, g->cout, 1, b0, nbc, S->c0);
     for (int q = 0; q < P->co2; q++)
         S->off[q] = q * nbc * P->th * P->twr * 16;
-    for (int xi = 0; xi < 16; xi++) {
-        const bf16_pass p = {.m = g->cin, .ntaps = P->co2, .a = S->a + (size_t)xi * m6 * P->co2,
-                             .off = S->off, .b = S->c0 + xi * dplane, .bh = P->th, .bw = P->twr,
-                             .brs = 1, .bstep = 16, .rows = P->th, .cols = P->tw, .rs = 1,
-                             .cs = 1, .out = S->c1 + xi * vplane, .on = on, .oi0 = i0,
-                             .oh = P->th, .ow = P->tw, .blk = 1};
-        bf16_run_pass(&p, n, b0, nbc, tile);
-    }
+    const bf16_pass p = {.m = g->cin, .ntaps = P->co2, .a = S->a, .off = S->off, .b = S->c0,
+                         .bh = P->th, .bw = P->twr, .brs = 1, .bstep = 16, .rows = P->th,
+                         .cols = P->tw, .rs = 1, .cs = 1, .out = S->c1, .on = on, .oi0 = i0,
+                         .oh = P->th, .ow = P->tw, .blk = 1, .nsub = 16,
+                         .a_step = (size_t)m6 * P->co2, .b_step = dplane, .out_step = vplane};
+    bf16_run_pass(&p, n, b0, nbc, tile);                /* the 16 products dV = U^T dM */
     #pragma omp parallel for collapse(2) schedule(static)
     for (int ci = 0; ci < g->cin; ci++)
         for (int bb = 0; bb < nbc; bb++) {
