@@ -215,19 +215,21 @@ FE_CLONES static void copy_dy_channels(const conv_geom *g, const plan *P, int n,
         for (int p = 0; p < ohw; p++) {
             uint32_t *o = dst + ((size_t)bb * ohw + p) * 8 * P->co64;
             for (int co0 = 0; co0 < P->co64; co0 += 16) {
-                uint32_t h[16][FE_NB];                  /* [channel][lane] bf16 bits */
+                uint32_t h[8][16];                      /* [image pair][channel] words */
                 for (int c = 0; c < 16; c++) {
                     float a[FE_NB] = {0};
                     if (co0 + c < g->cout) {
                         const blk_view e = view(dy, co0 + c, n, b0 + bb, ohw, 1);
                         lanes16(&e, (size_t)p, a);
                     }
-                    for (int l = 0; l < FE_NB; l++)
-                        h[c][l] = bf16_bits(a[l]);
+                    uint32_t wd[8];
+                    for (int i = 0; i < 8; i++)
+                        wd[i] = bf16_bits(a[2 * i]) | bf16_bits(a[2 * i + 1]) << 16;
+                    for (int i = 0; i < 8; i++)
+                        h[i][c] = wd[i];
                 }
                 for (int i = 0; i < 8; i++)
-                    for (int c = 0; c < 16; c++)
-                        o[(size_t)i * P->co64 + co0 + c] = h[c][2 * i] | h[c][2 * i + 1] << 16;
+                    memcpy(o + (size_t)i * P->co64 + co0, h[i], sizeof h[i]);
             }
         }
 }

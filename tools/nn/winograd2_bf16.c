@@ -261,7 +261,7 @@ FE_CLONES static void copy_dm_channels(const conv_geom *g, const plan2 *P, int n
             const int th = (int)(p / P->tw), tw = (int)(p % P->tw);
             uint32_t *o = dmt + ((size_t)bb * t + p) * 8 * P->co64;
             for (int co0 = 0; co0 < P->co64; co0 += 16) {
-                uint32_t h[16][16][FE_NB];          /* [xi][channel][lane] bf16 bits */
+                uint32_t h[16][8][16];              /* [xi][image pair][channel] words */
                 for (int c = 0; c < 16; c++) {
                     float d[16][FE_NB];
                     if (co0 + c < g->cout) {
@@ -270,15 +270,18 @@ FE_CLONES static void copy_dm_channels(const conv_geom *g, const plan2 *P, int n
                     } else {
                         memset(d, 0, sizeof d);
                     }
-                    for (int xi = 0; xi < 16; xi++)
-                        for (int l = 0; l < FE_NB; l++)
-                            h[xi][c][l] = bf16_bits(d[xi][l]);
+                    for (int xi = 0; xi < 16; xi++) {
+                        uint32_t wd[8];
+                        for (int i = 0; i < 8; i++)
+                            wd[i] = bf16_bits(d[xi][2 * i]) | bf16_bits(d[xi][2 * i + 1]) << 16;
+                        for (int i = 0; i < 8; i++)
+                            h[xi][i][c] = wd[i];
+                    }
                 }
                 for (int xi = 0; xi < 16; xi++)
                     for (int i = 0; i < 8; i++)
-                        for (int c = 0; c < 16; c++)
-                            o[xi * plane + (size_t)i * P->co64 + co0 + c] =
-                                h[xi][c][2 * i] | h[xi][c][2 * i + 1] << 16;
+                        memcpy(o + xi * plane + (size_t)i * P->co64 + co0, h[xi][i],
+                               sizeof h[xi][i]);
             }
         }
 }
