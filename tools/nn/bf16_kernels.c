@@ -141,8 +141,11 @@ store_tile(const bf16_pass *P, int n, int i0, int w, int m0, int orow, int c, co
                              ((size_t)orow * P->ow + (size_t)(c + j) * P->cs + P->c0) * pix;
             float *dst = P->out + o;
             const float *src = t + (i * NP + j) * 16;
-            if (lane == 1 && !P->accumulate && !P->mask) {
-                memcpy(dst, src, sizeof(float) * w);      /* the common case: one vector */
+            if (lane == 1 && !P->accumulate && !P->mask) {  /* the common case: one vector */
+                if (w == FE_NB)
+                    memcpy(dst, src, sizeof(float) * FE_NB);
+                else
+                    memcpy(dst, src, sizeof(float) * w);
                 continue;
             }
             const float *mk = P->mask ? P->mask + o : NULL;
