@@ -6,7 +6,8 @@
 # Env: BENCH_STEPS (timed steps; default 60 for LeNet-5, whose step takes ~20 ms, 5 for
 # ResNet-18 at batch 512, ~5 s, and 20 at the small batches), BENCH_BATCH (512),
 # BENCH_SMALL (the small batches ResNet-18 also runs at: "16 32 64"; "" for none),
-# BENCH_THREADS (all cores), BENCH_REPEAT (3).
+# BENCH_THREADS (all cores), BENCH_REPEAT (3).  Where the CPU has AVX512_BF16, ResNet-18
+# also runs in bf16 and float32 alternately at the main batch, and the ratio is printed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 batch=${BENCH_BATCH:-512} small=${BENCH_SMALL-16 32 64} threads=${BENCH_THREADS:-$(nproc)} repeat=${BENCH_REPEAT:-3}
@@ -63,6 +64,23 @@ best() {
 }
 if ((torch_ok)) && ((${#best_train[@]} > 1)); then
     echo "median of $repeat model=resnet18 each at its fastest batch: $(best train_img_s best_train | tr -d '\n') $(best eval_img_s best_eval)"
+fi
+# bf16 against float32 (train --precision bf16), ResNet-18 at the main batch, alternating in
+# the same minutes; with the CPU's VDPBF16PS peak over its FMA peak, the rate bf16 can gain
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+    steps=${BENCH_STEPS:-5} fp=() bf=()
+    for ((r = 1; r <= repeat; r++)); do
+        fp+=("$(build/release/tests/bench_train --model resnet18 --batch "$batch" --steps "$steps" --threads "$threads")")
+        echo "${fp[-1]}"
+        bf+=("$(build/release/tests/bench_train --model resnet18 --batch "$batch" --steps "$steps" --threads "$threads" --precision bf16)")
+        echo "${bf[-1]}"
+    done
+    awk -v n="$repeat" -v bs="$batch" -v ft="$(median train_img_s "${fp[@]}")" -v bt="$(median train_img_s "${bf[@]}")" \
+        -v fe="$(median eval_img_s "${fp[@]}")" -v be="$(median eval_img_s "${bf[@]}")" \
+        -v dp="$(median bf16_dot_peak_gflops "${bf[@]}")" -v fm="$(median fma_peak_gflops "${bf[@]}")" \
+        'BEGIN { printf "median of %d model=resnet18 batch=%s bf16 against fp32: train_img_s %s / %s (%.2fx) eval_img_s %s / %s (%.2fx); VDPBF16PS peak %s GFLOP/s = %.2fx the FMA peak %s\n", n, bs, bt, ft, bt / ft, be, fe, be / fe, dp, dp / fm, fm }'
+else
+    echo "bench: bf16 against fp32 SKIPPED (this CPU has no AVX512_BF16)"
 fi
 # data-parallel training's communication: the sums of one ResNet-18 step over 2 ranks
 if command -v mpirun > /dev/null && bin/train --help | grep -q "built with Open MPI"; then
