@@ -130,14 +130,18 @@ const fe_conv_algo fe_conv_bf16 = {
     .tolerance = 1e-2,          /* operands rounded to 8 bits: ~2e-3 each, cin*k*k terms */
 };
 
-/* ---- bf16 on the blocked layout (conv2d_bf16_blocked.c): y and dy blocked, no bias ---- */
+/* ---- bf16 on the blocked layout: y and dy blocked, no bias ----
+ * Direct convolution (conv2d_bf16_blocked.c) and, for 3x3 stride-1 convs,
+ * Winograd F(2x2,3x3) (winograd2_bf16.c).  Each row has a twin with the
+ * portable kernels (.portable = 1): not in the table (a model never runs it);
+ * the tests check the layouts and loops with it on every CPU. */
 
 static int bf16blk_fits(const conv_geom *g, int bias) { return !bias && g->by; }
 static size_t bf16blk_col(const conv_geom *g, int chunk) { (void)g; (void)chunk; return 0; }
 
 static void bf16blk_forward(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
 {
-    conv2d_forward_bf16_blocked(&c->g, n, x, c->w, c->y, ws->scratch, 0);
+    conv2d_forward_bf16_blocked(&c->g, n, x, c->w, c->y, ws->scratch, c->algo->portable);
 }
 
 static int bf16blk_backward(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
@@ -145,67 +149,21 @@ static int bf16blk_backward(const fe_conv_ws *ws, const fe_conv *c, int n, const
                             const float *mask)
 {
     return conv2d_backward_bf16_blocked(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, mask,
-                                        ws->scratch, 0);
+                                        ws->scratch, c->algo->portable);
 }
-
-static void bf16blk_forward_portable(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
-{
-    conv2d_forward_bf16_blocked(&c->g, n, x, c->w, c->y, ws->scratch, 1);
-}
-
-static int bf16blk_backward_portable(const fe_conv_ws *ws, const fe_conv *c, int n,
-                                     const float *x, const float *dy, float *dw, float *dx,
-                                     int accumulate_dx, const float *mask)
-{
-    return conv2d_backward_bf16_blocked(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, mask,
-                                        ws->scratch, 1);
-}
-
-const fe_conv_algo fe_conv_bf16_blocked = {
-    .name = "bf16-blocked", .precision = FE_PREC_BF16, .exact = 1,
-    .fits = bf16blk_fits, .available = fe_bf16_supported, .col_floats = bf16blk_col,
-    .scratch_floats = conv_bf16_blocked_scratch_floats,
-    .forward = bf16blk_forward, .backward = bf16blk_backward, .macs = direct_macs,
-    .tolerance = 1e-2,
-};
-
-/* The same row with the portable kernels: not in the table (a model never
- * runs it); the tests check the layout code with it on every CPU. */
-const fe_conv_algo fe_conv_bf16_blocked_portable = {
-    .name = "bf16-blocked-portable", .precision = FE_PREC_BF16, .exact = 1,
-    .fits = bf16blk_fits, .col_floats = bf16blk_col,
-    .scratch_floats = conv_bf16_blocked_scratch_floats,
-    .forward = bf16blk_forward_portable, .backward = bf16blk_backward_portable,
-    .macs = direct_macs, .tolerance = 1e-2,
-};
-
-/* ---- bf16 by Winograd F(2x2,3x3) on the blocked layout (winograd2_bf16.c) ---- */
 
 static int wino2_fits(const conv_geom *g, int bias) { return !bias && wino2_bf16_applies(g); }
 
 static void wino2_fwd(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
 {
-    wino2_bf16_forward(&c->g, n, x, c->w, c->y, ws->scratch, 0);
+    wino2_bf16_forward(&c->g, n, x, c->w, c->y, ws->scratch, c->algo->portable);
 }
 
 static int wino2_bwd(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
                      const float *dy, float *dw, float *dx, int accumulate_dx, const float *mask)
 {
     return wino2_bf16_backward(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, mask, ws->scratch,
-                               0);
-}
-
-static void wino2_fwd_portable(const fe_conv_ws *ws, fe_conv *c, int n, const float *x)
-{
-    wino2_bf16_forward(&c->g, n, x, c->w, c->y, ws->scratch, 1);
-}
-
-static int wino2_bwd_portable(const fe_conv_ws *ws, const fe_conv *c, int n, const float *x,
-                              const float *dy, float *dw, float *dx, int accumulate_dx,
-                              const float *mask)
-{
-    return wino2_bf16_backward(&c->g, n, x, c->w, dy, dw, dx, accumulate_dx, mask, ws->scratch,
-                               1);
+                               c->algo->portable);
 }
 
 static double wino2_macs(const conv_geom *g)
@@ -213,24 +171,24 @@ static double wino2_macs(const conv_geom *g)
     return 16.0 * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) * (double)g->cin * g->cout;
 }
 
-const fe_conv_algo fe_conv_bf16_wino2 = {
-    .name = "bf16-winograd2", .precision = FE_PREC_BF16, .exact = 0,
-    .fits = wino2_fits, .available = fe_bf16_supported, .col_floats = bf16blk_col,
-    .scratch_floats = wino2_bf16_scratch_floats,
-    .forward = wino2_fwd, .backward = wino2_bwd, .macs = wino2_macs,
-    .tolerance = 1e-2,
-};
+#define BF16_BLOCKED_ROW(NAME, PORTABLE)                                                        \
+    {.name = NAME, .precision = FE_PREC_BF16, .exact = 1, .fits = bf16blk_fits,                 \
+     .available = PORTABLE ? NULL : fe_bf16_supported, .col_floats = bf16blk_col,               \
+     .scratch_floats = conv_bf16_blocked_scratch_floats, .forward = bf16blk_forward,            \
+     .backward = bf16blk_backward, .macs = direct_macs, .tolerance = 1e-2, .portable = PORTABLE}
+#define BF16_WINO2_ROW(NAME, PORTABLE)                                                          \
+    {.name = NAME, .precision = FE_PREC_BF16, .exact = 0, .fits = wino2_fits,                   \
+     .available = PORTABLE ? NULL : fe_bf16_supported, .col_floats = bf16blk_col,               \
+     .scratch_floats = wino2_bf16_scratch_floats, .forward = wino2_fwd, .backward = wino2_bwd,  \
+     .macs = wino2_macs, .tolerance = 1e-2, .portable = PORTABLE}
 
-/* With the portable kernels, for the tests (as fe_conv_bf16_blocked_portable). */
-const fe_conv_algo fe_conv_bf16_wino2_portable = {
-    .name = "bf16-winograd2-portable", .precision = FE_PREC_BF16, .exact = 0,
-    .fits = wino2_fits, .col_floats = bf16blk_col,
-    .scratch_floats = wino2_bf16_scratch_floats,
-    .forward = wino2_fwd_portable, .backward = wino2_bwd_portable, .macs = wino2_macs,
-    .tolerance = 1e-2,
-};
+const fe_conv_algo fe_conv_bf16_blocked = BF16_BLOCKED_ROW("bf16-blocked", 0),
+                   fe_conv_bf16_blocked_portable = BF16_BLOCKED_ROW("bf16-blocked-portable", 1),
+                   fe_conv_bf16_wino2 = BF16_WINO2_ROW("bf16-winograd2", 0),
+                   fe_conv_bf16_wino2_portable = BF16_WINO2_ROW("bf16-winograd2-portable", 1);
 
-const fe_conv_algo *const fe_conv_algos[] = {&fe_conv_bf16_wino2, &fe_conv_bf16_blocked, &fe_conv_bf16, &fe_conv_winograd,
+const fe_conv_algo *const fe_conv_algos[] = {&fe_conv_bf16_wino2, &fe_conv_bf16_blocked,
+                                             &fe_conv_bf16, &fe_conv_winograd,
                                              &fe_conv_direct_sgemm, &fe_conv_direct, NULL};
 
 static int fits(const fe_conv_algo *a, const conv_geom *g, int bias)

@@ -54,6 +54,8 @@ typedef struct fe_conv_algo {
     /* the largest error against the float64 definition, relative to the output's
      * scale, the tests allow it (the rounding of its arithmetic) */
     double tolerance;
+    /* 1: the row's twin with portable kernels, for the tests (the bf16 rows) */
+    int portable;
 } fe_conv_algo;
 
 extern const fe_conv_algo fe_conv_direct, fe_conv_direct_sgemm, fe_conv_winograd, fe_conv_bf16,
