@@ -53,7 +53,8 @@ run_pkgs=(build-essential:"the C compiler" make:"the pipeline" pkg-config:"the b
           curl:"fetching MNIST when there is no local copy" ca-certificates:"fetching MNIST over https")
 test_pkgs=(libcmocka-dev:"the unit tests (cmocka)" clang:"the fuzz tests (libFuzzer)"
            valgrind:"the memcheck tests" python3-numpy:"the checks of figures and tables"
-           mandoc:"the manual pages' lint")
+           mandoc:"the manual pages' lint"
+           libsimde-dev:"the AVX512_BF16 kernels' test on any CPU (SIMDe)")
 # optional: their tests say skipped without them
 test_opt=(python3-torch:"the PyTorch comparisons" libopenmpi-dev:"train under mpirun and its test"
           openmpi-bin:"train under mpirun and its test")
@@ -74,7 +75,7 @@ if ! command -v dpkg-query > /dev/null; then
     fi
     echo "$me: this is not a Debian-based system (no dpkg-query)." >&2
     echo "$me: install by hand: a C11 compiler, make, pkg-config, OpenBLAS, libpng, zlib," >&2
-    echo "$me: gnuplot, curl; for the tests cmocka, clang, valgrind, Python 3 with numpy (and torch)." >&2
+    echo "$me: gnuplot, curl; for the tests cmocka, clang, valgrind, SIMDe, Python 3 with numpy (and torch)." >&2
     exit 1
 fi
 
