@@ -113,17 +113,18 @@ TEST_LIMIT    ?= 0
 # - 2 cores of an AMD EPYC Zen 5, AVX-512 (2026-12-06, blocked layout): 271 s of
 #   training at 177 img/s plus about 40 s of evaluation (tests/bench/README.md);
 #   AGOPs 35 s + CNFA rows 15 s;
-# - 2 cores of an AMD EPYC Zen 3, AVX2 only (2026-12-06, f37dbb7): 584 s of training
-#   at 82 img/s plus about 80 s of evaluation (Figure 1's run's settings, one epoch:
-#   752 s for the process with epoch 0's evaluation); AGOPs 63 s + CNFA rows 11 s.
+# - 2 cores of an AMD EPYC Zen 3, AVX2 only (the committed make all, 2026-12-07,
+#   results/README.md): a median 497 s of training at 97 img/s plus about 70 s of
+#   evaluation; the analysis stage 2,850 s for 35 epochs' AGOPs and CNFA rows with
+#   the sample-size table (81 s an epoch).
 ifeq ($(shell grep -qw avx512f /proc/cpuinfo 2> /dev/null && echo y),y)
 EST_MACHINE        ?= 2 cores of an AMD EPYC Zen 5 (AVX-512)
 EST_RESNET_EPOCH_S ?= 320
 EST_AGOP_EPOCH_S   ?= 50
 else
 EST_MACHINE        ?= 2 cores of an AMD EPYC Zen 3 (AVX2, no AVX-512)
-EST_RESNET_EPOCH_S ?= 665
-EST_AGOP_EPOCH_S   ?= 75
+EST_RESNET_EPOCH_S ?= 570
+EST_AGOP_EPOCH_S   ?= 81
 endif
 
 # `make paper-short`: the paper's settings with Figure 1's run cut to 3 epochs, into
