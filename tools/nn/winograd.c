@@ -380,6 +380,35 @@ static void put16_blocked(int r0, int r1, int W, float (*A)[PMAX][L], int dr, in
         }
 }
 
+/* The same with AVX2, two vectors a pixel: on a CPU without AVX-512 the
+ * scalar loop below (built for baseline x86-64, as put_rows is not cloned) took
+ * 16% of layer1's input-gradient pass on a 2-core Zen 3 (perf).  Where the
+ * mask is not > 0, the and with the comparison gives +0, as the others do. */
+__attribute__((target("avx2"), noinline))
+static void put16_blocked_avx2(int r0, int r1, int W, float (*A)[PMAX][L], int dr, int dq,
+                               float *d, int add, const float *mask)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    for (int r = r0; r < r1; r++)
+        for (int q = 0; q < W; q++)
+            for (int h = 0; h < L; h += 8) {
+                const size_t o = ((size_t)r * W + q) * L + h;
+                __m256 v = _mm256_loadu_ps(A[r - r0 + dr][q + dq] + h);
+                if (add)
+                    v = _mm256_add_ps(v, _mm256_loadu_ps(d + o));
+                if (mask)
+                    v = _mm256_and_ps(v, _mm256_cmp_ps(_mm256_loadu_ps(mask + o), zero,
+                                                       _CMP_GT_OQ));
+                _mm256_storeu_ps(d + o, v);
+            }
+}
+
+static int have_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+
 /* image l's (r, q) = A[r - r0 + dr][q + dq][l] (+ its value when add) for r0 <= r < r1,
  * q < W, l < jb, then 0 where mask's (r, q) <= 0 when mask is set. */
 static inline void put_rows(int r0, int r1, int W, float (*A)[PMAX][L], int dr, int dq,
@@ -387,6 +416,10 @@ static inline void put_rows(int r0, int r1, int W, float (*A)[PMAX][L], int dr, 
 {
     if (dst->b && jb == L && have_avx512()) {
         put16_blocked(r0, r1, W, A, dr, dq, (float *)dst->b, add, mask ? mask->b : NULL);
+        return;
+    }
+    if (dst->b && jb == L && have_avx2()) {
+        put16_blocked_avx2(r0, r1, W, A, dr, dq, (float *)dst->b, add, mask ? mask->b : NULL);
         return;
     }
     if (dst->b) {
