@@ -265,14 +265,13 @@ static void pack_b(const float *b, size_t ldb, int j0, int nr, int p0, int kc, f
     }
 }
 
-/* The same two copies with AVX2 (every CPU with AVX-512F has it), for the
- * vector kernels: pack_bt as 8 x 8 transposes in registers, pack_b as whole
- * vectors.  Copies only, so the same bits.  In a training step of ResNet-18 at
- * batch 512 on a 2-core Zen 3 the scalar pack_bt and pack_b's memcpy (which
- * GCC made a `rep movsq`) took 5% and 3% of the time (perf).  Against them, 36
- * products at once on 2 threads, best of 40-60 interleaved runs in one process:
- * 64 x 64 x 3136 and 128 x 128 x 1024 with B transposed 1.24-1.28x faster;
- * 128 x 1024 x 128, 256^3 and 512 x 64 x 512 (B copied) 1.02-1.08x. */
+/* pack_bt with AVX2 (every CPU with AVX-512F has it), for the vector kernels:
+ * 8 x 8 transposes in registers.  A copy, so the same bits.  In a training
+ * step of ResNet-18 at batch 512 on a 2-core Zen 3 the scalar pack_bt took 5%
+ * of the time (perf); the weight-gradient products (B transposed) ran
+ * 1.06-1.19x faster with this one (tests/bench/sgemm-ab.sh, with the tiles of
+ * tile_rows).  pack_b's memcpy stays: whole AVX2 vectors instead were 1.05x
+ * faster at 64 columns and 0.96-0.97x at 1792-3584. */
 __attribute__((target("avx2")))
 static void pack_bt_avx2(const float *b, size_t ldb, int j0, int nr, int p0, int kc, float *bp)
 {
@@ -313,22 +312,6 @@ static void pack_bt_avx2(const float *b, size_t ldb, int j0, int nr, int p0, int
     }
 }
 
-__attribute__((target("avx2")))
-static void pack_b_avx2(const float *b, size_t ldb, int j0, int nr, int p0, int kc, float *bp)
-{
-    for (int p = 0; p < kc; p++) {
-        const float *src = b + (size_t)(p0 + p) * ldb + j0;
-        float *dst = bp + (size_t)p * NR;
-        int j = 0;
-        for (; j + 8 <= nr; j += 8)
-            _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
-        for (; j < nr; j++)
-            dst[j] = src[j];
-        for (; j < NR; j++)
-            dst[j] = 0.0f;
-    }
-}
-
 /* The rows of the next tile, `left` rows to go.  The AVX2 kernel's whole
  * tiles are 6 x 16 and 4 x 16; any other height runs 8 columns at a time with
  * masks, several times slower.  Convolutions' rows are multiples of 16, so the
@@ -360,7 +343,7 @@ static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k,
      *   Zen 5, and 128 rows or more were not measured there. */
     const int copy_b = !trans_b && (ldb % 1024 == 0 || (m >= 128 && kern == kernel_avx2));
     const size_t ars = trans_a ? 1 : (size_t)lda, aps = trans_a ? (size_t)lda : 1;
-    const int vec = kern != kernel_scalar;                 /* the AVX2 copies */
+    const int vec = kern != kernel_scalar;                 /* the AVX2 transposes */
     if (k == 0 && !accumulate)
         for (int i = 0; i < m; i++)
             memset(c + (size_t)i * ldc, 0, sizeof(float) * (size_t)n);
@@ -375,7 +358,7 @@ static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k,
                 bj = pack;
                 ldbj = NR;
             } else if (copy_b) {
-                (vec ? pack_b_avx2 : pack_b)(b, (size_t)ldb, j0, nr, p0, kc, pack);
+                pack_b(b, (size_t)ldb, j0, nr, p0, kc, pack);
                 bj = pack;
                 ldbj = NR;
             }
