@@ -76,4 +76,19 @@ while read -r g; do
         awk -v v="$(get $k "$g")" 'BEGIN { exit !(v > 0) }' || fail "--gemms 1: no $k in: $g"
     done
 done <<< "$out"
-echo "test_bench: usage, resnet18/lenet5 executed and direct arithmetic as worked out by hand, --gemms 1"
+# sgemm-ab.sh (two sgemm.c builds by turns): builds, a line a shape with both speeds,
+# the same bits (HEAD against the working tree: where sgemm.c is unchanged, also the
+# same code); skipped outside a git checkout
+if git rev-parse --verify -q HEAD > /dev/null 2>&1; then
+    out=$(tests/bench/sgemm-ab.sh HEAD 1)
+    [[ $(grep -c 'bits=same$' <<< "$out") == 12 ]] || fail "sgemm-ab.sh: not 12 shapes with the same bits: $out"
+    while read -r g; do
+        awk -v a="$(get a_gflops "$g")" -v b="$(get b_gflops "$g")" 'BEGIN { exit !(a > 0 && b > 0) }' ||
+            fail "sgemm-ab.sh: a speed missing in: $g"
+    done <<< "$out"
+    ab="sgemm-ab.sh"
+else
+    echo "test_bench: sgemm-ab.sh SKIPPED: not a git checkout"
+    ab="(sgemm-ab.sh skipped)"
+fi
+echo "test_bench: usage, resnet18/lenet5 executed and direct arithmetic as worked out by hand, --gemms 1, $ab"
