@@ -25,7 +25,10 @@
  * --layers 1 times each convolution of the model alone at the batch size, by
  * the algorithm the model runs it with: forward, and backward with dW and dX,
  * best of S after a warm-up, a line each with its milliseconds and GFLOP/s of
- * executed arithmetic, and a total: where a training step's convolution time goes. */
+ * executed arithmetic, and a total: where a training step's convolution time goes.
+ * Each line also times the backward with dW alone and with dX alone (shared
+ * work such as Winograd's output-gradient transform counts in both; 0 for dX
+ * where the model takes none, conv1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,23 +172,33 @@ static void layer_table(fe_model *m, int n, int steps)
             x[j] = (float)((j * 2654435761u) % 1000) * 1e-3f - 0.5f;
         for (size_t j = 0; j < ny; j++)
             dy[j] = (float)((j * 40503u) % 1000) * 1e-3f - 0.5f;
-        double tf = 1e30, tb = 1e30;
+        double tf = 1e30, tb = 1e30, tw = 1e30, tx = 1e30;
         for (int s = 0; s <= steps; s++) {
             double t0 = fe_now();
             fe_conv_forward(m, c, n, x);
             double t1 = fe_now();
             fe_conv_backward(m, c, n, x, dy, 1, i ? dx : NULL, 0, NULL);
             double t2 = fe_now();
+            fe_conv_backward(m, c, n, x, dy, 1, NULL, 0, NULL);
+            double t3 = fe_now();
+            if (i)
+                fe_conv_backward(m, c, n, x, dy, 0, dx, 0, NULL);
+            double t4 = fe_now();
             if (s && t1 - t0 < tf)
                 tf = t1 - t0;
             if (s && t2 - t1 < tb)
                 tb = t2 - t1;
+            if (s && t3 - t2 < tw)
+                tw = t3 - t2;
+            if (s && t4 - t3 < tx)
+                tx = t4 - t3;
         }
         const double f = 2.0 * c->algo->macs(&c->g) * n;
         printf("layer=%s algo=%s cin=%d cout=%d k=%d stride=%d hw=%d fwd_ms=%.2f bwd_ms=%.2f "
-               "fwd_gflops=%.1f bwd_gflops=%.1f\n", c->name, c->algo->name, c->g.cin, c->g.cout,
-               c->g.k, c->g.stride, c->g.h, 1e3 * tf, 1e3 * tb, f / tf / 1e9,
-               (i ? 2 : 1) * f / tb / 1e9);
+               "fwd_gflops=%.1f bwd_gflops=%.1f bwd_dw_only_ms=%.2f bwd_dx_only_ms=%.2f\n",
+               c->name, c->algo->name, c->g.cin, c->g.cout, c->g.k, c->g.stride, c->g.h,
+               1e3 * tf, 1e3 * tb, f / tf / 1e9, (i ? 2 : 1) * f / tb / 1e9, 1e3 * tw,
+               i ? 1e3 * tx : 0.0);
         tf_all += tf;
         tb_all += tb;
     }

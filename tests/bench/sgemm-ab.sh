@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# sgemm-ab.sh REV [RUNS] - the GEMM of git revision REV (A) against the working
-# tree's tools/nn/sgemm.c (B), in one process, by turns, on the product shapes
-# of ResNet-18's Winograd convolutions at batch 512 (sgemm_ab.c says why).
-# Prints a line per shape: GFLOP/s of each, B's speed-up, and whether the bits
-# agree.  Builds in a temporary directory; run from anywhere.
+# sgemm-ab.sh REV [RUNS [PRODUCTS]] - the GEMM of git revision REV (A) against
+# the working tree's tools/nn/sgemm.c (B), in one process, by turns, best of
+# RUNS (40), on the product shapes of ResNet-18's Winograd convolutions at
+# batch 512 (sgemm_ab.c says why), PRODUCTS (36) of them at once on the OpenMP
+# threads.  Prints a line per shape: GFLOP/s of each, B's speed-up, and
+# whether the bits agree.  PRODUCTS 1: one product at a time, on one thread
+# (the kernel's speed where the product fits in cache).  Builds in a temporary
+# directory; run from anywhere.
 set -euo pipefail
 if [[ $# -lt 1 ]]; then
-    echo "usage: tests/bench/sgemm-ab.sh REV [RUNS]" >&2
+    echo "usage: tests/bench/sgemm-ab.sh REV [RUNS [PRODUCTS]]" >&2
     exit 2
 fi
 cd "$(dirname "$0")/../.."
@@ -30,5 +33,5 @@ for s in "64 112 64 0 0" "128 64 128 0 0" "256 1792 256 0 0" "512 512 512 0 0" \
          "64 7056 64 1 0" "128 3584 128 1 0" "256 1792 256 1 0" "512 512 512 1 0" \
          "64 64 7056 0 1" "128 128 3584 0 1" "256 256 1792 0 1" "512 512 512 0 1"; do
     # shellcheck disable=SC2086
-    "$tmp/sgemm_ab" $s "${2:-40}"
+    "$tmp/sgemm_ab" $s "${2:-40}" "${3:-36}"
 done

@@ -76,6 +76,18 @@ while read -r g; do
         awk -v v="$(get $k "$g")" 'BEGIN { exit !(v > 0) }' || fail "--gemms 1: no $k in: $g"
     done
 done <<< "$out"
+# --layers 1: a line per conv (ResNet-18 has 20) and a total; every time measured, the
+# backward also with dW alone and dX alone (conv1 takes no dX: 0)
+out=$("$bt" --model resnet18 --batch 2 --steps 1 --threads 1 --layers 1)
+[[ $(grep -c '^layer=' <<< "$out") == 20 && $(grep -c '^layers=all' <<< "$out") == 1 ]] ||
+    fail "--layers 1: not 20 conv lines and a total: $out"
+while read -r g; do
+    for k in fwd_ms bwd_ms bwd_dw_only_ms bwd_dx_only_ms; do
+        want="v > 0"
+        [[ $k == bwd_dx_only_ms && $(get layer "$g") == conv1 ]] && want="v == 0"
+        awk -v v="$(get $k "$g")" "BEGIN { exit !($want) }" || fail "--layers 1: $k not $want in: $g"
+    done
+done < <(grep '^layer=' <<< "$out")
 # sgemm-ab.sh (two sgemm.c builds by turns): builds, a line a shape with both speeds,
 # the same bits (HEAD against the working tree: where sgemm.c is unchanged, also the
 # same code); skipped outside a git checkout
@@ -91,4 +103,4 @@ else
     echo "test_bench: sgemm-ab.sh SKIPPED: not a git checkout"
     ab="(sgemm-ab.sh skipped)"
 fi
-echo "test_bench: usage, resnet18/lenet5 executed and direct arithmetic as worked out by hand, --gemms 1, $ab"
+echo "test_bench: usage, resnet18/lenet5 executed and direct arithmetic as worked out by hand, --gemms 1, --layers 1, $ab"
