@@ -1,4 +1,4 @@
-/* sgemm_ab.c - two builds of tools/nn/sgemm.c in one process (sgemm-ab.sh
+/* sgemm_ab.c - two builds of tools/nn/sgemm.c in one process (ab.sh sgemm
  * compiles them with their entry points renamed a_fe_sgemm and b_fe_sgemm),
  * timed on the same product shapes by turns: on a shared machine whose speed
  * drifts by 10-30% from minute to minute, runs of two binaries one after the

@@ -1,4 +1,4 @@
-/* wino_ab.c - two builds of tools/nn/winograd.c in one process (wino-ab.sh
+/* wino_ab.c - two builds of tools/nn/winograd.c in one process (ab.sh wino
  * compiles them with their wino_* entry points renamed a_wino_* and b_wino_*),
  * timed by turns on one convolution geometry: the forward, the backward with
  * dW alone and with dX alone, as the model calls them (blocked layout, 32 Mi

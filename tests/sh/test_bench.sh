@@ -88,27 +88,27 @@ while read -r g; do
         awk -v v="$(get $k "$g")" "BEGIN { exit !($want) }" || fail "--layers 1: $k not $want in: $g"
     done
 done < <(grep '^layer=' <<< "$out")
-# sgemm-ab.sh and wino-ab.sh (two builds of sgemm.c, of winograd.c, by turns): build, a
+# ab.sh sgemm and ab.sh wino (two builds of sgemm.c, of winograd.c, by turns): build, a
 # line a shape with both speeds,
 # the same bits (HEAD against the working tree: where sgemm.c is unchanged, also the
 # same code); skipped outside a git checkout
 if git rev-parse --verify -q HEAD > /dev/null 2>&1; then
-    out=$(tests/bench/sgemm-ab.sh HEAD 1)
-    [[ $(grep -c 'bits=same$' <<< "$out") == 12 ]] || fail "sgemm-ab.sh: not 12 shapes with the same bits: $out"
+    out=$(tests/bench/ab.sh sgemm HEAD 1)
+    [[ $(grep -c 'bits=same$' <<< "$out") == 12 ]] || fail "ab.sh sgemm: not 12 shapes with the same bits: $out"
     while read -r g; do
         awk -v a="$(get a_gflops "$g")" -v b="$(get b_gflops "$g")" 'BEGIN { exit !(a > 0 && b > 0) }' ||
-            fail "sgemm-ab.sh: a speed missing in: $g"
+            fail "ab.sh sgemm: a speed missing in: $g"
     done <<< "$out"
-    out=$(tests/bench/wino-ab.sh HEAD 1 16)
-    [[ $(grep -c 'bits=same$' <<< "$out") == 4 ]] || fail "wino-ab.sh: not 4 geometries with the same bits: $out"
+    out=$(tests/bench/ab.sh wino HEAD 1 16)
+    [[ $(grep -c 'bits=same$' <<< "$out") == 4 ]] || fail "ab.sh wino: not 4 geometries with the same bits: $out"
     while read -r g; do
         for k in fwd_ms_a fwd_ms_b dw_only_ms_a dw_only_ms_b dx_only_ms_a dx_only_ms_b; do
-            awk -v v="$(get $k "$g")" 'BEGIN { exit !(v > 0) }' || fail "wino-ab.sh: no $k in: $g"
+            awk -v v="$(get $k "$g")" 'BEGIN { exit !(v > 0) }' || fail "ab.sh wino: no $k in: $g"
         done
     done <<< "$out"
-    ab="sgemm-ab.sh, wino-ab.sh"
+    ab="ab.sh sgemm and wino"
 else
-    echo "test_bench: sgemm-ab.sh and wino-ab.sh SKIPPED: not a git checkout"
-    ab="(sgemm-ab.sh and wino-ab.sh skipped)"
+    echo "test_bench: ab.sh SKIPPED: not a git checkout"
+    ab="(ab.sh skipped)"
 fi
 echo "test_bench: usage, resnet18/lenet5 executed and direct arithmetic as worked out by hand, --gemms 1, --layers 1, $ab"

@@ -269,7 +269,7 @@ static void pack_b(const float *b, size_t ldb, int j0, int nr, int p0, int kc, f
  * 8 x 8 transposes in registers.  A copy, so the same bits.  In a training
  * step of ResNet-18 at batch 512 on a 2-core Zen 3 the scalar pack_bt took 5%
  * of the time (perf); the weight-gradient products (B transposed) ran
- * 1.06-1.19x faster with this one (tests/bench/sgemm-ab.sh, with the tiles of
+ * 1.06-1.19x faster with this one (tests/bench/ab.sh sgemm, with the tiles of
  * tile_rows).  pack_b's memcpy stays: whole AVX2 vectors instead were 1.05x
  * faster at 64 columns and 0.96-0.97x at 1792-3584. */
 __attribute__((target("avx2")))
