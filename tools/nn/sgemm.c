@@ -145,84 +145,42 @@ static void kernel_avx2_8(int kc, const float *a, size_t ars, size_t aps, const 
                                     : s[r]);
 }
 
-/* Rows [0, 4) and columns [0, 16) of a whole tile (rows and columns all live):
- * eight accumulators, and per k two loads of B, four broadcasts of A and eight
- * FMAs (the 8 x 8 kernel above needs nine loads for its eight FMAs and picks
- * each row's address anew at every k). */
-__attribute__((target("avx2,fma")))
-static void kernel_avx2_4x16(int kc, const float *a, size_t ars, size_t aps, const float *b,
-                             size_t ldb, float *c, size_t ldc, int acc)
+/* Rows [0, R) and columns [0, 16) of a whole tile (rows and columns all
+ * live), R = 6 or 4: 2R accumulators, and per k two loads of B, R broadcasts
+ * of A and 2R FMAs (kernel_avx2_8 needs nine loads for its eight FMAs and
+ * picks each row's address anew at every k).  Inlined with R a constant, the
+ * loops unroll and the arrays live in registers: as fast as the 6 x 16 and
+ * 4 x 16 kernels written out that it replaces (0.98-1.09x in two runs of
+ * tests/bench/ab.sh sgemm).  With R = 6, twelve accumulators, each of the two
+ * FMA pipes has more than its latency's worth of independent sums (four
+ * cycles on a Zen 3); with R = 4 exactly that. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void kernel_avx2_rx16(const int R, int kc, const float *a, size_t ars, size_t aps,
+                                    const float *b, size_t ldb, float *c, size_t ldc, int acc)
 {
-    const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars;
-    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00,
-           s30 = s00, s31 = s00;
+    const float *ar[6];
+    __m256 s0[6], s1[6];
+    UNROLL
+    for (int r = 0; r < R; r++) {
+        ar[r] = a + r * ars;
+        s0[r] = s1[r] = _mm256_setzero_ps();
+    }
     size_t off = 0;
     for (int p = 0; p < kc; p++, off += aps, b += ldb) {
         const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        __m256 x = _mm256_broadcast_ss(a0 + off);
-        s00 = _mm256_fmadd_ps(x, b0, s00);
-        s01 = _mm256_fmadd_ps(x, b1, s01);
-        x = _mm256_broadcast_ss(a1 + off);
-        s10 = _mm256_fmadd_ps(x, b0, s10);
-        s11 = _mm256_fmadd_ps(x, b1, s11);
-        x = _mm256_broadcast_ss(a2 + off);
-        s20 = _mm256_fmadd_ps(x, b0, s20);
-        s21 = _mm256_fmadd_ps(x, b1, s21);
-        x = _mm256_broadcast_ss(a3 + off);
-        s30 = _mm256_fmadd_ps(x, b0, s30);
-        s31 = _mm256_fmadd_ps(x, b1, s31);
-    }
-    const __m256 s[4][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}};
-    UNROLL
-    for (int r = 0; r < 4; r++)
-        for (int h = 0; h < 2; h++) {
-            float *cp = c + r * ldc + 8 * h;
-            _mm256_storeu_ps(cp, acc ? _mm256_add_ps(_mm256_loadu_ps(cp), s[r][h]) : s[r][h]);
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            const __m256 x = _mm256_broadcast_ss(ar[r] + off);
+            s0[r] = _mm256_fmadd_ps(x, b0, s0[r]);
+            s1[r] = _mm256_fmadd_ps(x, b1, s1[r]);
         }
-}
-
-/* Rows [0, 6) and columns [0, 16): twelve accumulators, and per k two loads of
- * B, six broadcasts of A and twelve FMAs.  With the 4 x 16 kernel's eight, each
- * of the two FMA pipes has exactly its latency's worth of independent sums
- * (four cycles on a Zen 3), so any late load stalls it. */
-__attribute__((target("avx2,fma")))
-static void kernel_avx2_6x16(int kc, const float *a, size_t ars, size_t aps, const float *b,
-                             size_t ldb, float *c, size_t ldc, int acc)
-{
-    const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars,
-                *a5 = a + 5 * ars;
-    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00,
-           s30 = s00, s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
-    size_t off = 0;
-    for (int p = 0; p < kc; p++, off += aps, b += ldb) {
-        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        __m256 x = _mm256_broadcast_ss(a0 + off);
-        s00 = _mm256_fmadd_ps(x, b0, s00);
-        s01 = _mm256_fmadd_ps(x, b1, s01);
-        x = _mm256_broadcast_ss(a1 + off);
-        s10 = _mm256_fmadd_ps(x, b0, s10);
-        s11 = _mm256_fmadd_ps(x, b1, s11);
-        x = _mm256_broadcast_ss(a2 + off);
-        s20 = _mm256_fmadd_ps(x, b0, s20);
-        s21 = _mm256_fmadd_ps(x, b1, s21);
-        x = _mm256_broadcast_ss(a3 + off);
-        s30 = _mm256_fmadd_ps(x, b0, s30);
-        s31 = _mm256_fmadd_ps(x, b1, s31);
-        x = _mm256_broadcast_ss(a4 + off);
-        s40 = _mm256_fmadd_ps(x, b0, s40);
-        s41 = _mm256_fmadd_ps(x, b1, s41);
-        x = _mm256_broadcast_ss(a5 + off);
-        s50 = _mm256_fmadd_ps(x, b0, s50);
-        s51 = _mm256_fmadd_ps(x, b1, s51);
     }
-    const __m256 s[6][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}, {s40, s41},
-                            {s50, s51}};
     UNROLL
-    for (int r = 0; r < 6; r++)
-        for (int h = 0; h < 2; h++) {
-            float *cp = c + r * ldc + 8 * h;
-            _mm256_storeu_ps(cp, acc ? _mm256_add_ps(_mm256_loadu_ps(cp), s[r][h]) : s[r][h]);
-        }
+    for (int r = 0; r < R; r++) {
+        float *cp = c + r * ldc;
+        _mm256_storeu_ps(cp, acc ? _mm256_add_ps(_mm256_loadu_ps(cp), s0[r]) : s0[r]);
+        _mm256_storeu_ps(cp + 8, acc ? _mm256_add_ps(_mm256_loadu_ps(cp + 8), s1[r]) : s1[r]);
+    }
 }
 
 /* gemm() gives this kernel tiles of MR_AVX2 rows: the columns in blocks of 16
@@ -235,9 +193,9 @@ static void kernel_avx2(int kc, const float *a, size_t ars, size_t aps, const fl
     const int n16 = mr == MR_AVX2 || mr == 4 ? nr & ~15 : 0;
     for (int j = 0; j < n16; j += 16) {
         if (mr == MR_AVX2)
-            kernel_avx2_6x16(kc, a, ars, aps, b + j, ldb, c + j, ldc, acc);
+            kernel_avx2_rx16(6, kc, a, ars, aps, b + j, ldb, c + j, ldc, acc);
         else
-            kernel_avx2_4x16(kc, a, ars, aps, b + j, ldb, c + j, ldc, acc);
+            kernel_avx2_rx16(4, kc, a, ars, aps, b + j, ldb, c + j, ldc, acc);
     }
     for (int j = n16; j < nr; j += 8)
         kernel_avx2_8(kc, a, ars, aps, b + j, ldb, c + j, ldc, mr, nr - j < 8 ? nr - j : 8, acc);
@@ -317,7 +275,9 @@ static void pack_bt_avx2(const float *b, size_t ldb, int j0, int nr, int p0, int
  * masks, several times slower.  Convolutions' rows are multiples of 16, so the
  * last rows are 2 or 4 (m mod 6): 8 rows left go as two tiles of 4, not 6 + 2
  * (ResNet-18's 128 and 512 rows).  Each element of C is the same sum whatever
- * its tile: the same bits. */
+ * its tile: the same bits.  (Tiles of 5 in place of the 4s, 16 rows as 6 + 5
+ * + 5, 64 as 9 x 6 + 2 x 5: 0.98-1.05x on the products of batches 16 and
+ * 512, by tests/bench/ab.sh sgemm; not kept.) */
 static int tile_rows(kernel_fn *kern, int left)
 {
     if (kern != kernel_avx2)
