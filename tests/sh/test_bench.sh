@@ -88,10 +88,9 @@ while read -r g; do
         awk -v v="$(get $k "$g")" "BEGIN { exit !($want) }" || fail "--layers 1: $k not $want in: $g"
     done
 done < <(grep '^layer=' <<< "$out")
-# ab.sh sgemm and ab.sh wino (two builds of sgemm.c, of winograd.c, by turns): build, a
-# line a shape with both speeds,
-# the same bits (HEAD against the working tree: where sgemm.c is unchanged, also the
-# same code); skipped outside a git checkout
+# ab.sh sgemm and ab.sh wino (two builds of sgemm.c, of winograd.c, timed by turns): they
+# build, and print a line a case with both speeds and the same bits (HEAD against the
+# working tree, in a clean checkout the same code); skipped outside a git checkout
 if git rev-parse --verify -q HEAD > /dev/null 2>&1; then
     out=$(tests/bench/ab.sh sgemm HEAD 1)
     [[ $(grep -c 'bits=same$' <<< "$out") == 12 ]] || fail "ab.sh sgemm: not 12 shapes with the same bits: $out"
