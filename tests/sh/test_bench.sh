@@ -91,6 +91,10 @@ done < <(grep '^layer=' <<< "$out")
 # ab.sh sgemm and ab.sh wino (two builds of sgemm.c, of winograd.c, timed by turns): they
 # build, and print a line a case with both speeds and the same bits (HEAD against the
 # working tree, in a clean checkout the same code); skipped outside a git checkout
+rc=0; tests/bench/ab.sh 2> /dev/null || rc=$?
+((rc == 2)) || fail "ab.sh without arguments: exit $rc, not 2"
+rc=0; tests/bench/ab.sh gemm HEAD 2> /dev/null || rc=$?
+((rc == 2)) || fail "ab.sh gemm (no such file): exit $rc, not 2"
 if git rev-parse --verify -q HEAD > /dev/null 2>&1; then
     out=$(tests/bench/ab.sh sgemm HEAD 1)
     [[ $(grep -c 'bits=same$' <<< "$out") == 12 ]] || fail "ab.sh sgemm: not 12 shapes with the same bits: $out"

@@ -263,11 +263,8 @@ static void pack_bt_avx2(const float *b, size_t ldb, int j0, int nr, int p0, int
             for (int i = 0; i < 8; i++)
                 bp[p * NR + j + i] = src[(size_t)i * ldb + p];
     }
-    for (; j < nr; j++) {
-        const float *src = b + (size_t)(j0 + j) * ldb + p0;
-        for (int p = 0; p < kc; p++)
-            bp[p * NR + j] = src[p];
-    }
+    if (j < nr)                                /* the last columns, one at a time */
+        pack_bt(b, ldb, j0 + j, nr - j, p0, kc, bp + j);
 }
 
 /* The rows of the next tile, `left` rows to go.  The AVX2 kernel's whole
