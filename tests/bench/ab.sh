@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ab.sh sgemm|wino REV [RUNS [ARG]] - git revision REV's build of one engine
+# ab.sh sgemm|wino|direct REV [RUNS [ARG]] - git revision REV's build of one engine
 # file (A) against the working tree's (B), in one process, by turns, best of
 # RUNS: on a shared machine whose speed drifts by 10-30% from minute to minute,
 # two binaries timed one after the other cannot show a 5% change.  Both files
@@ -12,20 +12,24 @@
 #   wino:  tools/nn/winograd.c (both on the tree's sgemm.c) on ResNet-18's
 #          four stride-1 geometries at batch ARG (512): the forward, the
 #          backward with dW alone and with dX alone (wino_ab.c).  RUNS 5.
+#   direct: tools/nn/conv2d_sgemm.c (both on the tree's sgemm.c and conv2d.c)
+#          on ResNet-18's stride-2 convolutions, 3x3 and 1x1, at batch ARG
+#          (512), the same three passes (direct_ab.c).  RUNS 5.
 set -euo pipefail
 case ${1:-} in
     sgemm) file=tools/nn/sgemm.c; runs=${3:-40}; arg=${4:-36} ;;
     wino) file=tools/nn/winograd.c; runs=${3:-5}; arg=${4:-512} ;;
-    *) echo "usage: tests/bench/ab.sh sgemm|wino REV [RUNS [ARG]]" >&2; exit 2 ;;
+    direct) file=tools/nn/conv2d_sgemm.c; runs=${3:-5}; arg=${4:-512} ;;
+    *) echo "usage: tests/bench/ab.sh sgemm|wino|direct REV [RUNS [ARG]]" >&2; exit 2 ;;
 esac
-[[ $# -ge 2 ]] || { echo "usage: tests/bench/ab.sh sgemm|wino REV [RUNS [ARG]]" >&2; exit 2; }
+[[ $# -ge 2 ]] || { echo "usage: tests/bench/ab.sh sgemm|wino|direct REV [RUNS [ARG]]" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 git show "$2:$file" > "$tmp/a.c"
 cflags=(-std=c11 -O2 -fopenmp -D_POSIX_C_SOURCE=200809L -Itools/nn -Itools/lib)
 # the functions either file defines with external linkage
-names=$(sed -n 's/^\(int \|size_t \|void \|const char \*\)\(fe_sgemm[a-z_]*\|wino_[a-z_0-9]*\)(.*/\2/p' \
+names=$(sed -n 's/^\(int \|size_t \|void \|const char \*\)\(fe_sgemm[a-z_]*\|wino_[a-z_0-9]*\|conv2d_[a-z_]*_sgemm\)(.*/\2/p' \
         "$file" "$tmp/a.c" | sort -u)
 for v in a b; do
     src=$tmp/a.c
@@ -47,6 +51,17 @@ if [[ $1 == sgemm ]]; then
     for s in "${cases[@]}"; do
         # shellcheck disable=SC2086
         "$tmp/ab" $s "$runs" "$arg"
+    done
+elif [[ $1 == direct ]]; then
+    for f in sgemm conv2d; do cc "${cflags[@]}" -c tools/nn/$f.c -o "$tmp/$f.o"; done
+    ob=/usr/lib/$(cc -print-multiarch)/openblas-openmp     # the OpenBLAS the Makefile links
+    blas=(-lopenblas)
+    [[ -e $ob/libopenblas.so ]] && blas=(-L"$ob" -Wl,-rpath,"$ob" -lopenblas)
+    cc "${cflags[@]}" tests/bench/direct_ab.c "$tmp/a.o" "$tmp/b.o" "$tmp/sgemm.o" "$tmp/conv2d.o" \
+        "${blas[@]}" -lm -o "$tmp/ab"
+    for s in "64 128 3 28" "128 256 3 14" "256 512 3 7" "64 128 1 28" "128 256 1 14" "256 512 1 7"; do
+        # shellcheck disable=SC2086
+        "$tmp/ab" $s "$arg" "$runs"                     # CIN COUT K SIZE
     done
 else
     cc "${cflags[@]}" -c tools/nn/sgemm.c -o "$tmp/sgemm.o"

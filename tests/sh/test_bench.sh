@@ -88,7 +88,7 @@ while read -r g; do
         awk -v v="$(get $k "$g")" "BEGIN { exit !($want) }" || fail "--layers 1: $k not $want in: $g"
     done
 done < <(grep '^layer=' <<< "$out")
-# ab.sh sgemm and ab.sh wino (two builds of sgemm.c, of winograd.c, timed by turns): they
+# ab.sh sgemm, wino and direct (two builds of sgemm.c, winograd.c, conv2d_sgemm.c, timed by turns): they
 # build, and print a line a case with both speeds and the same bits (HEAD against the
 # working tree, in a clean checkout the same code); skipped outside a git checkout
 rc=0; tests/bench/ab.sh 2> /dev/null || rc=$?
@@ -102,14 +102,18 @@ if git rev-parse --verify -q HEAD > /dev/null 2>&1; then
         awk -v a="$(get a_gflops "$g")" -v b="$(get b_gflops "$g")" 'BEGIN { exit !(a > 0 && b > 0) }' ||
             fail "ab.sh sgemm: a speed missing in: $g"
     done <<< "$out"
-    out=$(tests/bench/ab.sh wino HEAD 1 16)
-    [[ $(grep -c 'bits=same$' <<< "$out") == 4 ]] || fail "ab.sh wino: not 4 geometries with the same bits: $out"
-    while read -r g; do
-        for k in fwd_ms_a fwd_ms_b dw_only_ms_a dw_only_ms_b dx_only_ms_a dx_only_ms_b; do
-            awk -v v="$(get $k "$g")" 'BEGIN { exit !(v > 0) }' || fail "ab.sh wino: no $k in: $g"
-        done
-    done <<< "$out"
-    ab="ab.sh sgemm and wino"
+    for e in "wino 4" "direct 6"; do
+        read -r what cases <<< "$e"
+        out=$(tests/bench/ab.sh "$what" HEAD 1 16)
+        [[ $(grep -c 'bits=same$' <<< "$out") == "$cases" ]] ||
+            fail "ab.sh $what: not $cases geometries with the same bits: $out"
+        while read -r g; do
+            for k in fwd_ms_a fwd_ms_b dw_only_ms_a dw_only_ms_b dx_only_ms_a dx_only_ms_b; do
+                awk -v v="$(get $k "$g")" 'BEGIN { exit !(v > 0) }' || fail "ab.sh $what: no $k in: $g"
+            done
+        done <<< "$out"
+    done
+    ab="ab.sh sgemm, wino and direct"
 else
     echo "test_bench: ab.sh SKIPPED: not a git checkout"
     ab="(ab.sh skipped)"

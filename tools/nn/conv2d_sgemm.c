@@ -1,20 +1,185 @@
-/* conv2d_sgemm.c - direct convolution (im2col, as conv2d.c) with our own GEMM
- * (sgemm.h) instead of OpenBLAS's: for ResNet-18's stride-2 and 1x1
- * convolutions, which Winograd F(4x4,3x3) does not cover.  On the 2-core Zen 5
- * whose environment selects OpenBLAS's Haswell kernels these ran at 120-170
- * GFLOP/s (a quarter of ResNet-18's convolution time); sgemm.h's AVX-512 tiles
- * run the same shapes faster (bench_train --layers 1 measures both).  The
- * products are shared among the threads by C's columns or rows, never along k,
- * so the bits do not depend on the thread count. */
+/* conv2d_sgemm.c - direct convolution with our own GEMM (sgemm.h) instead of
+ * OpenBLAS's: for ResNet-18's stride-2 and 1x1 convolutions, which Winograd
+ * F(4x4,3x3) does not cover.  On the 2-core Zen 5 whose environment selects
+ * OpenBLAS's Haswell kernels these ran at 120-170 GFLOP/s (a quarter of
+ * ResNet-18's convolution time); sgemm.h's AVX-512 tiles run the same shapes
+ * faster (bench_train --layers 1 measures both).  The products are shared
+ * among the threads by C's columns or rows, never along k, so the bits do not
+ * depend on the thread count.
+ *
+ * With y blocked (g->by), the forward and the weight gradient read the patch
+ * matrix without making it (implicit im2col): the GEMM asks for each block of
+ * op(B) as it needs it (fe_sgemm_bsrc), and pack_cols/pack_cols_t copy it from
+ * x.  The values, their order and the sums are im2col's, so the bits are the
+ * same; the patch matrix's trip through memory is saved (at batch 512 it is
+ * 2.25 times x for a 3x3 stride-2 conv).  The weight gradient keeps im2col's
+ * chunks of images, whose sums are added to dw one chunk after another (the
+ * same bits); the forward needs no chunks.  The input gradient still makes
+ * the matrix's gradient (a chunk of it in col) and scatters it (col2im_add). */
 #include <string.h>
 #include "layers.h"
 #include "sgemm.h"
+#include "transpose8_avx2.h"
+
+#define NR FE_SGEMM_NR
+
+/* The patch matrix of images [n0, n0 + ...) of x, in y's blocked column order
+ * (image block, output pixel, lane): column c, row (ci * k + ki) * k + kj. */
+typedef struct {
+    const conv_geom *g;
+    int n_total, n0;
+    const float *x;
+} patches;
+
+/* Where column c's pixel is: its first input pixel (ih0, iw0), its block's
+ * first image i0 and width w, its lane l. */
+typedef struct {
+    int ih0, iw0, i0, w, l;
+} column;
+
+static column column_at(const patches *P, int c)
+{
+    const conv_geom *g = P->g;
+    const int ohw = g->oh * g->ow, b = c / (ohw * FE_NB), r = c % (ohw * FE_NB);
+    column o;
+    o.i0 = P->n0 + b * FE_NB;
+    o.w = fe_blk_w(P->n_total, o.i0);
+    o.l = r % o.w;
+    const int q = r / o.w;
+    o.ih0 = q / g->ow * g->stride - g->pad;
+    o.iw0 = q % g->ow * g->stride - g->pad;
+    return o;
+}
+
+/* A row of the patch matrix, (ci * k + ki) * k + kj, kept as its three parts
+ * so that walking the rows needs no division. */
+typedef struct {
+    int ci, ki, kj;
+} patch_row;
+
+static patch_row patch_row_at(const conv_geom *g, int j)
+{
+    return (patch_row){j / (g->k * g->k), j / g->k % g->k, j % g->k};
+}
+
+static void next_row(const conv_geom *g, patch_row *r)
+{
+    if (++r->kj == g->k) {
+        r->kj = 0;
+        if (++r->ki == g->k) {
+            r->ki = 0;
+            r->ci++;
+        }
+    }
+}
+
+/* x at patch row r of column o's pixel, lane o.l, or NULL in the padding;
+ * *lane: the distance between lanes. */
+static const float *patch_at(const patches *P, const column *o, patch_row r, size_t *lane)
+{
+    const conv_geom *g = P->g;
+    const int ih = o->ih0 + r.ki, iw = o->iw0 + r.kj;
+    const size_t hw = (size_t)g->h * g->w;
+    *lane = g->bx ? 1 : hw;
+    if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
+        return NULL;
+    const size_t pix = g->bx ? (size_t)o->w : 1;
+    return P->x + ((size_t)r.ci * P->n_total + o->i0) * hw + ((size_t)ih * g->w + iw) * pix +
+           (size_t)o->l * *lane;
+}
+
+/* op(B) = the patch matrix (the forward): rows [p0, p0 + kc), columns [j0, j0 + nr).
+ * A pixel's lanes are one run of columns, copied row by row: 16 floats at once
+ * where x is blocked and the block full (memcpy of a variable length is a call). */
+static void pack_cols(const void *ctx, int j0, int nr, int p0, int kc, float *bp)
+{
+    const patches *P = ctx;
+    for (int j = 0; j < nr;) {
+        const column o = column_at(P, j0 + j);
+        const int run = o.w - o.l < nr - j ? o.w - o.l : nr - j;
+        patch_row r = patch_row_at(P->g, p0);
+        const int ahead = 2 * P->g->stride;     /* the next strip's pixels, two to the right */
+        for (int p = 0; p < kc; p++, next_row(P->g, &r)) {
+            size_t lane;
+            const float *src = patch_at(P, &o, r, &lane);
+            float *dst = bp + (size_t)p * NR + j;
+            if (run == FE_NB && lane == 1) {
+                if (src && o.iw0 + r.kj + ahead < P->g->w)
+                    __builtin_prefetch(src + ahead * FE_NB);
+                if (src)
+                    memcpy(dst, src, sizeof(float) * FE_NB);
+                else
+                    memset(dst, 0, sizeof(float) * FE_NB);
+            } else {
+                for (int t = 0; t < run; t++)
+                    dst[t] = src ? src[t * lane] : 0.0f;
+            }
+        }
+        j += run;
+    }
+}
+
+static const float zeros[FE_NB];
+
+/* 16 lanes of x (blocked) for 8 patch rows from *r (then moved past them),
+ * transposed: bp[t * NR + i] for lane t, row i.  Each row's pixel is also
+ * fetched `ahead` channels on, where the GEMM's next block of rows will read
+ * (x's lines come from memory one by one otherwise, at its latency). */
+__attribute__((target("avx2")))
+static void pack_pixel_avx2(const patches *P, const column *o, patch_row *r, int ahead, float *bp)
+{
+    const float *lo[8], *hi[8];
+    const size_t plane = (size_t)P->n_total * P->g->h * P->g->w;
+    for (int i = 0; i < 8; i++, next_row(P->g, r)) {
+        size_t lane;
+        const float *s = patch_at(P, o, *r, &lane);
+        lo[i] = s ? s : zeros;
+        hi[i] = s ? s + 8 : zeros;
+        if (s && r->ci + ahead < P->g->cin)
+            __builtin_prefetch(s + ahead * plane);
+    }
+    fe_transpose8_avx2(lo, bp, NR);
+    fe_transpose8_avx2(hi, bp + 8 * NR, NR);
+}
+
+/* op(B) = the patch matrix transposed (the weight gradient): rows [p0, p0 + kc)
+ * are columns of the patch matrix, columns [j0, j0 + nr) its rows. */
+static void pack_cols_t(const void *ctx, int j0, int nr, int p0, int kc, float *bp)
+{
+    const patches *P = ctx;
+    __builtin_cpu_init();
+    const int avx2 = P->g->bx && __builtin_cpu_supports("avx2");
+    const int kk = P->g->k * P->g->k, ahead = (NR + kk - 1) / kk;   /* channels per call */
+    for (int p = 0; p < kc;) {
+        const column o = column_at(P, p0 + p);
+        const int run = o.w - o.l < kc - p ? o.w - o.l : kc - p;
+        patch_row r = patch_row_at(P->g, j0);
+        int j = 0;
+        if (avx2 && run == FE_NB)
+            for (; j + 8 <= nr; j += 8)
+                pack_pixel_avx2(P, &o, &r, ahead, bp + (size_t)p * NR + j);
+        for (; j < nr; j++, next_row(P->g, &r)) {
+            size_t lane;
+            const float *src = patch_at(P, &o, r, &lane);
+            for (int t = 0; t < run; t++)
+                bp[(size_t)(p + t) * NR + j] = src ? src[t * lane] : 0.0f;
+        }
+        p += run;
+    }
+}
 
 void conv2d_forward_sgemm(const conv_geom *g, int n, const float *x, const float *w, float *y,
                           float *col, size_t col_cap)
 {
-    const int K = g->cin * g->k * g->k, chunk = conv_chunk(g, col_cap);
+    const int K = g->cin * g->k * g->k;
     const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw;
+    if (g->by) {
+        const patches P = {g, n, 0, x};
+        const fe_sgemm_bsrc src = {pack_cols, &P};
+        fe_sgemm_threads_bsrc(0, g->cout, (int)ldy, K, w, K, &src, 0, y, (int)ldy);
+        return;
+    }
+    const int chunk = conv_chunk(g, col_cap);
     for (int n0 = 0; n0 < n; n0 += chunk) {
         const int nc = n - n0 < chunk ? n - n0 : chunk, cols = (int)(nc * ohw);
         im2col(g, n, n0, nc, x, col);
@@ -32,7 +197,12 @@ void conv2d_backward_sgemm(const conv_geom *g, int n, const float *x, const floa
         memset(dx, 0, sizeof(float) * (size_t)g->cin * n * g->h * g->w);
     for (int n0 = 0; n0 < n; n0 += chunk) {
         const int nc = n - n0 < chunk ? n - n0 : chunk, cols = (int)(nc * ohw);
-        if (dw) {
+        if (dw && g->by) {
+            const patches P = {g, n, n0, x};
+            const fe_sgemm_bsrc src = {pack_cols_t, &P};
+            fe_sgemm_threads_bsrc(0, g->cout, K, cols, dy + n0 * ohw, (int)ldy, &src, n0 != 0,
+                                  dw, K);
+        } else if (dw) {
             im2col(g, n, n0, nc, x, col);
             fe_sgemm_threads(0, 1, g->cout, K, cols, dy + n0 * ohw, (int)ldy, col, cols, n0 != 0,
                              dw, K);

@@ -20,10 +20,11 @@
 #include <immintrin.h>
 #include "sgemm.h"
 #include "threads.h"
+#include "transpose8_avx2.h"
 
 #define KC FE_SGEMM_KC
 #define MR 8
-#define NR 32
+#define NR FE_SGEMM_NR
 /* The kernels' loops over the MR rows, unrolled: their accumulators then live
  * in registers (at -O2 GCC keeps such small arrays in memory otherwise). */
 #define UNROLL _Pragma("GCC unroll 8")
@@ -238,26 +239,10 @@ static void pack_bt_avx2(const float *b, size_t ldb, int j0, int nr, int p0, int
         const float *src = b + (size_t)(j0 + j) * ldb + p0;
         int p = 0;
         for (; p + 8 <= kc; p += 8) {
-            __m256 r[8], t[8];
+            const float *rows[8];
             for (int i = 0; i < 8; i++)
-                r[i] = _mm256_loadu_ps(src + (size_t)i * ldb + p);
-            for (int i = 0; i < 8; i += 2) {
-                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-            }
-            for (int i = 0; i < 8; i += 4) {
-                r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-                r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
-                r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-                r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-            }
-            /* r[0..3]: columns p + {0,1,2,3} (low) and p + {4,5,6,7} (high) of rows 0-3;
-             * r[4..7] the same of rows 4-7 */
-            for (int i = 0; i < 4; i++) {
-                float *d = bp + (size_t)(p + i) * NR + j;
-                _mm256_storeu_ps(d, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-                _mm256_storeu_ps(d + 4 * NR, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-            }
+                rows[i] = src + (size_t)i * ldb + p;
+            fe_transpose8_avx2(rows, bp + (size_t)p * NR + j, NR);
         }
         for (; p < kc; p++)
             for (int i = 0; i < 8; i++)
@@ -282,8 +267,10 @@ static int tile_rows(kernel_fn *kern, int left)
     return left == 8 ? 4 : left < MR_AVX2 ? left : MR_AVX2;
 }
 
+/* bs: op(B) from bs->pack (b, ldb and trans_b unused), its columns from bj0 on. */
 static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k, const float *a,
-                 int lda, const float *b, int ldb, int accumulate, float *c, int ldc, float *pack)
+                 int lda, const float *b, int ldb, const fe_sgemm_bsrc *bs, int bj0,
+                 int accumulate, float *c, int ldc, float *pack)
 {
     float own[FE_SGEMM_PACK_FLOATS] __attribute__((aligned(64)));
     if (!pack)
@@ -310,7 +297,11 @@ static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k,
             const int nr = n - j0 < NR ? n - j0 : NR;
             const float *bj = b + (size_t)p0 * ldb + j0;
             size_t ldbj = (size_t)ldb;
-            if (trans_b) {
+            if (bs) {
+                bs->pack(bs->ctx, bj0 + j0, nr, p0, kc, pack);
+                bj = pack;
+                ldbj = NR;
+            } else if (trans_b) {
                 (vec ? pack_bt_avx2 : pack_bt)(b, (size_t)ldb, j0, nr, p0, kc, pack);
                 bj = pack;
                 ldbj = NR;
@@ -363,7 +354,7 @@ void fe_sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int
               const float *b, int ldb, int accumulate, float *c, int ldc, float *pack)
 {
     const char *isa;
-    gemm(best(&isa), trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc, pack);
+    gemm(best(&isa), trans_a, trans_b, m, n, k, a, lda, b, ldb, NULL, 0, accumulate, c, ldc, pack);
 }
 
 int fe_sgemm_with(const char *isa, int trans_a, int trans_b, int m, int n, int k, const float *a,
@@ -372,12 +363,15 @@ int fe_sgemm_with(const char *isa, int trans_a, int trans_b, int m, int n, int k
     kernel_fn *kern = kernel_for(isa);
     if (!kern)
         return -1;
-    gemm(kern, trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc, pack);
+    gemm(kern, trans_a, trans_b, m, n, k, a, lda, b, ldb, NULL, 0, accumulate, c, ldc, pack);
     return 0;
 }
 
-void fe_sgemm_threads(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
-                      const float *b, int ldb, int accumulate, float *c, int ldc)
+/* C's columns (or, when it has few, its rows) shared among the threads in
+ * whole tiles: bs NULL, op(B) from b; else from bs->pack. */
+static void gemm_threads(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
+                         const float *b, int ldb, const fe_sgemm_bsrc *bs, int accumulate,
+                         float *c, int ldc)
 {
     const char *isa;
     kernel_fn *kern = best(&isa);
@@ -390,10 +384,23 @@ void fe_sgemm_threads(int trans_a, int trans_b, int m, int n, int k, const float
         const int lo = u0 * unit, hi = u1 * unit < (by_cols ? n : m) ? u1 * unit : (by_cols ? n : m);
         if (hi > lo && by_cols)
             gemm(kern, trans_a, trans_b, m, hi - lo, k, a, lda,
-                 trans_b ? b + (size_t)lo * ldb : b + lo, ldb, accumulate, c + lo, ldc, NULL);
+                 bs ? b : trans_b ? b + (size_t)lo * ldb : b + lo, ldb, bs, lo, accumulate,
+                 c + lo, ldc, NULL);
         else if (hi > lo)
             gemm(kern, trans_a, trans_b, hi - lo, n, k,
-                 trans_a ? a + lo : a + (size_t)lo * lda, lda, b, ldb, accumulate,
+                 trans_a ? a + lo : a + (size_t)lo * lda, lda, b, ldb, bs, 0, accumulate,
                  c + (size_t)lo * ldc, ldc, NULL);
     }
+}
+
+void fe_sgemm_threads(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
+                      const float *b, int ldb, int accumulate, float *c, int ldc)
+{
+    gemm_threads(trans_a, trans_b, m, n, k, a, lda, b, ldb, NULL, accumulate, c, ldc);
+}
+
+void fe_sgemm_threads_bsrc(int trans_a, int m, int n, int k, const float *a, int lda,
+                           const fe_sgemm_bsrc *b, int accumulate, float *c, int ldc)
+{
+    gemm_threads(trans_a, 0, m, n, k, a, lda, NULL, 0, b, accumulate, c, ldc);
 }

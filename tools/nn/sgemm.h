@@ -30,6 +30,23 @@ void fe_sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int
 void fe_sgemm_threads(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
                       const float *b, int ldb, int accumulate, float *c, int ldc);
 
+/* op(B) made on the fly instead of read from memory (the direct convolutions'
+ * implicit im2col, conv2d_sgemm.c): pack(ctx, j0, nr, p0, kc, bp) writes op(B)'s
+ * rows [p0, p0 + kc) and columns [j0, j0 + nr) (nr <= FE_SGEMM_NR) to
+ * bp[(p - p0) * FE_SGEMM_NR + (j - j0)]; columns past nr are not read.  It is
+ * called for every block of op(B) a product needs, by the thread that needs it,
+ * so it must not write anything else. */
+#define FE_SGEMM_NR 32
+typedef struct {
+    void (*pack)(const void *ctx, int j0, int nr, int p0, int kc, float *bp);
+    const void *ctx;
+} fe_sgemm_bsrc;
+
+/* fe_sgemm_threads with op(B) from b->pack: the same sums in the same order, so
+ * the same bits as fe_sgemm_threads on the matrix that b->pack copies from. */
+void fe_sgemm_threads_bsrc(int trans_a, int m, int n, int k, const float *a, int lda,
+                           const fe_sgemm_bsrc *b, int accumulate, float *c, int ldc);
+
 /* "avx512", "avx2" or "scalar": the kernel this CPU runs. */
 const char *fe_sgemm_isa(void);
 
