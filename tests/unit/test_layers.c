@@ -1178,7 +1178,8 @@ static void test_conv_blocked(void **state)
 /* The direct convolution's forward and weight gradient with y blocked read
  * the patch matrix in place (implicit im2col, conv2d_sgemm.c): the same bits
  * as im2col's matrix handed to fe_sgemm_threads, chunk by chunk for dw, as
- * before.  Cases: x blocked and plain, a last block of 5 images, odd pixel
+ * before; its input gradient, made and added 32 columns at a time, the same
+ * bits as W^T dy then col2im_add, accumulated into dx and masked.  Cases: x blocked and plain, a last block of 5 images, odd pixel
  * counts (a pixel's 16 columns astride two of the GEMM's 32-column strips),
  * K over the GEMM's 256-row blocks (a block from the middle of a channel's
  * rows), and dw shared among the threads by rows (K < cout). */
@@ -1204,8 +1205,10 @@ static void test_conv_implicit(void **state)
                      "batch %d bx %d", g.cin, g.cout, g.k, g.stride, g.h, g.w, n, bx);
             fe_rng r = rng_for(name);
             float *x = fvec(nx), *w = fvec(nw), *dy = fvec(ny), *y = fvec(ny), *yref = fvec(ny),
-                  *dw = fvec(nw), *dwref = fvec(nw), *col = fvec(conv_col_floats(&g, n));
+                  *dw = fvec(nw), *dwref = fvec(nw), *col = fvec(conv_col_floats(&g, n)),
+                  *dx = fvec(nx), *dxref = fvec(nx), *mask = fvec(nx);
             fill_normal(&r, x, nx, 0, 1);
+            fill_normal(&r, mask, nx, 0, 1);
             fill_normal(&r, w, nw, 0, 0.5);
             fill_normal(&r, dy, ny, 0, 1);
             im2col(&g, n, 0, n, x, col);
@@ -1218,8 +1221,17 @@ static void test_conv_implicit(void **state)
                 fe_sgemm_threads(0, 1, g.cout, K, cols, dy + n0 * ohw, (int)ldy, col, cols,
                                  n0 != 0, dwref, K);
             }
+            for (size_t j = 0; j < nx; j++)         /* dx accumulated into, then masked */
+                dxref[j] = dx[j] = (float)((j * 7919) % 1000) * 1e-3f - 0.5f;
+            for (int n0 = 0; n0 < n; n0 += chunk) {
+                const int nc = n - n0 < chunk ? n - n0 : chunk, cols = (int)(nc * ohw);
+                fe_sgemm_threads(1, 0, K, cols, g.cout, w, K, dy + n0 * ohw, (int)ldy, 0, col,
+                                 cols);
+                col2im_add(&g, n, n0, nc, col, dxref, mask);
+            }
             conv2d_forward_sgemm(&g, n, x, w, y, col, cap);
             conv2d_backward_sgemm(&g, n, x, w, dy, dw, NULL, 0, col, cap, NULL);
+            conv2d_backward_sgemm(&g, n, x, w, dy, NULL, dx, 1, col, cap, mask);
             for (size_t j = 0; j < ny; j++)
                 if (memcmp(y + j, yref + j, sizeof(float)))
                     fail_msg("%s: y[%zu] is %.9g, im2col's %.9g", name, j, (double)y[j],
@@ -1228,7 +1240,12 @@ static void test_conv_implicit(void **state)
                 if (memcmp(dw + j, dwref + j, sizeof(float)))
                     fail_msg("%s: dw[%zu] is %.9g, im2col's %.9g", name, j, (double)dw[j],
                              (double)dwref[j]);
+            for (size_t j = 0; j < nx; j++)
+                if (memcmp(dx + j, dxref + j, sizeof(float)))
+                    fail_msg("%s: dx[%zu] is %.9g, col2im's %.9g", name, j, (double)dx[j],
+                             (double)dxref[j]);
             free(x); free(w); free(dy); free(y); free(yref); free(dw); free(dwref); free(col);
+            free(dx); free(dxref); free(mask);
         }
 }
 
