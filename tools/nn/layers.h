@@ -114,9 +114,10 @@ int wino2_bf16_backward(const conv_geom *g, int n, const float *x, const float *
 /* ---- conv2d with sgemm.h's GEMM (conv2d_sgemm.c) ----
  * As conv2d_forward/backward without a bias, the products by fe_sgemm_threads:
  * the same sums on every CPU and thread count.  With y blocked (g->by) the
- * forward and dw read the patch matrix straight from x (implicit im2col, the
- * same bits; the forward then leaves col alone).  With mask (may be NULL),
- * then dx = 0 where mask <= 0: relu_backward(mask, dx) fused into col2im. */
+ * forward and dw read the patch matrix straight from x and dx gets its
+ * gradient 32 columns at a time (implicit im2col and col2im, the same bits;
+ * col then holds only the dx pass's K x 32 slice per thread).  With mask (may
+ * be NULL), then dx = 0 where mask <= 0: relu_backward(mask, dx) fused in. */
 void conv2d_forward_sgemm(const conv_geom *g, int n, const float *x, const float *w, float *y,
                           float *col, size_t col_cap);
 void conv2d_backward_sgemm(const conv_geom *g, int n, const float *x, const float *w,
