@@ -188,24 +188,25 @@ void conv2d_forward_sgemm(const conv_geom *g, int n, const float *x, const float
     }
 }
 
-/* dx += columns [c0, c0 + nr) of image block i0's patch-matrix gradient, held
- * in s[j * NR + (c - c0)] for its rows j: pixel by pixel from the last, so
- * that with the blocks' columns handed in from the last (dx_implicit) each
- * element of dx gets its terms in col2im_add's order.  (Its term from output
- * pixel (oh, ow) is patch row (ki, kj) = (ih + pad - oh * stride, ...): col2im_add
- * adds them by increasing (ki, kj), which is decreasing (oh, ow).) */
-static void scatter_cols(const conv_geom *g, int n_total, int i0, int c0, int nr, const float *s,
-                         float *dx)
+/* dx += columns [c0, c0 + nr) of image block i0's patch-matrix gradient, its
+ * rows for input channels [ci0, ci1) held in s[j * NR + (c - c0)]: pixel by
+ * pixel from the last, so that with the blocks' columns handed in from the
+ * last (dx_implicit) each element of dx gets its terms in col2im_add's order.
+ * (Its term from output pixel (oh, ow) is patch row (ki, kj) = (ih + pad - oh *
+ * stride, ...): col2im_add adds them by increasing (ki, kj), which is
+ * decreasing (oh, ow).) */
+static void scatter_cols(const conv_geom *g, int n_total, int i0, int ci0, int ci1, int c0, int nr,
+                         const float *s, float *dx)
 {
-    const int w = fe_blk_w(n_total, i0), K = g->cin * g->k * g->k;
+    const int w = fe_blk_w(n_total, i0), rows = (ci1 - ci0) * g->k * g->k;
     const size_t hw = (size_t)g->h * g->w, lane = g->bx ? 1 : hw, pix = g->bx ? (size_t)w : 1;
     for (int q = (c0 + nr - 1) / w; q >= c0 / w; q--) {
         const int l0 = c0 > q * w ? c0 - q * w : 0;
         const int l1 = c0 + nr < (q + 1) * w ? c0 + nr - q * w : w;
         const int ih0 = q / g->ow * g->stride - g->pad, iw0 = q % g->ow * g->stride - g->pad;
         const float *sq = s + (q * w + l0 - c0);
-        patch_row r = {0, 0, 0};
-        for (int j = 0; j < K; j++, next_row(g, &r)) {
+        patch_row r = {ci0, 0, 0};
+        for (int j = 0; j < rows; j++, next_row(g, &r)) {
             const int ih = ih0 + r.ki, iw = iw0 + r.kj;
             if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
                 continue;
@@ -226,33 +227,42 @@ static void scatter_cols(const conv_geom *g, int n_total, int i0, int c0, int nr
 }
 
 /* The input gradient with y blocked, without the patch matrix's gradient in
- * memory: each thread takes whole image blocks (whose dx no other block
- * touches), makes a block's gradient columns 32 at a time from the last
- * (W^T dy, by fe_sgemm into its K x 32 slice of col) and adds each to dx at
- * once (scatter_cols), then applies the mask to the block.  The same sums
- * as W^T dy over a chunk then col2im_add: the same bits.  Returns 0 (and does
+ * memory: the work is shared among the threads as image blocks (whose dx no
+ * other block touches), each cut into `groups` runs of input channels when
+ * the blocks are fewer than the threads (batch 16: one block).  For a block
+ * and its channels, a thread makes the gradient columns 32 at a time from the
+ * last (W^T dy, those rows, by fe_sgemm into its slice of col) and adds each
+ * to dx at once (scatter_cols), then applies the mask.  The same sums as W^T
+ * dy over a chunk then col2im_add: the same bits.  Returns 0 (and does
  * nothing) when col cannot hold a K x 32 slice per thread. */
 static int dx_implicit(const conv_geom *g, int n, const float *w, const float *dy, float *dx,
                        float *col, size_t col_cap, const float *mask)
 {
-    const int K = g->cin * g->k * g->k, blocks = (n + FE_NB - 1) / FE_NB;
+    const int kk = g->k * g->k, K = g->cin * kk, blocks = (n + FE_NB - 1) / FE_NB;
+    const int nt = omp_get_max_threads();
+    int groups = blocks >= nt ? 1 : (nt + blocks - 1) / blocks;
+    if (groups > g->cin)
+        groups = g->cin;
     const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw, hw = (size_t)g->h * g->w;
-    if (!g->by || col_cap < (size_t)omp_get_max_threads() * K * NR)
+    if (!g->by || col_cap < (size_t)nt * K * NR)
         return 0;
     #pragma omp parallel
     {
         float *s = col + (size_t)omp_get_thread_num() * K * NR;
         #pragma omp for schedule(static)
-        for (int b = 0; b < blocks; b++) {
+        for (int item = 0; item < blocks * groups; item++) {
+            const int b = item / groups, gi = item % groups;
+            const int ci0 = g->cin * gi / groups, ci1 = g->cin * (gi + 1) / groups;
             const int i0 = b * FE_NB, wb = fe_blk_w(n, i0), cols = (int)ohw * wb;
             const float *dyb = dy + (size_t)i0 * ohw;          /* the block's first column */
             for (int c0 = (cols - 1) / NR * NR; c0 >= 0; c0 -= NR) {
                 const int nr = cols - c0 < NR ? cols - c0 : NR;
-                fe_sgemm(1, 0, K, nr, g->cout, w, K, dyb + c0, (int)ldy, 0, s, NR, NULL);
-                scatter_cols(g, n, i0, c0, nr, s, dx);
+                fe_sgemm(1, 0, (ci1 - ci0) * kk, nr, g->cout, w + (size_t)ci0 * kk, K, dyb + c0,
+                         (int)ldy, 0, s, NR, NULL);
+                scatter_cols(g, n, i0, ci0, ci1, c0, nr, s, dx);
             }
             if (mask)
-                for (int ci = 0; ci < g->cin; ci++) {
+                for (int ci = ci0; ci < ci1; ci++) {
                     const size_t o = ((size_t)ci * n + i0) * hw, len = (size_t)wb * hw;
                     for (size_t i = 0; i < len; i++)
                         dx[o + i] = mask[o + i] > 0.0f ? dx[o + i] : 0.0f;
