@@ -1,18 +1,13 @@
 /* direct_ab.c - two builds of tools/nn/conv2d_sgemm.c in one process (ab.sh
  * direct compiles them with their conv2d_*_sgemm entry points renamed a_... and
  * b_..., both on the working tree's sgemm.c and conv2d.c), timed by turns on
- * one stride-2 convolution as the model calls it (blocked layout, 32 Mi floats
- * of chunk scratch): the forward, the backward with dW alone and with dX alone,
- * best of RUNS each.  Why by turns in one process: sgemm_ab.c.  Checks that
- * both builds give the same bits.
+ * one stride-2 convolution as the model calls it (blocked layout, 32 Mi
+ * floats of chunk scratch): conv_ab.h.
  *
  * usage: direct_ab CIN COUT K SIZE BATCH [RUNS]  (a K x K stride-2 conv, padding
  * K / 2, on SIZE x SIZE maps) */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <omp.h>
 #include "layers.h"
+#include "conv_ab.h"
 
 #define DECLARE(p)                                                                                \
     void p##conv2d_forward_sgemm(const conv_geom *g, int n, const float *x, const float *w,      \
@@ -23,14 +18,25 @@
 DECLARE(a_)
 DECLARE(b_)
 
-static float *floats(size_t n)
+typedef struct {
+    conv_geom g;
+    int n;
+    size_t cap;
+    float *x, *dy, *w, *col;
+} direct_case;
+
+static void forward(const void *ctx, int v, float *y)
 {
-    float *p = aligned_alloc(64, sizeof(float) * (n + 16));
-    if (!p) {
-        fprintf(stderr, "direct_ab: out of memory\n");
-        exit(1);
-    }
-    return p;
+    const direct_case *c = ctx;
+    (v ? b_conv2d_forward_sgemm : a_conv2d_forward_sgemm)(&c->g, c->n, c->x, c->w, y, c->col,
+                                                          c->cap);
+}
+
+static void backward(const void *ctx, int v, float *dw, float *dx)
+{
+    const direct_case *c = ctx;
+    (v ? b_conv2d_backward_sgemm : a_conv2d_backward_sgemm)(&c->g, c->n, c->x, c->w, c->dy, dw,
+                                                            dx, 0, c->col, c->cap, NULL);
 }
 
 int main(int argc, char **argv)
@@ -45,46 +51,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "direct_ab: CIN, COUT >= 1, K 1..7, SIZE K..64, BATCH and RUNS >= 1\n");
         return 2;
     }
-    conv_geom g;
-    conv_geom_init(&g, cin, cout, k, 2, k / 2, hw, hw);
-    g.bx = g.by = 1;
-    const size_t nx = (size_t)cin * n * hw * hw, ny = (size_t)cout * n * g.oh * g.ow,
-                 nw = (size_t)cout * cin * k * k, cap = (size_t)32 << 20;
-    float *x = floats(nx), *dy = floats(ny), *w = floats(nw), *col = floats(cap), *y[2], *dx[2],
-          *dw[2];
-    for (int v = 0; v < 2; v++) {
-        y[v] = floats(ny);
-        dx[v] = floats(nx);
-        dw[v] = floats(nw);
-    }
-    for (size_t i = 0; i < nx; i++)
-        x[i] = (float)(i % 977) * 1e-3f - 0.4f;
-    for (size_t i = 0; i < ny; i++)
-        dy[i] = (float)(i % 431) * 1e-3f - 0.2f;
-    for (size_t i = 0; i < nw; i++)
-        w[i] = (float)(i % 37) * 1e-2f - 0.18f;
-    double best[2][3] = {{1e30, 1e30, 1e30}, {1e30, 1e30, 1e30}};
-    for (int r = 0; r < runs; r++)
-        for (int v = 0; v < 2; v++) {
-            const double t0 = omp_get_wtime();
-            (v ? b_conv2d_forward_sgemm : a_conv2d_forward_sgemm)(&g, n, x, w, y[v], col, cap);
-            const double t1 = omp_get_wtime();
-            (v ? b_conv2d_backward_sgemm : a_conv2d_backward_sgemm)(&g, n, x, w, dy, dw[v], NULL,
-                                                                    0, col, cap, NULL);
-            const double t2 = omp_get_wtime();
-            (v ? b_conv2d_backward_sgemm : a_conv2d_backward_sgemm)(&g, n, x, w, dy, NULL, dx[v],
-                                                                    0, col, cap, NULL);
-            const double t3 = omp_get_wtime(), t[3] = {t1 - t0, t2 - t1, t3 - t2};
-            for (int i = 0; i < 3; i++)
-                best[v][i] = t[i] < best[v][i] ? t[i] : best[v][i];
-        }
-    const int same = !memcmp(y[0], y[1], sizeof(float) * ny) &&
-                     !memcmp(dx[0], dx[1], sizeof(float) * nx) &&
-                     !memcmp(dw[0], dw[1], sizeof(float) * nw);
-    printf("cin=%d cout=%d k=%d size=%d batch=%d threads=%d fwd_ms_a=%.1f fwd_ms_b=%.1f "
-           "dw_only_ms_a=%.1f dw_only_ms_b=%.1f dx_only_ms_a=%.1f dx_only_ms_b=%.1f bits=%s\n",
-           cin, cout, k, hw, n, omp_get_max_threads(), 1e3 * best[0][0], 1e3 * best[1][0],
-           1e3 * best[0][1], 1e3 * best[1][1], 1e3 * best[0][2], 1e3 * best[1][2],
-           same ? "same" : "DIFFERENT");
+    direct_case c = {.n = n, .cap = (size_t)32 << 20};
+    conv_geom_init(&c.g, cin, cout, k, 2, k / 2, hw, hw);
+    c.g.bx = c.g.by = 1;
+    const size_t nx = (size_t)cin * n * hw * hw, ny = (size_t)cout * n * c.g.oh * c.g.ow,
+                 nw = (size_t)cout * cin * k * k;
+    c.x = ab_floats(nx);
+    c.dy = ab_floats(ny);
+    c.w = ab_floats(nw);
+    c.col = ab_floats(c.cap);
+    ab_fill(c.x, nx, c.dy, ny, c.w, nw);
+    char label[96];
+    snprintf(label, sizeof label, "cin=%d cout=%d k=%d size=%d batch=%d", cin, cout, k, hw, n);
+    ab_run(&(ab_conv){forward, backward, &c, nx, ny, nw}, runs, label);
+    free(c.x); free(c.dy); free(c.w); free(c.col);
     return 0;
 }
