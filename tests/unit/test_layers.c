@@ -1184,76 +1184,77 @@ static void test_conv_blocked(void **state)
  * columns astride two of the GEMM's 32-column strips), K over the GEMM's
  * 256-row blocks (a block from the middle of a channel's rows), dw shared
  * among the threads by rows (K < cout), and on 3 threads one or two image
- * blocks, each cut into runs of channels for dx. */
+ * blocks, each cut into runs of channels for dx.  (Kept small: test_layers
+ * also runs under valgrind in make test.) */
 static void test_conv_implicit(void **state)
 {
-    static const struct { int cin, cout, k, stride, pad, h, n; } cases[] = {
-        {40, 24, 3, 2, 1, 9, 21}, {8, 40, 3, 2, 1, 14, 37}, {16, 40, 1, 2, 0, 7, 37},
-        {20, 16, 3, 1, 1, 5, 33}, {24, 20, 3, 2, 1, 9, 9},
+    static const struct { int cin, cout, k, stride, pad, h, n, threads; } cases[] = {
+        {40, 24, 3, 2, 1, 9, 21, 1}, {8, 40, 3, 2, 1, 14, 21, 3}, {16, 40, 1, 2, 0, 7, 21, 1},
+        {20, 16, 3, 1, 1, 5, 33, 2}, {24, 20, 3, 2, 1, 9, 9, 3},
     };
     const int threads = omp_get_max_threads();
-    for (int nt = 1; nt <= 3; nt += 2) {    /* dx: on 3 threads, blocks cut into channel runs */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int nt = cases[i].threads;     /* 3: one or two blocks cut into channel runs */
         omp_set_num_threads(nt);
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            for (int bx = 0; bx < 2; bx++) {
-                conv_geom g;
-                conv_geom_init(&g, cases[i].cin, cases[i].cout, cases[i].k, cases[i].stride,
-                               cases[i].pad, cases[i].h, cases[i].h);
-                g.bx = bx;
-                g.by = 1;
-                const int n = cases[i].n, K = g.cin * g.k * g.k;
-                const size_t nx = (size_t)g.cin * n * g.h * g.w, ohw = (size_t)g.oh * g.ow,
-                             ldy = (size_t)n * ohw, ny = (size_t)g.cout * ldy,
-                             nw = (size_t)g.cout * K;
-                const size_t cap = conv_col_floats(&g, 16);       /* chunks of 16 images */
-                char name[120];
-                snprintf(name, sizeof name, "implicit im2col: cin %d cout %d k %d stride %d %dx%d "
-                         "batch %d bx %d threads %d", g.cin, g.cout, g.k, g.stride, g.h, g.w, n, bx,
-                         nt);
-                fe_rng r = rng_for(name);
-                float *x = fvec(nx), *w = fvec(nw), *dy = fvec(ny), *y = fvec(ny), *yref = fvec(ny),
-                      *dw = fvec(nw), *dwref = fvec(nw), *col = fvec(conv_col_floats(&g, n)),
-                      *dx = fvec(nx), *dxref = fvec(nx), *mask = fvec(nx);
-                fill_normal(&r, x, nx, 0, 1);
-                fill_normal(&r, mask, nx, 0, 1);
-                fill_normal(&r, w, nw, 0, 0.5);
-                fill_normal(&r, dy, ny, 0, 1);
-                im2col(&g, n, 0, n, x, col);
-                fe_sgemm_threads(0, 0, g.cout, (int)ldy, K, w, K, col, (int)ldy, 0, yref, (int)ldy);
-                const int chunk = conv_chunk(&g, cap);
-                assert_true(chunk < n || n <= FE_NB);
-                for (int n0 = 0; n0 < n; n0 += chunk) {
-                    const int nc = n - n0 < chunk ? n - n0 : chunk, cols = (int)(nc * ohw);
-                    im2col(&g, n, n0, nc, x, col);
-                    fe_sgemm_threads(0, 1, g.cout, K, cols, dy + n0 * ohw, (int)ldy, col, cols,
-                                     n0 != 0, dwref, K);
-                }
-                for (size_t j = 0; j < nx; j++)         /* dx accumulated into, then masked */
-                    dxref[j] = dx[j] = (float)((j * 7919) % 1000) * 1e-3f - 0.5f;
-                for (int n0 = 0; n0 < n; n0 += chunk) {
-                    const int nc = n - n0 < chunk ? n - n0 : chunk, cols = (int)(nc * ohw);
-                    fe_sgemm_threads(1, 0, K, cols, g.cout, w, K, dy + n0 * ohw, (int)ldy, 0, col,
-                                     cols);
-                    col2im_add(&g, n, n0, nc, col, dxref, mask);
-                }
-                conv2d_forward_sgemm(&g, n, x, w, y, col, cap);
-                conv2d_backward_sgemm(&g, n, x, w, dy, dw, NULL, 0, col, cap, NULL);
-                conv2d_backward_sgemm(&g, n, x, w, dy, NULL, dx, 1, col, cap, mask);
-                for (size_t j = 0; j < ny; j++)
-                    if (memcmp(y + j, yref + j, sizeof(float)))
-                        fail_msg("%s: y[%zu] is %.9g, im2col's %.9g", name, j, (double)y[j],
-                                 (double)yref[j]);
-                for (size_t j = 0; j < nw; j++)
-                    if (memcmp(dw + j, dwref + j, sizeof(float)))
-                        fail_msg("%s: dw[%zu] is %.9g, im2col's %.9g", name, j, (double)dw[j],
-                                 (double)dwref[j]);
-                for (size_t j = 0; j < nx; j++)
-                    if (memcmp(dx + j, dxref + j, sizeof(float)))
-                        fail_msg("%s: dx[%zu] is %.9g, col2im's %.9g", name, j, (double)dx[j],
-                                 (double)dxref[j]);
-                free(x); free(w); free(dy); free(y); free(yref); free(dw); free(dwref); free(col);
-                free(dx); free(dxref); free(mask);
+        for (int bx = 0; bx < 2; bx++) {
+            conv_geom g;
+            conv_geom_init(&g, cases[i].cin, cases[i].cout, cases[i].k, cases[i].stride,
+                           cases[i].pad, cases[i].h, cases[i].h);
+            g.bx = bx;
+            g.by = 1;
+            const int n = cases[i].n, K = g.cin * g.k * g.k;
+            const size_t nx = (size_t)g.cin * n * g.h * g.w, ohw = (size_t)g.oh * g.ow,
+                         ldy = (size_t)n * ohw, ny = (size_t)g.cout * ldy,
+                         nw = (size_t)g.cout * K;
+            const size_t cap = conv_col_floats(&g, 16);       /* chunks of 16 images */
+            char name[120];
+            snprintf(name, sizeof name, "implicit im2col: cin %d cout %d k %d stride %d %dx%d "
+                     "batch %d bx %d threads %d", g.cin, g.cout, g.k, g.stride, g.h, g.w, n, bx,
+                     nt);
+            fe_rng r = rng_for(name);
+            float *x = fvec(nx), *w = fvec(nw), *dy = fvec(ny), *y = fvec(ny), *yref = fvec(ny),
+                  *dw = fvec(nw), *dwref = fvec(nw), *col = fvec(conv_col_floats(&g, n)),
+                  *dx = fvec(nx), *dxref = fvec(nx), *mask = fvec(nx);
+            fill_normal(&r, x, nx, 0, 1);
+            fill_normal(&r, mask, nx, 0, 1);
+            fill_normal(&r, w, nw, 0, 0.5);
+            fill_normal(&r, dy, ny, 0, 1);
+            im2col(&g, n, 0, n, x, col);
+            fe_sgemm_threads(0, 0, g.cout, (int)ldy, K, w, K, col, (int)ldy, 0, yref, (int)ldy);
+            const int chunk = conv_chunk(&g, cap);
+            assert_true(chunk < n || n <= FE_NB);
+            for (int n0 = 0; n0 < n; n0 += chunk) {
+                const int nc = n - n0 < chunk ? n - n0 : chunk, cols = (int)(nc * ohw);
+                im2col(&g, n, n0, nc, x, col);
+                fe_sgemm_threads(0, 1, g.cout, K, cols, dy + n0 * ohw, (int)ldy, col, cols,
+                                 n0 != 0, dwref, K);
             }
+            for (size_t j = 0; j < nx; j++)         /* dx accumulated into, then masked */
+                dxref[j] = dx[j] = (float)((j * 7919) % 1000) * 1e-3f - 0.5f;
+            for (int n0 = 0; n0 < n; n0 += chunk) {
+                const int nc = n - n0 < chunk ? n - n0 : chunk, cols = (int)(nc * ohw);
+                fe_sgemm_threads(1, 0, K, cols, g.cout, w, K, dy + n0 * ohw, (int)ldy, 0, col,
+                                 cols);
+                col2im_add(&g, n, n0, nc, col, dxref, mask);
+            }
+            conv2d_forward_sgemm(&g, n, x, w, y, col, cap);
+            conv2d_backward_sgemm(&g, n, x, w, dy, dw, NULL, 0, col, cap, NULL);
+            conv2d_backward_sgemm(&g, n, x, w, dy, NULL, dx, 1, col, cap, mask);
+            for (size_t j = 0; j < ny; j++)
+                if (memcmp(y + j, yref + j, sizeof(float)))
+                    fail_msg("%s: y[%zu] is %.9g, im2col's %.9g", name, j, (double)y[j],
+                             (double)yref[j]);
+            for (size_t j = 0; j < nw; j++)
+                if (memcmp(dw + j, dwref + j, sizeof(float)))
+                    fail_msg("%s: dw[%zu] is %.9g, im2col's %.9g", name, j, (double)dw[j],
+                             (double)dwref[j]);
+            for (size_t j = 0; j < nx; j++)
+                if (memcmp(dx + j, dxref + j, sizeof(float)))
+                    fail_msg("%s: dx[%zu] is %.9g, col2im's %.9g", name, j, (double)dx[j],
+                             (double)dxref[j]);
+            free(x); free(w); free(dy); free(y); free(yref); free(dw); free(dwref); free(col);
+            free(dx); free(dxref); free(mask);
+        }
     }
     omp_set_num_threads(threads);
 }
