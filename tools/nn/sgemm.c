@@ -295,20 +295,17 @@ static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k,
         const int kc = k - p0 < KC ? k - p0 : KC, acc = accumulate || p0 > 0;
         for (int j0 = 0; j0 < n; j0 += NR) {
             const int nr = n - j0 < NR ? n - j0 : NR;
-            const float *bj = b + (size_t)p0 * ldb + j0;
-            size_t ldbj = (size_t)ldb;
-            if (bs) {
+            const float *bj = pack;                  /* the block of op(B) */
+            size_t ldbj = NR;
+            if (bs)
                 bs->pack(bs->ctx, bj0 + j0, nr, p0, kc, pack);
-                bj = pack;
-                ldbj = NR;
-            } else if (trans_b) {
+            else if (trans_b)
                 (vec ? pack_bt_avx2 : pack_bt)(b, (size_t)ldb, j0, nr, p0, kc, pack);
-                bj = pack;
-                ldbj = NR;
-            } else if (copy_b) {
+            else if (copy_b)
                 pack_b(b, (size_t)ldb, j0, nr, p0, kc, pack);
-                bj = pack;
-                ldbj = NR;
+            else {
+                bj = b + (size_t)p0 * ldb + j0;
+                ldbj = (size_t)ldb;
             }
             for (int i0 = 0, h; i0 < m; i0 += h) {
                 h = tile_rows(kern, m - i0);
