@@ -30,6 +30,7 @@ typedef struct {
     const conv_geom *g;
     int n_total, n0;
     const float *x;
+    int avx2;           /* pack_cols_t may transpose with AVX2 (x blocked, the CPU has it) */
 } patches;
 
 /* Where column c's pixel is: its first input pixel (ih0, iw0), its block's
@@ -148,15 +149,13 @@ static void pack_pixel_avx2(const patches *P, const column *o, patch_row *r, int
 static void pack_cols_t(const void *ctx, int j0, int nr, int p0, int kc, float *bp)
 {
     const patches *P = ctx;
-    __builtin_cpu_init();
-    const int avx2 = P->g->bx && __builtin_cpu_supports("avx2");
     const int kk = P->g->k * P->g->k, ahead = (NR + kk - 1) / kk;   /* channels per call */
     for (int p = 0; p < kc;) {
         const column o = column_at(P, p0 + p);
         const int run = o.w - o.l < kc - p ? o.w - o.l : kc - p;
         patch_row r = patch_row_at(P->g, j0);
         int j = 0;
-        if (avx2 && run == FE_NB)
+        if (P->avx2 && run == FE_NB)
             for (; j + 8 <= nr; j += 8)
                 pack_pixel_avx2(P, &o, &r, ahead, bp + (size_t)p * NR + j);
         for (; j < nr; j++, next_row(P->g, &r)) {
@@ -175,7 +174,7 @@ void conv2d_forward_sgemm(const conv_geom *g, int n, const float *x, const float
     const int K = g->cin * g->k * g->k;
     const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw;
     if (g->by) {
-        const patches P = {g, n, 0, x};
+        const patches P = {g, n, 0, x, 0};
         const fe_sgemm_bsrc src = {pack_cols, &P};
         fe_sgemm_threads_bsrc(0, g->cout, (int)ldy, K, w, K, &src, 0, y, (int)ldy);
         return;
@@ -278,6 +277,8 @@ void conv2d_backward_sgemm(const conv_geom *g, int n, const float *x, const floa
 {
     const int K = g->cin * g->k * g->k, chunk = conv_chunk(g, col_cap);
     const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw;
+    __builtin_cpu_init();
+    const int avx2 = g->bx && __builtin_cpu_supports("avx2");
     if (dx && !accumulate_dx)
         memset(dx, 0, sizeof(float) * (size_t)g->cin * n * g->h * g->w);
     if (dx && dx_implicit(g, n, w, dy, dx, col, col_cap, mask))
@@ -285,7 +286,7 @@ void conv2d_backward_sgemm(const conv_geom *g, int n, const float *x, const floa
     for (int n0 = 0; n0 < n; n0 += chunk) {
         const int nc = n - n0 < chunk ? n - n0 : chunk, cols = (int)(nc * ohw);
         if (dw && g->by) {
-            const patches P = {g, n, n0, x};
+            const patches P = {g, n, n0, x, avx2};
             const fe_sgemm_bsrc src = {pack_cols_t, &P};
             fe_sgemm_threads_bsrc(0, g->cout, K, cols, dy + n0 * ohw, (int)ldy, &src, n0 != 0,
                                   dw, K);
