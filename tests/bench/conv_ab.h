@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#include "layers.h"
 
 static float *ab_floats(size_t n)
 {
@@ -21,6 +22,15 @@ static float *ab_floats(size_t n)
     }
     return p;
 }
+
+/* One geometry's operands, as the model holds them: w for a direct engine, u
+ * (transformed filters) and du (scratch) for Winograd's. */
+typedef struct {
+    conv_geom g;
+    int n;
+    size_t cap;                          /* floats of col */
+    float *x, *dy, *w, *u, *du, *col;
+} ab_case;
 
 /* One engine's passes, build v (0: A, 1: B); dw or dx NULL: not wanted. */
 typedef struct {

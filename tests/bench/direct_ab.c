@@ -6,7 +6,6 @@
  *
  * usage: direct_ab CIN COUT K SIZE BATCH [RUNS]  (a K x K stride-2 conv, padding
  * K / 2, on SIZE x SIZE maps) */
-#include "layers.h"
 #include "conv_ab.h"
 
 #define DECLARE(p)                                                                                \
@@ -18,23 +17,16 @@
 DECLARE(a_)
 DECLARE(b_)
 
-typedef struct {
-    conv_geom g;
-    int n;
-    size_t cap;
-    float *x, *dy, *w, *col;
-} direct_case;
-
 static void forward(const void *ctx, int v, float *y)
 {
-    const direct_case *c = ctx;
+    const ab_case *c = ctx;
     (v ? b_conv2d_forward_sgemm : a_conv2d_forward_sgemm)(&c->g, c->n, c->x, c->w, y, c->col,
                                                           c->cap);
 }
 
 static void backward(const void *ctx, int v, float *dw, float *dx)
 {
-    const direct_case *c = ctx;
+    const ab_case *c = ctx;
     (v ? b_conv2d_backward_sgemm : a_conv2d_backward_sgemm)(&c->g, c->n, c->x, c->w, c->dy, dw,
                                                             dx, 0, c->col, c->cap, NULL);
 }
@@ -51,7 +43,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "direct_ab: CIN, COUT >= 1, K 1..7, SIZE K..64, BATCH and RUNS >= 1\n");
         return 2;
     }
-    direct_case c = {.n = n, .cap = (size_t)32 << 20};
+    ab_case c = {.n = n, .cap = (size_t)32 << 20};
     conv_geom_init(&c.g, cin, cout, k, 2, k / 2, hw, hw);
     c.g.bx = c.g.by = 1;
     const size_t nx = (size_t)cin * n * hw * hw, ny = (size_t)cout * n * c.g.oh * c.g.ow,

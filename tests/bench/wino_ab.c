@@ -5,7 +5,6 @@
  *
  * usage: wino_ab CHANNELS SIZE BATCH [RUNS]  (a CHANNELS -> CHANNELS 3x3 conv
  * on SIZE x SIZE maps) */
-#include "layers.h"
 #include "conv_ab.h"
 
 #define DECLARE(p)                                                                                \
@@ -20,22 +19,15 @@
 DECLARE(a_)
 DECLARE(b_)
 
-typedef struct {
-    conv_geom g;
-    int n;
-    size_t cap;
-    float *x, *dy, *u, *du, *col;
-} wino_case;
-
 static void forward(const void *ctx, int v, float *y)
 {
-    const wino_case *c = ctx;
+    const ab_case *c = ctx;
     (v ? b_wino_forward : a_wino_forward)(&c->g, c->n, c->x, c->u, y, c->col, c->cap);
 }
 
 static void backward(const void *ctx, int v, float *dw, float *dx)
 {
-    const wino_case *c = ctx;
+    const ab_case *c = ctx;
     (v ? b_wino_backward : a_wino_backward)(&c->g, c->n, c->x, c->u, c->dy, dw, dx, 0, NULL,
                                             c->du, c->col, c->cap);
 }
@@ -52,7 +44,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wino_ab: CHANNELS >= 16, SIZE 1..32, BATCH and RUNS >= 1\n");
         return 2;
     }
-    wino_case c = {.g = {ch, ch, 3, 1, 1, hw, hw, hw, hw, 1, 1}, .n = n, .cap = (size_t)32 << 20};
+    ab_case c = {.g = {ch, ch, 3, 1, 1, hw, hw, hw, hw, 1, 1}, .n = n, .cap = (size_t)32 << 20};
     const size_t nx = (size_t)ch * n * hw * hw, nw = (size_t)ch * ch * 9;
     float *w = ab_floats(nw);
     c.x = ab_floats(nx);
