@@ -30,7 +30,11 @@ CFLAGS  ?= -O2 -g
 # featevo's version: `featevo --version`, every tool's --version (tools/cli/cli.c).
 VERSION := 0.5
 # Flags the project needs whatever the user's CFLAGS say.
-FE_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L \
+# A function used without its declaration is an error, not a warning: a build run
+# before setup-debian.sh had switched cblas.h to OpenBLAS's took
+# openblas_get_corename() as returning int, and every tool crashed on the cut pointer.
+FE_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration \
+             -D_POSIX_C_SOURCE=200809L \
              -fopenmp -Itools/cli -Itools/lib -Itools/nn $(shell pkg-config --cflags libpng 2>/dev/null)
 # The layers' own loops run on OpenMP threads; OpenBLAS's OpenMP build shares that
 # thread pool, where the default pthread build would spin its own threads against
