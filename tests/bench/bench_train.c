@@ -394,15 +394,18 @@ int main(int argc, char **argv)
     const char *model = "resnet18";
     const char *precision = "fp32";
     int batch = 512, steps = 3, threads = 0, train_only = 0, eval_only = 0, gemms = 0,
-        layers = 0;
+        layers = 0, plain = 0;
     double col_mfloats = 0;     /* Winograd/im2col chunk scratch; 0: the model's default */
     for (int i = 1; i < argc; i += 2) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bench_train [--model lenet5|resnet18] [--batch B] [--steps S] [--threads T]\n"
                    "                   [--train-only 1 | --eval-only 1] [--precision fp32|bf16]\n"
-                   "                   [--col-mfloats M] [--gemms 1 | --layers 1]\n"
+                   "                   [--col-mfloats M] [--plain-layout 1] [--gemms 1 | --layers 1]\n"
                    "Times S training steps and S evaluation passes on synthetic batches and prints\n"
-                   "one line of key=value pairs (images/s, GFLOP/s, share of the FMA peak, RSS).\n");
+                   "one line of key=value pairs (images/s, GFLOP/s, share of the FMA peak, RSS).\n"
+                   "--plain-layout 1 keeps every activation [C][N][H][W] (the layout the analysis\n"
+                   "tools use; in bf16 the convolutions then run on fe_gemm_bf16, AMX tiles where\n"
+                   "the CPU has them), in place of the blocked layout the trainer uses.\n");
             return 0;
         }
         if (i + 1 == argc) { fprintf(stderr, "bench_train: %s needs a value\n", argv[i]); return 2; }
@@ -415,6 +418,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--gemms")) gemms = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--layers")) layers = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--precision")) precision = argv[i + 1];
+        else if (!strcmp(argv[i], "--plain-layout")) plain = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--col-mfloats")) {
             char *end;
             col_mfloats = strtod(argv[i + 1], &end);
@@ -433,7 +437,8 @@ int main(int argc, char **argv)
     }
     const int bf16 = !strcmp(precision, "bf16");
     const fe_model_opts mode = {.precision = bf16 ? FE_PREC_BF16 : FE_PREC_FP32,
-                                .col_floats = (size_t)(col_mfloats * 1048576.0)};
+                                .col_floats = (size_t)(col_mfloats * 1048576.0),
+                                .plain_layout = plain};
     fe_err err;
     if (fe_arch_supports(arch, &mode, &err)) {
         fprintf(stderr, "bench_train: --precision bf16: %s\n", err.msg);
