@@ -1184,7 +1184,8 @@ static void test_conv_blocked(void **state)
  * columns astride two of the GEMM's 32-column strips), K over the GEMM's
  * 256-row blocks (a block from the middle of a channel's rows), dw shared
  * among the threads by rows (K < cout), and on 3 threads one or two image
- * blocks, each cut into runs of channels for dx.  (Kept small: test_layers
+ * blocks, each cut into runs of channels for dx; dx with W^T copied into
+ * col and with W read in place.  (Kept small: test_layers
  * also runs under valgrind in make test.) */
 static void test_conv_implicit(void **state)
 {
@@ -1252,6 +1253,17 @@ static void test_conv_implicit(void **state)
                 if (memcmp(dx + j, dxref + j, sizeof(float)))
                     fail_msg("%s: dx[%zu] is %.9g, col2im's %.9g", name, j, (double)dx[j],
                              (double)dxref[j]);
+            /* That dx read W^T copied into col; with one float less of col,
+             * the products read W in place: the same bits again. */
+            const size_t wt_cap = (size_t)nt * K * 32 + (size_t)K * g.cout;
+            assert_true(cap >= wt_cap);
+            for (size_t j = 0; j < nx; j++)
+                dx[j] = (float)((j * 7919) % 1000) * 1e-3f - 0.5f;
+            conv2d_backward_sgemm(&g, n, x, w, dy, NULL, dx, 1, col, wt_cap - 1, mask);
+            for (size_t j = 0; j < nx; j++)
+                if (memcmp(dx + j, dxref + j, sizeof(float)))
+                    fail_msg("%s: dx[%zu] with W in place is %.9g, col2im's %.9g", name, j,
+                             (double)dx[j], (double)dxref[j]);
             free(x); free(w); free(dy); free(y); free(yref); free(dw); free(dwref); free(col);
             free(dx); free(dxref); free(mask);
         }

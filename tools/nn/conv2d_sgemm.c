@@ -17,6 +17,7 @@
  * same bits); the forward needs no chunks.  The input gradient still makes
  * the matrix's gradient (a chunk of it in col) and scatters it (col2im_add). */
 #include <string.h>
+#include <unistd.h>
 #include "layers.h"
 #include "sgemm.h"
 #include "threads.h"
@@ -226,38 +227,77 @@ static void scatter_cols(const conv_geom *g, int n_total, int i0, int ci0, int c
 }
 
 /* The input gradient with y blocked, without the patch matrix's gradient in
- * memory: the work is shared among the threads as image blocks (whose dx no
- * other block touches), each cut into `groups` runs of input channels when
- * the blocks are fewer than the threads (batch 16: one block).  For a block
- * and its channels, a thread makes the gradient columns 32 at a time from the
- * last (W^T dy, those rows, by fe_sgemm into its slice of col) and adds each
- * to dx at once (scatter_cols), then applies the mask.  The same sums as W^T
- * dy over a chunk then col2im_add: the same bits.  Returns 0 (and does
- * nothing) when col cannot hold a K x 32 slice per thread. */
+ * memory: the work is shared among the threads as (run of input channels,
+ * image block) items, the runs outermost; a block's dx is touched by no other
+ * block, a channel's by no other run.  For an item, a thread makes the
+ * gradient columns 32 at a time from the last (W^T dy, the run's rows, by
+ * fe_sgemm into its slice of col) and adds each to dx at once
+ * (scatter_cols), then applies the mask.  The same sums as W^T dy over a
+ * chunk then col2im_add: the same bits, whatever the runs.
+ * - W^T is copied once, [K][cout], where col has room for it: the products'
+ *   rows of op(A) are then contiguous.  Read in place (W transposed, each
+ *   row of op(A) a column of W, K floats apart), ResNet-18's layer4.0.conv1
+ *   product streamed a 9 KiB-strided column per row.
+ * - The runs are as many as the threads need when the blocks are fewer
+ *   (batch 16: one block), and at least enough that a run's rows of W^T take
+ *   half the CPU's L2 or less (sysconf; 256 KiB when it does not say): the
+ *   run's rows then stay in L2 across its blocks, where all of W^T (4.5 MiB
+ *   at layer4.0.conv1) went through the cache once per 32 columns.
+ * On 2 cores of an Intel Xeon with a 2 MiB L2 (2026-12-07, tests/bench/ab.sh
+ * direct HEAD 5, batch 512, two runs) the three 3x3 stride-2 convs' input
+ * gradients took 79 -> 71, 81-83 -> 58-59 and 107-109 -> 65-69 ms with both
+ * (W^T alone: 84 -> 79, 87 -> 70, 109 -> 76; runs of 256 or 512 KiB in place
+ * of 1 MiB: 75-77 ms at layer4), the 1x1 ones within 1 ms.  The same bits in
+ * every run.  With the AVX2 kernel forced on that CPU (a throwaway edit of
+ * sgemm.c's kernel order): 108 -> 101, 113 -> 88 and 148 -> 107 ms.  Not
+ * measured on a CPU without AVX-512 (a Zen 3's L2 is 512 KiB).
+ * Returns 0 (and does nothing) when col cannot hold a K x 32 slice per thread. */
+static size_t dx_run_bytes(void)
+{
+    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return l2 >= 128 * 1024 ? (size_t)l2 / 2 : 256 * 1024;
+}
+
 static int dx_implicit(const conv_geom *g, int n, const float *w, const float *dy, float *dx,
                        float *col, size_t col_cap, const float *mask)
 {
     const int kk = g->k * g->k, K = g->cin * kk, blocks = (n + FE_NB - 1) / FE_NB;
     const int nt = omp_get_max_threads();
     int groups = blocks >= nt ? 1 : (nt + blocks - 1) / blocks;
+    const size_t wbytes = sizeof(float) * (size_t)K * g->cout, run = dx_run_bytes();
+    if ((size_t)groups * run < wbytes)
+        groups = (int)((wbytes + run - 1) / run);
     if (groups > g->cin)
         groups = g->cin;
     const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw, hw = (size_t)g->h * g->w;
     if (!g->by || col_cap < (size_t)nt * K * NR)
         return 0;
+    float *wt = col_cap >= (size_t)nt * K * NR + (size_t)K * g->cout ? col + (size_t)nt * K * NR
+                                                                    : NULL;
     #pragma omp parallel
     {
         float *s = col + (size_t)omp_get_thread_num() * K * NR;
+        if (wt) {                                   /* W^T, 16 of its rows at a time */
+            #pragma omp for schedule(static)
+            for (int r0 = 0; r0 < K; r0 += 16)
+                for (int co = 0; co < g->cout; co++)
+                    for (int r = r0; r < r0 + 16 && r < K; r++)
+                        wt[(size_t)r * g->cout + co] = w[(size_t)co * K + r];
+        }
         #pragma omp for schedule(static)
         for (int item = 0; item < blocks * groups; item++) {
-            const int b = item / groups, gi = item % groups;
+            const int gi = item / blocks, b = item % blocks;
             const int ci0 = g->cin * gi / groups, ci1 = g->cin * (gi + 1) / groups;
             const int i0 = b * FE_NB, wb = fe_blk_w(n, i0), cols = (int)ohw * wb;
             const float *dyb = dy + (size_t)i0 * ohw;          /* the block's first column */
             for (int c0 = (cols - 1) / NR * NR; c0 >= 0; c0 -= NR) {
                 const int nr = cols - c0 < NR ? cols - c0 : NR;
-                fe_sgemm(1, 0, (ci1 - ci0) * kk, nr, g->cout, w + (size_t)ci0 * kk, K, dyb + c0,
-                         (int)ldy, 0, s, NR, NULL);
+                if (wt)
+                    fe_sgemm(0, 0, (ci1 - ci0) * kk, nr, g->cout, wt + (size_t)ci0 * kk * g->cout,
+                             g->cout, dyb + c0, (int)ldy, 0, s, NR, NULL);
+                else
+                    fe_sgemm(1, 0, (ci1 - ci0) * kk, nr, g->cout, w + (size_t)ci0 * kk, K, dyb + c0,
+                             (int)ldy, 0, s, NR, NULL);
                 scatter_cols(g, n, i0, ci0, ci1, c0, nr, s, dx);
             }
             if (mask)
