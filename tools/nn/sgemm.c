@@ -276,14 +276,16 @@ static void pack_bt_avx2(const float *b, size_t ldb, int j0, int nr, int p0, int
 static inline void fetch_t0(const void *p) { __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p)); }
 static inline void fetch_t1(const void *p) { __asm__ volatile("prefetcht1 %0" : : "m"(*(const char *)p)); }
 
-/* With op(B) = b^T packed, the AVX-512 kernel's gemm() asks for the next
+/* With op(B) = b^T packed, the vector kernels' gemm() asks for the next
  * block's lines of b into L2 (the next columns at this k block, or the first
  * at the next), to be there when pack_bt_avx2 reads them: b's 32 rows per
  * block, each read 1 KiB at a time, are more streams than the hardware
  * prefetchers follow.  ab.sh sgemm HEAD 40 (2026-12-07, the Intel Xeon of
  * the note above kernel_avx512_full), three runs: layer1's weight-gradient
  * product (64 x 64 x 7056) 1.18-1.36x faster, layer2's 1.05-1.07x, the larger
- * ones 1.00-1.02x; the same bits.  (Fetching op(A)'s rows for the
+ * ones 1.00-1.02x; the same bits.  With the AVX2 kernel forced there (a
+ * throwaway edit of the kernel order, both builds), two runs: 1.30x, 1.08-1.10x,
+ * 1.04-1.10x.  Not measured on a CPU without AVX-512.  (Fetching op(A)'s rows for the
  * next k block as well added 0-4% to these and cost 4% on 512 x 512 x 512
  * with A transposed: not kept.) */
 static void fetch_next_bt(const float *b, int ldb, int n, int k, int j0, int p0)
@@ -346,7 +348,7 @@ static void gemm(kernel_fn *kern, int trans_a, int trans_b, int m, int n, int k,
                 bs->pack(bs->ctx, bj0 + j0, nr, p0, kc, pack);
             else if (trans_b) {
                 (vec ? pack_bt_avx2 : pack_bt)(b, (size_t)ldb, j0, nr, p0, kc, pack);
-                if (kern == kernel_avx512)
+                if (vec)
                     fetch_next_bt(b, ldb, n, k, j0, p0);
             }
             else if (copy_b)
