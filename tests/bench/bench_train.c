@@ -499,12 +499,14 @@ int main(int argc, char **argv)
     double train_flops = 3 * fwd - first;       /* forward, dW, dX (none for the input) */
     double ips_train = batch * steps / t_train;
     if (eval_only) {
-        printf("impl=featevo model=%s precision=%s batch=%d threads=%d eval_img_s=%.1f\n", model,
-               precision, batch, threads, batch * steps / t_eval);
+        printf("impl=featevo model=%s precision=%s layout=%s batch=%d threads=%d eval_img_s=%.1f\n",
+               model, precision, m->blocked ? "blocked" : "plain", batch, threads,
+               batch * steps / t_eval);
         goto done;
     }
-    printf("impl=featevo model=%s precision=%s batch=%d threads=%d train_img_s=%.1f "
-           "train_time_pct_fwd_bwd_step=%.0f/%.0f/%.0f", model, precision, batch, threads, ips_train,
+    printf("impl=featevo model=%s precision=%s layout=%s batch=%d threads=%d train_img_s=%.1f "
+           "train_time_pct_fwd_bwd_step=%.0f/%.0f/%.0f", model, precision,
+           m->blocked ? "blocked" : "plain", batch, threads, ips_train,
            100 * t_fwd / t_train, 100 * t_bwd / t_train, 100 * (t_train - t_fwd - t_bwd) / t_train);
     if (!train_only) {
         struct rusage ru;

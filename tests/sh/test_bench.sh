@@ -40,6 +40,7 @@ if [[ $(get fma_isa "$line") == none ]]; then
     echo "SKIPPED: this CPU has neither AVX-512 nor AVX2+FMA: no FMA peak to measure"
     exit 77
 fi
+[[ $(get layout "$line") == blocked ]] || fail "resnet18: not layout=blocked by default: $line"
 [[ $(get train_gflop_img "$line") == 2.734 ]] || fail "resnet18 direct training GFLOP/image $(get train_gflop_img "$line"), not 2.734"
 [[ $(get exec_eval_gflop_img "$line") == 0.334754 ]] || fail "resnet18 executed forward GFLOP/image $(get exec_eval_gflop_img "$line"), not 0.334754"
 [[ $(get exec_train_gflop_img "$line") == 1.003358 ]] || fail "resnet18 executed training GFLOP/image $(get exec_train_gflop_img "$line"), not 1.003358"
@@ -67,6 +68,21 @@ if grep -q avx512_bf16 /proc/cpuinfo; then
     line=$("$bt" --model resnet18 --batch 2 --steps 1 --threads 1 --precision bf16)
     [[ -n $(get train_img_s "$line") && -z $(get ceiling_train_img_s "$line") ]] ||
         fail "bf16: a float32 ceiling printed, or no speed: $line"
+fi
+# --plain-layout 1 (every activation [C][N][H][W]): the same algorithms, so the same
+# executed arithmetic; in bf16, where the CPU has it, a speed and no float32 ceiling.
+# Plain pass only: the unit tests run the plain layout under ASan.
+if [[ $(basename "$FE_BUILD") != asan ]]; then
+    line=$("$bt" --model resnet18 --batch 2 --steps 1 --threads 1 --plain-layout 1)
+    [[ $(get layout "$line") == plain && $(get exec_train_gflop_img "$line") == 1.003358 &&
+       -n $(get train_img_s "$line") ]] ||
+        fail "--plain-layout 1: not layout=plain, executed $(get exec_train_gflop_img "$line") GFLOP/image (1.003358), or no speed: $line"
+    if grep -q avx512_bf16 /proc/cpuinfo; then
+        line=$("$bt" --model resnet18 --batch 2 --steps 1 --threads 1 --plain-layout 1 --precision bf16)
+        [[ $(get layout "$line") == plain && -n $(get train_img_s "$line") &&
+           -z $(get ceiling_train_img_s "$line") ]] ||
+            fail "--plain-layout 1 --precision bf16: not layout=plain, a float32 ceiling printed, or no speed: $line"
+    fi
 fi
 # the Winograd products (--gemms 1): a line for each of the 8 shapes, every speed measured
 out=$("$bt" --gemms 1 --threads 1)
@@ -123,4 +139,4 @@ else
     echo "test_bench: ab.sh SKIPPED: not a git checkout"
     ab="(ab.sh skipped)"
 fi
-echo "test_bench: usage, resnet18/lenet5 executed and direct arithmetic as worked out by hand, --gemms 1, --layers 1, $ab"
+echo "test_bench: usage, resnet18/lenet5 executed and direct arithmetic as worked out by hand, --plain-layout 1 (plain pass), --gemms 1, --layers 1, $ab"
