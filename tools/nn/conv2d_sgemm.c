@@ -234,8 +234,10 @@ static void scatter_cols(const conv_geom *g, int n_total, int i0, int ci0, int c
  * fe_sgemm into its slice of col) and adds each to dx at once
  * (scatter_cols), then applies the mask.  The same sums as W^T dy over a
  * chunk then col2im_add: the same bits, whatever the runs.
- * - W^T is copied once, [K][cout], where col has room for it: the products'
- *   rows of op(A) are then contiguous.  Read in place (W transposed, each
+ * - W^T is copied once, [K][cout], where col has room for it and the batch
+ *   has 128 columns or more: the products' rows of op(A) are then contiguous.
+ *   (At 64 columns, layer4.0.conv1 at batch 4, the copy cost more than it
+ *   saved: 0.9 -> 1.2 ms.)  Read in place (W transposed, each
  *   row of op(A) a column of W, K floats apart), ResNet-18's layer4.0.conv1
  *   product streamed a 9 KiB-strided column per row.
  * - The runs are as many as the threads need when the blocks are fewer
@@ -272,8 +274,8 @@ static int dx_implicit(const conv_geom *g, int n, const float *w, const float *d
     const size_t ohw = (size_t)g->oh * g->ow, ldy = (size_t)n * ohw, hw = (size_t)g->h * g->w;
     if (!g->by || col_cap < (size_t)nt * K * NR)
         return 0;
-    float *wt = col_cap >= (size_t)nt * K * NR + (size_t)K * g->cout ? col + (size_t)nt * K * NR
-                                                                    : NULL;
+    float *wt = ldy >= 4 * NR && col_cap >= (size_t)nt * K * NR + (size_t)K * g->cout
+                    ? col + (size_t)nt * K * NR : NULL;
     #pragma omp parallel
     {
         float *s = col + (size_t)omp_get_thread_num() * K * NR;
