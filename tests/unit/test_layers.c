@@ -1064,6 +1064,25 @@ static void test_conv_algos(void **state)
         fprintf(stderr, "test_conv_algos: %d rows, %d cases\n", rows, cases);
 }
 
+/* bf16-winograd2 fuses its products with the inverse transforms only where
+ * the 16 planes of U take at most 1 MiB (winograd2_bf16.c); above that (192
+ * channels: 1.2 MiB) it stores M and dV and transforms them after.  That path,
+ * which ResNet-18's layer3 and layer4 take, on the portable kernels (every
+ * CPU) and on AVX512_BF16 where the CPU has it: 17 images, a partial block;
+ * 3x2 maps, a partial tile in each direction. */
+static void test_conv_wino2_unfused(void **state)
+{
+    const fe_conv_algo *rows[] = {&fe_conv_bf16_wino2_portable, &fe_conv_bf16_wino2};
+    for (int i = 0; i < 2; i++) {
+        if (rows[i]->available && !rows[i]->available()) {
+            fprintf(stderr, "test_conv_wino2_unfused: SKIPPED row %s: this CPU does not run it\n",
+                    rows[i]->name);
+            continue;
+        }
+        algo_case(rows[i], 192, 192, 3, 1, 1, 3, 2, 17, 0, 1);
+    }
+}
+
 /* The blocked layout (layers.h) against the plain one, row by row: the same
  * conv on the same values, x, dy and the mask packed into blocks, the results
  * unpacked.  Batches with a partial block (5, 21), and scratch for one block
@@ -2195,6 +2214,7 @@ int main(void)
         cmocka_unit_test(test_conv_bf16_blocked_kernels),
         cmocka_unit_test(test_conv_bf16_threads),
         cmocka_unit_test(test_conv_algos),
+        cmocka_unit_test(test_conv_wino2_unfused),
         cmocka_unit_test(test_conv_blocked),
         cmocka_unit_test(test_conv_implicit),
         cmocka_unit_test(test_avgpool_blocked),

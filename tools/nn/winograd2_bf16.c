@@ -19,19 +19,19 @@
  * The transforms run in float32; U, V and dM are rounded to bf16 (to nearest
  * even) once, into copies the micro-kernels of bf16_kernels.c read in place:
  * the products M and dV by the tile kernel (pairs along the channels summed,
- * lanes = 16 images, 6 channels x 4 tiles a call), dU by the weight-gradient
- * kernel (pairs along the images, lanes = 16 output channels).  Per chunk of
- * NB2 blocks of 16 images:
+ * lanes = 16 images, 6 channels x 4 tiles a call), each group of 16 tiles
+ * inverse-transformed as soon as it is made (fused_pass: M and dV never reach
+ * memory), dU by the weight-gradient kernel (pairs along the images, lanes =
+ * 16 output channels).  Per chunk of NB2 blocks of 16 images:
  *   Vp  [16][cin/2][block][TH][TWr][16]   V, channel pairs (forward)
- *   M   [16][cout][images][TH][TW]        float32, blocked (forward)
  *   dMp [16][cout/2][block][TH][TWr][16]  dM, channel pairs (dx)
- *   dV  [16][cin][images][TH][TW]         float32, blocked (dx)
  *   Vq  [16][cin][block][TH][TW][8]       V, image pairs (dw)
  *   dMT [16][block][TH*TW][8][cout64]     dM, image pairs, channels innermost (dw)
  * TH x TW tiles per image (TW rounded up to 4 in the pair copies, zeros).
  * Each output element is summed in a fixed order by one thread. */
 #include "bf16_blocked.h"
 #include "clones.h"
+#include "threads.h"
 
 #define NB2 2            /* blocks of 16 images per chunk */
 
@@ -42,7 +42,8 @@ int wino2_bf16_applies(const conv_geom *g)
 
 typedef struct {
     int th, tw, twr, c2, co2, k6, co64;
-    size_t vp, m, dmp, dv, vq, dmt;     /* words (or floats) per block of each copy */
+    int fuse;                           /* products fused with the inverse transforms */
+    size_t vp, dmp, vq, dmt, mv;        /* words (floats) per block of each copy */
 } plan2;
 
 static void plan2_of(const conv_geom *g, plan2 *P)
@@ -56,11 +57,17 @@ static void plan2_of(const conv_geom *g, plan2 *P)
     P->co64 = fe_up(g->cout, CV);
     const size_t t = (size_t)P->th * P->tw, tr = (size_t)P->th * P->twr;
     P->vp = 16 * (size_t)P->c2 * tr * 16;
-    P->m = 16 * (size_t)g->cout * FE_NB * t;
     P->dmp = 16 * (size_t)P->co2 * tr * 16;
-    P->dv = 16 * (size_t)g->cin * FE_NB * t;
     P->vq = 16 * (size_t)g->cin * t * 8;
     P->dmt = 16 * t * 8 * (size_t)P->co64;
+    /* fused where the 16 planes of U take at most 1 MiB, a Zen 5's L2 (ResNet-18's
+     * layer1 and layer2: 132 and 528 KiB).  Layer3's and layer4's take 2 and 8
+     * MiB: fused they would stream through the caches once per 4 tiles, and
+     * layer4 ran 1.7x slower so (tests/bench/README.md).  Fixed, not read off
+     * the CPU, so that the tests know which path a shape takes. */
+    const int c = g->cin > g->cout ? g->cin : g->cout;
+    P->fuse = 16.0 * fe_up(c, MR) * ((c + 1) / 2) * 4 <= 1024 * 1024;
+    P->mv = P->fuse ? 0 : 16 * (size_t)c * FE_NB * t;   /* M or dV, float32 */
 }
 
 typedef struct {
@@ -68,24 +75,22 @@ typedef struct {
     int *off;
     float *dut;
     uint32_t *c0;       /* the chunk's first copy (Vp, dMp or Vq) */
-    float *c1;          /* its second (M, dV or dMT) */
+    float *c1;          /* its second (dMT, or unfused M or dV) */
 } carved2;
 
 static void sizes2(const conv_geom *g, const plan2 *P, size_t part[5])
 {
     const size_t a_fwd = 16 * (size_t)fe_up(g->cout, MR) * P->c2,
                  a_bwd = 16 * (size_t)fe_up(g->cin, MR) * P->co2;
-    size_t first = P->vp > P->dmp ? P->vp : P->dmp, second = P->m > P->dv ? P->m : P->dv;
+    size_t first = P->vp > P->dmp ? P->vp : P->dmp;
     if (P->vq > first)
         first = P->vq;
-    if (P->dmt > second)
-        second = P->dmt;
     part[0] = a_fwd > a_bwd ? a_fwd : a_bwd;
     part[1] = (size_t)(P->c2 > P->co2 ? (P->c2 > P->k6 ? P->c2 : P->k6)
                                       : (P->co2 > P->k6 ? P->co2 : P->k6));
     part[2] = 16 * (size_t)P->k6 * P->co64;
     part[3] = first * NB2;
-    part[4] = second * NB2;
+    part[4] = (P->dmt > P->mv ? P->dmt : P->mv) * NB2;
 }
 
 size_t wino2_bf16_scratch_floats(const conv_geom *g)
@@ -312,45 +317,190 @@ static void pack_u(const conv_geom *g, const float *w, int transposed, uint32_t 
         }
 }
 
-/* Y = A^T M A for blocks [b0, b0+nbc) (M: the chunk's on images), into y. */
-FE_CLONES static void out_transform(const conv_geom *g, const plan2 *P, int n, const float *M,
-                                    int on, int b0, int nbc, float *y)
+/* Y = A^T M A of one 2x2 output tile (th, tw), M[xi] the 16 lanes at m + xi * xs,
+ * into the block's plane o (wl images). */
+static inline __attribute__((always_inline)) void
+y_tile(const conv_geom *g, const float *m, size_t xs, int th, int tw, int wl, float *o)
 {
+    float s[4][2][FE_NB];
+    for (int a = 0; a < 4; a++)
+        for (int l = 0; l < FE_NB; l++) {
+            const float *m0 = m + (a * 4) * xs, *m1 = m0 + xs, *m2 = m1 + xs, *m3 = m2 + xs;
+            s[a][0][l] = m0[l] + m1[l] + m2[l];
+            s[a][1][l] = m1[l] - m2[l] - m3[l];
+        }
+    for (int c = 0; c < 2; c++) {
+        const int ow = 2 * tw + c;
+        for (int r = 0; r < 2; r++) {
+            const int oh = 2 * th + r;
+            if (oh >= g->h || ow >= g->w)
+                continue;
+            float *dst = o + ((size_t)oh * g->w + ow) * wl;
+            for (int l = 0; l < wl; l++)
+                dst[l] = r == 0 ? s[0][c][l] + s[1][c][l] + s[2][c][l]
+                                : s[1][c][l] - s[2][c][l] - s[3][c][l];
+        }
+    }
+}
+
+/* dd = B dV B^T of one 4x4 input tile (th, tw), dV[xi] the 16 lanes at v + xi * xs,
+ * added into the block's plane o (wl images). */
+static inline __attribute__((always_inline)) void
+dd_tile(const conv_geom *g, const float *v, size_t xs, int th, int tw, int wl, float *o)
+{
+    float s[4][4][FE_NB];
+    for (int b = 0; b < 4; b++)                     /* rows, then columns */
+        for (int l = 0; l < FE_NB; l++) {
+            const float v0 = v[b * xs + l], v1 = v[(4 + b) * xs + l], v2 = v[(8 + b) * xs + l],
+                        v3 = v[(12 + b) * xs + l];
+            s[0][b][l] = v0;
+            s[1][b][l] = v1 - v2 + v3;
+            s[2][b][l] = -v0 + v1 + v2;
+            s[3][b][l] = -v3;
+        }
+    for (int a = 0; a < 4; a++) {
+        const int r = 2 * th - 1 + a;
+        if (r < 0 || r >= g->h)
+            continue;
+        float dd[4][FE_NB];
+        for (int l = 0; l < FE_NB; l++) {
+            dd[0][l] = s[a][0][l];
+            dd[1][l] = s[a][1][l] - s[a][2][l] + s[a][3][l];
+            dd[2][l] = -s[a][0][l] + s[a][1][l] + s[a][2][l];
+            dd[3][l] = -s[a][3][l];
+        }
+        for (int b = 0; b < 4; b++) {
+            const int c = 2 * tw - 1 + b;
+            if (c < 0 || c >= g->w)
+                continue;
+            float *dst = o + ((size_t)r * g->w + c) * wl;
+            for (int l = 0; l < wl; l++)
+                dst[l] += dd[b][l];
+        }
+    }
+}
+
+/* The 16 products of blocks [b0, b0+nbc) fused with their inverse transform:
+ * the forward's M = U V and Y = A^T M A (stored into y), or the input
+ * gradient's dV = U^T dM and dd = B dV B^T (added into dx).  Per tile row, 4
+ * tiles and 6 channels, the tile kernel makes the 16 planes' tiles t[xi] (24
+ * KiB, in L1) and they are transformed at once, so M and dV never go through
+ * memory.  The items (block, 6 channels) are cut into one contiguous range per
+ * thread; a thread goes through its range's tile rows, then 4 tiles, then
+ * channels, so the rows of the copy B it reads stay in its caches across the
+ * channels, and every element of dx is summed by one thread in the order of
+ * the tiles (row-major), whatever the thread count. */
+typedef struct {
+    int m, ntaps;           /* rows (cout forward, cin input gradient); channel pairs */
+    const uint32_t *a;      /* the 16 planes' A, a_step words apart */
+    size_t a_step;
+    const int *off;
+    const uint32_t *b;      /* the chunk's copy, b_step words a plane */
+    size_t b_step;
+    float *out;             /* y or dx, blocked, the whole batch */
+    int dx, accumulate;     /* input gradient: add into out (zeroed first unless accumulate) */
+    const float *mask;      /* input gradient: then out = 0 where mask <= 0 */
+} fused2;
+
+FE_CLONES static void fused_pass(const conv_geom *g, const plan2 *P, const fused2 *F, int n,
+                                 int b0, int nbc, kern_tile tile)
+{
+    const int groups = (F->m + MR - 1) / MR, items = nbc * groups;
+    const size_t hw = (size_t)g->h * g->w;
+    #pragma omp parallel
+    {
+        const int nt = omp_get_num_threads(), id = omp_get_thread_num(),
+                  lo = (int)((long)items * id / nt), hi = (int)((long)items * (id + 1) / nt);
+        float t[16][MR * NP * 16] __attribute__((aligned(64)));
+        for (int bb = lo / groups; bb < nbc && bb * groups < hi; bb++) {
+            const int g0 = lo > bb * groups ? lo - bb * groups : 0,
+                      g1 = hi < (bb + 1) * groups ? hi - bb * groups : groups,
+                      i0 = (b0 + bb) * FE_NB, wl = fe_blk_w(n, i0),
+                      c0 = g0 * MR, c1 = g1 * MR < F->m ? g1 * MR : F->m;
+            float *base = F->out + (size_t)i0 * hw;         /* channel ch: + ch * n * hw */
+            if (F->dx && !F->accumulate)
+                for (int ch = c0; ch < c1; ch++)
+                    memset(base + (size_t)ch * n * hw, 0, sizeof(float) * hw * wl);
+            for (int r = 0; r < P->th; r++)
+                for (int c = 0; c < P->tw; c += NP)
+                    for (int gi = g0; gi < g1; gi++) {
+                        const int m0 = gi * MR;
+                        const uint32_t *b = F->b + (((size_t)bb * P->th + r) * P->twr + c) * 16;
+                        for (int xi = 0; xi < 16; xi++)
+                            tile(F->ntaps, F->a + xi * F->a_step + (size_t)m0 * F->ntaps, F->off,
+                                 b + xi * F->b_step, 16, t[xi]);
+                        for (int i = 0; i < MR && m0 + i < F->m; i++)
+                            for (int j = 0; j < NP && c + j < P->tw; j++) {
+                                float *o = base + (size_t)(m0 + i) * n * hw;
+                                const int tw = c + j, k = (i * NP + j) * 16;
+                                if (F->dx)
+                                    dd_tile(g, t[0] + k, MR * NP * 16, r, tw, wl, o);
+                                else
+                                    y_tile(g, t[0] + k, MR * NP * 16, r, tw, wl, o);
+                            }
+                    }
+            if (F->dx && F->mask)
+                for (int ch = c0; ch < c1; ch++) {
+                    const size_t o = (size_t)ch * n * hw + (size_t)i0 * hw;
+                    float *db = F->out + o;
+                    for (size_t q = 0; q < hw * wl; q++)
+                        db[q] = F->mask[o + q] > 0.0f ? db[q] : 0.0f;
+                }
+        }
+    }
+}
+
+/* The same, unfused, where U's 16 planes do not fit in L2: the tile kernel
+ * runs over one plane at a time, so that its U stays in the caches across the
+ * chunk's tiles, into buf ([16][m][images][TH][TW], blocked), and the inverse
+ * transforms read it back.  The same bits as fused_pass. */
+FE_CLONES static void unfused_pass(const conv_geom *g, const plan2 *P, const fused2 *F, int n,
+                                   int b0, int nbc, float *buf, kern_tile tile)
+{
+    const int i0 = b0 * FE_NB, on = n - i0 < nbc * FE_NB ? n - i0 : nbc * FE_NB;
     const size_t hw = (size_t)g->h * g->w, t = (size_t)P->th * P->tw,
-                 mplane = (size_t)g->cout * on * t;
+                 mplane = (size_t)F->m * on * t;
+    const bf16_pass p = {.m = F->m, .ntaps = F->ntaps, .a = F->a, .off = F->off, .b = F->b,
+                         .bh = P->th, .bw = P->twr, .brs = 1, .bstep = 16, .rows = P->th,
+                         .cols = P->tw, .rs = 1, .cs = 1, .out = buf, .on = on, .oi0 = i0,
+                         .oh = P->th, .ow = P->tw, .blk = 1, .nsub = 16, .a_step = F->a_step,
+                         .b_step = F->b_step, .out_step = mplane};
+    bf16_run_pass(&p, n, b0, nbc, tile);
     #pragma omp parallel for collapse(2) schedule(static)
-    for (int co = 0; co < g->cout; co++)
+    for (int ch = 0; ch < F->m; ch++)
         for (int bb = 0; bb < nbc; bb++) {
-            const blk_view mv = view(M, co, on, bb, t, 1);
+            const blk_view mv = view(buf, ch, on, bb, t, 1);
             const int wl = mv.w;
-            float *yb = y + ((size_t)co * n + (size_t)(b0 + bb) * FE_NB) * hw;
+            const size_t o = ((size_t)ch * n + (size_t)(b0 + bb) * FE_NB) * hw;
+            float *ob = F->out + o;
+            if (F->dx && !F->accumulate)
+                memset(ob, 0, sizeof(float) * hw * wl);
             for (int th = 0; th < P->th; th++)
                 for (int tw = 0; tw < P->tw; tw++) {
-                    float m[16][FE_NB], s[4][2][FE_NB];
+                    float m[16][FE_NB];
                     for (int xi = 0; xi < 16; xi++) {
                         const blk_view mx = {.base = mv.base + xi * mplane, .lane = 1,
                                              .pix = (size_t)wl, .w = wl};
                         lanes16(&mx, (size_t)th * P->tw + tw, m[xi]);
                     }
-                    for (int a = 0; a < 4; a++)
-                        for (int l = 0; l < FE_NB; l++) {
-                            s[a][0][l] = m[a * 4][l] + m[a * 4 + 1][l] + m[a * 4 + 2][l];
-                            s[a][1][l] = m[a * 4 + 1][l] - m[a * 4 + 2][l] - m[a * 4 + 3][l];
-                        }
-                    for (int c = 0; c < 2; c++) {
-                        const int ow = 2 * tw + c;
-                        for (int r = 0; r < 2; r++) {
-                            const int oh = 2 * th + r;
-                            if (oh >= g->h || ow >= g->w)
-                                continue;
-                            float *dst = yb + ((size_t)oh * g->w + ow) * wl;
-                            for (int l = 0; l < wl; l++)
-                                dst[l] = r == 0 ? s[0][c][l] + s[1][c][l] + s[2][c][l]
-                                                : s[1][c][l] - s[2][c][l] - s[3][c][l];
-                        }
-                    }
+                    if (F->dx)
+                        dd_tile(g, m[0], FE_NB, th, tw, wl, ob);
+                    else
+                        y_tile(g, m[0], FE_NB, th, tw, wl, ob);
                 }
+            if (F->dx && F->mask)
+                for (size_t q = 0; q < hw * wl; q++)
+                    ob[q] = F->mask[o + q] > 0.0f ? ob[q] : 0.0f;
         }
+}
+
+static void products(const conv_geom *g, const plan2 *P, const fused2 *F, int n, int b0, int nbc,
+                     float *buf, kern_tile tile)
+{
+    if (P->fuse)
+        fused_pass(g, P, F, n, b0, nbc, tile);
+    else
+        unfused_pass(g, P, F, n, b0, nbc, buf, tile);
 }
 
 void wino2_bf16_forward(const conv_geom *g, int n, const float *x, const float *w, float *y,
@@ -362,21 +512,15 @@ void wino2_bf16_forward(const conv_geom *g, int n, const float *x, const float *
     const bf16_kernels K = bf16_kernels_for(portable);
     pack_u(g, w, 0, S.a);
     const int nb = (n + FE_NB - 1) / FE_NB, m6 = fe_up(g->cout, MR);
-    const size_t t = (size_t)P.th * P.tw;
     for (int b0 = 0; b0 < nb; b0 += NB2) {
-        const int nbc = nb - b0 < NB2 ? nb - b0 : NB2, i0 = b0 * FE_NB,
-                  on = (n - i0 < nbc * FE_NB ? n - i0 : nbc * FE_NB);
-        const size_t vplane = (size_t)P.c2 * nbc * P.th * P.twr * 16, mplane = (size_t)g->cout * on * t;
+        const int nbc = nb - b0 < NB2 ? nb - b0 : NB2;
         copy_tile_pairs(g, &P, n, x, g->cin, 0, b0, nbc, S.c0);
         for (int q = 0; q < P.c2; q++)
             S.off[q] = q * nbc * P.th * P.twr * 16;
-        const bf16_pass p = {.m = g->cout, .ntaps = P.c2, .a = S.a, .off = S.off, .b = S.c0,
-                             .bh = P.th, .bw = P.twr, .brs = 1, .bstep = 16, .rows = P.th,
-                             .cols = P.tw, .rs = 1, .cs = 1, .out = S.c1, .on = on, .oi0 = i0,
-                             .oh = P.th, .ow = P.tw, .blk = 1, .nsub = 16,
-                             .a_step = (size_t)m6 * P.c2, .b_step = vplane, .out_step = mplane};
-        bf16_run_pass(&p, n, b0, nbc, K.tile);           /* the 16 products M = U V */
-        out_transform(g, &P, n, S.c1, on, b0, nbc, y);
+        const fused2 F = {.m = g->cout, .ntaps = P.c2, .a = S.a, .a_step = (size_t)m6 * P.c2,
+                          .off = S.off, .b = S.c0,
+                          .b_step = (size_t)P.c2 * nbc * P.th * P.twr * 16, .out = y};
+        products(g, &P, &F, n, b0, nbc, S.c1, K.tile);  /* M = U V, Y = A^T M A */
     }
 }
 
@@ -408,73 +552,18 @@ static void dw_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int 
 }
 
 /* dx of blocks [b0, b0+nbc): dV = U^T dM, then dd = B dV B^T added into dx. */
-FE_CLONES static void dx_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int n,
-                                const float *dy, float *dx, int accumulate, const float *mask,
-                                int b0, int nbc, kern_tile tile)
+static void dx_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int n,
+                      const float *dy, float *dx, int accumulate, const float *mask,
+                      int b0, int nbc, kern_tile tile)
 {
-    const int i0 = b0 * FE_NB, on = (n - i0 < nbc * FE_NB ? n - i0 : nbc * FE_NB),
-              m6 = fe_up(g->cin, MR);
-    const size_t hw = (size_t)g->h * g->w, t = (size_t)P->th * P->tw,
-                 dplane = (size_t)P->co2 * nbc * P->th * P->twr * 16, vplane = (size_t)g->cin * on * t;
     copy_tile_pairs(g, P, n, dy, g->cout, 1, b0, nbc, S->c0);
     for (int q = 0; q < P->co2; q++)
         S->off[q] = q * nbc * P->th * P->twr * 16;
-    const bf16_pass p = {.m = g->cin, .ntaps = P->co2, .a = S->a, .off = S->off, .b = S->c0,
-                         .bh = P->th, .bw = P->twr, .brs = 1, .bstep = 16, .rows = P->th,
-                         .cols = P->tw, .rs = 1, .cs = 1, .out = S->c1, .on = on, .oi0 = i0,
-                         .oh = P->th, .ow = P->tw, .blk = 1, .nsub = 16,
-                         .a_step = (size_t)m6 * P->co2, .b_step = dplane, .out_step = vplane};
-    bf16_run_pass(&p, n, b0, nbc, tile);                /* the 16 products dV = U^T dM */
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int ci = 0; ci < g->cin; ci++)
-        for (int bb = 0; bb < nbc; bb++) {
-            const blk_view vv = view(S->c1, ci, on, bb, t, 1);
-            const int wl = vv.w;
-            const size_t o = ((size_t)ci * n + (size_t)(b0 + bb) * FE_NB) * hw;
-            float *db = dx + o;
-            if (!accumulate)
-                memset(db, 0, sizeof(float) * hw * wl);
-            for (int th = 0; th < P->th; th++)
-                for (int tw = 0; tw < P->tw; tw++) {
-                    float v[16][FE_NB], s[4][4][FE_NB];
-                    for (int xi = 0; xi < 16; xi++) {
-                        const blk_view vx = {.base = vv.base + xi * vplane, .lane = 1,
-                                             .pix = (size_t)wl, .w = wl};
-                        lanes16(&vx, (size_t)th * P->tw + tw, v[xi]);
-                    }
-                    /* dd = B dV B^T: rows, then columns */
-                    for (int b = 0; b < 4; b++)
-                        for (int l = 0; l < FE_NB; l++) {
-                            s[0][b][l] = v[b][l];
-                            s[1][b][l] = v[4 + b][l] - v[8 + b][l] + v[12 + b][l];
-                            s[2][b][l] = -v[b][l] + v[4 + b][l] + v[8 + b][l];
-                            s[3][b][l] = -v[12 + b][l];
-                        }
-                    for (int a = 0; a < 4; a++) {
-                        const int r = 2 * th - 1 + a;
-                        if (r < 0 || r >= g->h)
-                            continue;
-                        float dd[4][FE_NB];
-                        for (int l = 0; l < FE_NB; l++) {
-                            dd[0][l] = s[a][0][l];
-                            dd[1][l] = s[a][1][l] - s[a][2][l] + s[a][3][l];
-                            dd[2][l] = -s[a][0][l] + s[a][1][l] + s[a][2][l];
-                            dd[3][l] = -s[a][3][l];
-                        }
-                        for (int b = 0; b < 4; b++) {
-                            const int c = 2 * tw - 1 + b;
-                            if (c < 0 || c >= g->w)
-                                continue;
-                            float *dst = db + ((size_t)r * g->w + c) * wl;
-                            for (int l = 0; l < wl; l++)
-                                dst[l] += dd[b][l];
-                        }
-                    }
-                }
-            if (mask)
-                for (size_t i = 0; i < hw * wl; i++)
-                    db[i] = mask[o + i] > 0.0f ? db[i] : 0.0f;
-        }
+    const fused2 F = {.m = g->cin, .ntaps = P->co2, .a = S->a,
+                      .a_step = (size_t)fe_up(g->cin, MR) * P->co2, .off = S->off, .b = S->c0,
+                      .b_step = (size_t)P->co2 * nbc * P->th * P->twr * 16, .out = dx, .dx = 1,
+                      .accumulate = accumulate, .mask = mask};
+    products(g, P, &F, n, b0, nbc, S->c1, tile);
 }
 
 int wino2_bf16_backward(const conv_geom *g, int n, const float *x, const float *w,
