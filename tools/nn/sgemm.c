@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 #include <immintrin.h>
+#include "prefetch.h"
 #include "sgemm.h"
 #include "threads.h"
 #include "transpose8_avx2.h"
@@ -268,13 +269,6 @@ static void pack_bt_avx2(const float *b, size_t ldb, int j0, int nr, int p0, int
     if (j < nr)                                /* the last columns, one at a time */
         pack_bt(b, ldb, j0 + j, nr - j, p0, kc, bp + j);
 }
-
-/* A prefetch into L1 (t0) or L2 (t1) that the compiler keeps: GCC 12 takes a
- * function whose only statements are __builtin_prefetch for one without
- * effects and drops its calls (fetch_next_bt below vanished from the object
- * code, and its measured gain with it). */
-static inline void fetch_t0(const void *p) { __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p)); }
-static inline void fetch_t1(const void *p) { __asm__ volatile("prefetcht1 %0" : : "m"(*(const char *)p)); }
 
 /* With op(B) = b^T packed, the vector kernels' gemm() asks for the next
  * block's lines of b into L2 (the next columns at this k block, or the first
