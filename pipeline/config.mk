@@ -112,14 +112,16 @@ TEST_LIMIT    ?= 0
 # whose vector width this CPU has (the convolutions' kernels differ):
 # - 2 cores of an AMD EPYC Zen 5, AVX-512 (2026-12-06, blocked layout): 271 s of
 #   training at 177 img/s plus about 40 s of evaluation (tests/bench/README.md);
-#   AGOPs 35 s + CNFA rows 15 s;
+#   AGOPs 35 s + CNFA rows 15 s; again on 2026-12-07 (5a4a721, a slower minute):
+#   292 s of training at 165 img/s and 387 s of wall time for the process with two
+#   evaluations, about 340 s an epoch;
 # - 2 cores of an AMD EPYC Zen 3, AVX2 only (the committed make all, 2026-12-07,
 #   results/README.md): a median 497 s of training at 97 img/s plus about 70 s of
 #   evaluation; the analysis stage 2,850 s for 35 epochs' AGOPs and CNFA rows with
 #   the sample-size table (81 s an epoch).
 ifeq ($(shell grep -qw avx512f /proc/cpuinfo 2> /dev/null && echo y),y)
 EST_MACHINE        ?= 2 cores of an AMD EPYC Zen 5 (AVX-512)
-EST_RESNET_EPOCH_S ?= 320
+EST_RESNET_EPOCH_S ?= 340
 EST_AGOP_EPOCH_S   ?= 50
 else
 EST_MACHINE        ?= 2 cores of an AMD EPYC Zen 3 (AVX2, no AVX-512)
