@@ -23,11 +23,14 @@
  * inverse-transformed as soon as it is made (fused_pass: M and dV never reach
  * memory), dU by the weight-gradient kernel (pairs along the images, lanes =
  * 16 output channels).  Per chunk of NB2 blocks of 16 images:
- *   Vp  [16][cin/2][block][TH][TWr][16]   V, channel pairs (forward)
- *   dMp [16][cout/2][block][TH][TWr][16]  dM, channel pairs (dx)
+ *   Vp  [16][cin/2][block][T4][16]        V, channel pairs (forward)
+ *   dMp [16][cout/2][block][T4][16]       dM, channel pairs (dx)
  *   Vq  [16][cin][block][TH][TW][8]       V, image pairs (dw)
  *   dMT [16][block][TH*TW][8][cout64]     dM, image pairs, channels innermost (dw)
- * TH x TW tiles per image (TW rounded up to 4 in the pair copies, zeros).
+ * TH x TW tiles per image; in the pair copies the TH*TW tiles of a block in
+ * row order, then zeros up to T4, a multiple of the tile kernel's 4 tiles
+ * (rows padded one by one wasted half the products at layer4's 2 x 2 tiles
+ * and 1/8 at layer1's and layer2's).
  * Each output element is summed in a fixed order by one thread. */
 #include "bf16_blocked.h"
 #include "clones.h"
@@ -42,7 +45,7 @@ int wino2_bf16_applies(const conv_geom *g)
 }
 
 typedef struct {
-    int th, tw, twr, c2, co2, k6, co64;
+    int th, tw, t4, c2, co2, k6, co64;  /* t4: the pair copies' tiles a block */
     int fuse;                           /* products fused with the inverse transforms */
     size_t vp, dmp, vq, dmt, mv;        /* words (floats) per block of each copy */
 } plan2;
@@ -51,12 +54,12 @@ static void plan2_of(const conv_geom *g, plan2 *P)
 {
     P->th = (g->h + 1) / 2;
     P->tw = (g->w + 1) / 2;
-    P->twr = fe_up(P->tw, NP);
+    P->t4 = fe_up(P->th * P->tw, NP);
     P->c2 = (g->cin + 1) / 2;
     P->co2 = (g->cout + 1) / 2;
     P->k6 = fe_up(g->cin, TQ);
     P->co64 = fe_up(g->cout, CV);
-    const size_t t = (size_t)P->th * P->tw, tr = (size_t)P->th * P->twr;
+    const size_t t = (size_t)P->th * P->tw, tr = (size_t)P->t4;
     P->vp = 16 * (size_t)P->c2 * tr * 16;
     P->dmp = 16 * (size_t)P->co2 * tr * 16;
     P->vq = 16 * (size_t)g->cin * t * 8;
@@ -196,7 +199,8 @@ FE_CLONES static void copy_tile_pairs(const conv_geom *g, const plan2 *P, int n,
                                       int c, int dm, int b0, int nbc, uint32_t *dst)
 {
     const int c2 = (c + 1) / 2;
-    const size_t hw = (size_t)g->h * g->w, plane = (size_t)c2 * nbc * P->th * P->twr * 16;
+    const size_t hw = (size_t)g->h * g->w, plane = (size_t)c2 * nbc * P->t4 * 16;
+    const int T = P->th * P->tw;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int cp = 0; cp < c2; cp++)
         for (int bb = 0; bb < nbc; bb++) {
@@ -204,28 +208,28 @@ FE_CLONES static void copy_tile_pairs(const conv_geom *g, const plan2 *P, int n,
             const blk_view e = view(t, 2 * cp, n, b0 + bb, hw, 1),
                            f = view(t, two ? 2 * cp + 1 : 2 * cp, n, b0 + bb, hw, 1);
             const uint32_t keep = two ? 0xffffffffu : 0;
-            uint32_t *o = dst + ((size_t)cp * nbc + bb) * P->th * P->twr * 16;
-            for (int th = 0; th < P->th; th++)
-                for (int tw = 0; tw < P->twr; tw++) {
-                    uint32_t *ot = o + ((size_t)th * P->twr + tw) * 16;
-                    if (tw >= P->tw) {
-                        for (int xi = 0; xi < 16; xi++)
-                            memset(ot + xi * plane, 0, sizeof(uint32_t) * 16);
-                        continue;
-                    }
-                    float va[16][FE_NB], vb[16][FE_NB];
-                    if (dm) {
-                        dm_tile(&e, g->h, g->w, th, tw, va);
-                        dm_tile(&f, g->h, g->w, th, tw, vb);
-                    } else {
-                        v_tile(&e, g->h, g->w, th, tw, va);
-                        v_tile(&f, g->h, g->w, th, tw, vb);
-                    }
+            uint32_t *o = dst + ((size_t)cp * nbc + bb) * P->t4 * 16;
+            for (int p = 0; p < P->t4; p++) {
+                uint32_t *ot = o + (size_t)p * 16;
+                if (p >= T) {
                     for (int xi = 0; xi < 16; xi++)
-                        for (int l = 0; l < FE_NB; l++)
-                            ot[xi * plane + l] = bf16_bits(va[xi][l]) |
-                                                 (bf16_bits(vb[xi][l]) << 16 & keep);
+                        memset(ot + xi * plane, 0, sizeof(uint32_t) * 16);
+                    continue;
                 }
+                const int th = p / P->tw, tw = p % P->tw;
+                float va[16][FE_NB], vb[16][FE_NB];
+                if (dm) {
+                    dm_tile(&e, g->h, g->w, th, tw, va);
+                    dm_tile(&f, g->h, g->w, th, tw, vb);
+                } else {
+                    v_tile(&e, g->h, g->w, th, tw, va);
+                    v_tile(&f, g->h, g->w, th, tw, vb);
+                }
+                for (int xi = 0; xi < 16; xi++)
+                    for (int l = 0; l < FE_NB; l++)
+                        ot[xi * plane + l] = bf16_bits(va[xi][l]) |
+                                             (bf16_bits(vb[xi][l]) << 16 & keep);
+            }
         }
 }
 
@@ -420,7 +424,7 @@ typedef struct {
 FE_CLONES static void fused_pass(const conv_geom *g, const plan2 *P, const fused2 *F, int n,
                                  int b0, int nbc, kern_tile tile)
 {
-    const int groups = (F->m + MR - 1) / MR, items = nbc * groups;
+    const int groups = (F->m + MR - 1) / MR, items = nbc * groups, T = P->th * P->tw;
     const size_t hw = (size_t)g->h * g->w;
     #pragma omp parallel
     {
@@ -436,24 +440,24 @@ FE_CLONES static void fused_pass(const conv_geom *g, const plan2 *P, const fused
             if (F->dx && !F->accumulate)
                 for (int ch = c0; ch < c1; ch++)
                     memset(base + (size_t)ch * n * hw, 0, sizeof(float) * hw * wl);
-            for (int r = 0; r < P->th; r++)
-                for (int c = 0; c < P->tw; c += NP)
-                    for (int gi = g0; gi < g1; gi++) {
-                        const int m0 = gi * MR;
-                        const uint32_t *b = F->b + (((size_t)bb * P->th + r) * P->twr + c) * 16;
-                        for (int xi = 0; xi < 16; xi++)
-                            tile(F->ntaps, F->a + xi * F->a_step + (size_t)m0 * F->ntaps, F->off,
-                                 b + xi * F->b_step, 16, t[xi]);
-                        for (int i = 0; i < MR && m0 + i < F->m; i++)
-                            for (int j = 0; j < NP && c + j < P->tw; j++) {
-                                float *o = base + (size_t)(m0 + i) * n * hw;
-                                const int tw = c + j, k = (i * NP + j) * 16;
-                                if (F->dx)
-                                    dd_tile(g, t[0] + k, MR * NP * 16, r, tw, wl, o);
-                                else
-                                    y_tile(g, t[0] + k, MR * NP * 16, r, tw, wl, o);
-                            }
-                    }
+            for (int p0 = 0; p0 < T; p0 += NP)              /* 4 tiles, in row order */
+                for (int gi = g0; gi < g1; gi++) {
+                    const int m0 = gi * MR;
+                    const uint32_t *b = F->b + ((size_t)bb * P->t4 + p0) * 16;
+                    for (int xi = 0; xi < 16; xi++)
+                        tile(F->ntaps, F->a + xi * F->a_step + (size_t)m0 * F->ntaps, F->off,
+                             b + xi * F->b_step, 16, t[xi]);
+                    for (int i = 0; i < MR && m0 + i < F->m; i++)
+                        for (int j = 0; j < NP && p0 + j < T; j++) {
+                            float *o = base + (size_t)(m0 + i) * n * hw;
+                            const int th = (p0 + j) / P->tw, tw = (p0 + j) % P->tw,
+                                      k = (i * NP + j) * 16;
+                            if (F->dx)
+                                dd_tile(g, t[0] + k, MR * NP * 16, th, tw, wl, o);
+                            else
+                                y_tile(g, t[0] + k, MR * NP * 16, th, tw, wl, o);
+                        }
+                }
             if (F->dx && F->mask)
                 for (int ch = c0; ch < c1; ch++) {
                     const size_t o = (size_t)ch * n * hw + (size_t)i0 * hw;
@@ -476,9 +480,9 @@ FE_CLONES static void unfused_pass(const conv_geom *g, const plan2 *P, const fus
     const size_t hw = (size_t)g->h * g->w, t = (size_t)P->th * P->tw,
                  mplane = (size_t)F->m * on * t;
     const bf16_pass p = {.m = F->m, .ntaps = F->ntaps, .a = F->a, .off = F->off, .b = F->b,
-                         .bh = P->th, .bw = P->twr, .brs = 1, .bstep = 16, .rows = P->th,
-                         .cols = P->tw, .rs = 1, .cs = 1, .out = buf, .on = on, .oi0 = i0,
-                         .oh = P->th, .ow = P->tw, .blk = 1, .nsub = 16, .a_step = F->a_step,
+                         .bh = 1, .bw = P->t4, .brs = 1, .bstep = 16, .rows = 1,
+                         .cols = (int)t, .rs = 1, .cs = 1, .out = buf, .on = on, .oi0 = i0,
+                         .oh = 1, .ow = (int)t, .blk = 1, .nsub = 16, .a_step = F->a_step,
                          .b_step = F->b_step, .out_step = mplane};
     bf16_run_pass(&p, n, b0, nbc, tile);
     #pragma omp parallel for collapse(2) schedule(static)
@@ -531,10 +535,10 @@ void wino2_bf16_forward(const conv_geom *g, int n, const float *x, const float *
         const int nbc = nb - b0 < NB2 ? nb - b0 : NB2;
         copy_tile_pairs(g, &P, n, x, g->cin, 0, b0, nbc, S.c0);
         for (int q = 0; q < P.c2; q++)
-            S.off[q] = q * nbc * P.th * P.twr * 16;
+            S.off[q] = q * nbc * P.t4 * 16;
         const fused2 F = {.m = g->cout, .ntaps = P.c2, .a = S.a, .a_step = (size_t)m6 * P.c2,
                           .off = S.off, .b = S.c0,
-                          .b_step = (size_t)P.c2 * nbc * P.th * P.twr * 16, .out = y};
+                          .b_step = (size_t)P.c2 * nbc * P.t4 * 16, .out = y};
         products(g, &P, &F, n, b0, nbc, S.c1, K.tile);  /* M = U V, Y = A^T M A */
     }
 }
@@ -573,10 +577,10 @@ static void dx_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int 
 {
     copy_tile_pairs(g, P, n, dy, g->cout, 1, b0, nbc, S->c0);
     for (int q = 0; q < P->co2; q++)
-        S->off[q] = q * nbc * P->th * P->twr * 16;
+        S->off[q] = q * nbc * P->t4 * 16;
     const fused2 F = {.m = g->cin, .ntaps = P->co2, .a = S->a,
                       .a_step = (size_t)fe_up(g->cin, MR) * P->co2, .off = S->off, .b = S->c0,
-                      .b_step = (size_t)P->co2 * nbc * P->th * P->twr * 16, .out = dx, .dx = 1,
+                      .b_step = (size_t)P->co2 * nbc * P->t4 * 16, .out = dx, .dx = 1,
                       .accumulate = accumulate, .mask = mask};
     products(g, P, &F, n, b0, nbc, S->c1, tile);
 }
