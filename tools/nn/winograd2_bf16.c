@@ -47,6 +47,7 @@ int wino2_bf16_applies(const conv_geom *g)
 typedef struct {
     int th, tw, t4, c2, co2, k6, co64;  /* t4: the pair copies' tiles a block */
     int fuse;                           /* products fused with the inverse transforms */
+    int nbw;                            /* blocks per chunk of the weight gradient */
     size_t vp, dmp, vq, dmt, mv;        /* words (floats) per block of each copy */
 } plan2;
 
@@ -72,6 +73,11 @@ static void plan2_of(const conv_geom *g, plan2 *P)
     const int c = g->cin > g->cout ? g->cin : g->cout;
     P->fuse = 16.0 * fe_up(c, MR) * ((c + 1) / 2) * 4 <= 1024 * 1024;
     P->mv = P->fuse ? 0 : 16 * (size_t)c * FE_NB * t;   /* M or dV, float32 */
+    /* the weight gradient's chunks: each adds into all of dU (16 x cin x cout
+     * floats: 17 MB at layer4), so as many blocks as keep Vq and dMT within
+     * 16 MiB (layer4 8, layer3 4; layer1 and layer2 NB2) */
+    const size_t per = P->vq + P->dmt, nbw = ((size_t)4 << 20) / (per ? per : 1);
+    P->nbw = nbw < NB2 ? NB2 : nbw > 16 ? 16 : (int)nbw;
 }
 
 typedef struct {
@@ -93,8 +99,9 @@ static void sizes2(const conv_geom *g, const plan2 *P, size_t part[5])
     part[1] = (size_t)(P->c2 > P->co2 ? (P->c2 > P->k6 ? P->c2 : P->k6)
                                       : (P->co2 > P->k6 ? P->co2 : P->k6));
     part[2] = 16 * (size_t)P->k6 * P->co64;
-    part[3] = first * NB2;
-    part[4] = (P->dmt > P->mv ? P->dmt : P->mv) * NB2;
+    const size_t second = (P->dmt > P->mv ? P->dmt : P->mv) * NB2;
+    part[3] = first * NB2 > P->vq * P->nbw ? first * NB2 : P->vq * P->nbw;
+    part[4] = second > P->dmt * P->nbw ? second : P->dmt * P->nbw;
 }
 
 size_t wino2_bf16_scratch_floats(const conv_geom *g)
@@ -555,19 +562,19 @@ static void dw_chunk2(const conv_geom *g, const plan2 *P, const carved2 *S, int 
     for (int q = 0; q < P->k6; q++)                 /* padding taps: channel 0, discarded */
         S->off[q] = (q < g->cin ? q : 0) * nbc * (int)t * 8;
     const int groups = P->k6 / TQ, cgroups = P->co64 / CV;
+    /* one call per (plane, taps, channels) over the chunk's blocks, their
+     * tiles one list ([block][tile] in both copies): dU goes through the
+     * caches once a chunk, and each sum takes the tiles in the same order */
     #pragma omp parallel
-    for (int xi = 0; xi < 16; xi++)
-        for (int bb = 0; bb < nbc; bb++) {
-            /* the same taps to the same thread every time (static): no races */
-            #pragma omp for schedule(static) nowait
-            for (int tg = 0; tg < groups; tg++)
-                for (int cg = 0; cg < cgroups; cg++)
-                    kern(P->th, P->tw, vq + xi * vplane + (size_t)bb * t * 8, S->off + tg * TQ,
-                         (size_t)P->tw * 8, 8,
-                         dmt + xi * dplane + (size_t)bb * t * 8 * P->co64 + cg * CV, P->co64,
-                         (size_t)P->tw * 8 * P->co64,
-                         S->dut + ((size_t)xi * P->k6 + tg * TQ) * P->co64 + cg * CV, P->co64);
-        }
+    for (int xi = 0; xi < 16; xi++) {
+        /* the same taps to the same thread every time (static): no races */
+        #pragma omp for schedule(static) nowait
+        for (int tg = 0; tg < groups; tg++)
+            for (int cg = 0; cg < cgroups; cg++)
+                kern(1, nbc * (int)t, vq + xi * vplane, S->off + tg * TQ, 0, 8,
+                     dmt + xi * dplane + cg * CV, P->co64, 0,
+                     S->dut + ((size_t)xi * P->k6 + tg * TQ) * P->co64 + cg * CV, P->co64);
+    }
 }
 
 /* dx of blocks [b0, b0+nbc): dV = U^T dM, then dd = B dV B^T added into dx. */
@@ -598,13 +605,11 @@ int wino2_bf16_backward(const conv_geom *g, int n, const float *x, const float *
     if (dx)
         pack_u(g, w, 1, S.a);
     const int nb = (n + FE_NB - 1) / FE_NB;
-    for (int b0 = 0; b0 < nb; b0 += NB2) {
-        const int nbc = nb - b0 < NB2 ? nb - b0 : NB2;
-        if (dw)
-            dw_chunk2(g, &P, &S, n, x, dy, b0, nbc, K.dw);
-        if (dx)
-            dx_chunk2(g, &P, &S, n, dy, dx, accumulate_dx, mask, b0, nbc, K.tile);
-    }
+    for (int b0 = 0; dw && b0 < nb; b0 += P.nbw)
+        dw_chunk2(g, &P, &S, n, x, dy, b0, nb - b0 < P.nbw ? nb - b0 : P.nbw, K.dw);
+    for (int b0 = 0; dx && b0 < nb; b0 += NB2)
+        dx_chunk2(g, &P, &S, n, dy, dx, accumulate_dx, mask, b0, nb - b0 < NB2 ? nb - b0 : NB2,
+                  K.tile);
     if (dw) {                                       /* dg = G^T dU G */
         #pragma omp parallel for schedule(static)
         for (int co = 0; co < g->cout; co++)
