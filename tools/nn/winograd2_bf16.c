@@ -75,9 +75,11 @@ static void plan2_of(const conv_geom *g, plan2 *P)
     P->mv = P->fuse ? 0 : 16 * (size_t)c * FE_NB * t;   /* M or dV, float32 */
     /* the weight gradient's chunks: each adds into all of dU (16 x cin x cout
      * floats: 17 MB at layer4), so as many blocks as keep Vq and dMT within
-     * 16 MiB (layer4 8, layer3 4; layer1 and layer2 NB2) */
+     * 16 MiB, at most 4 (layer3 and layer4 4; layer1 and layer2 NB2).  Up to
+     * 8 at layer4 measured no faster, and with 4 test_conv_algos' 70 images
+     * take two chunks. */
     const size_t per = P->vq + P->dmt, nbw = ((size_t)4 << 20) / (per ? per : 1);
-    P->nbw = nbw < NB2 ? NB2 : nbw > 16 ? 16 : (int)nbw;
+    P->nbw = nbw < NB2 ? NB2 : nbw > 4 ? 4 : (int)nbw;
 }
 
 typedef struct {
